@@ -1,0 +1,239 @@
+"""The `grading` command line: parse, call a service, print."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, datetime
+
+import click
+
+from grading.core.config import ConfigError
+from grading.core.records import parse_time
+
+from .services import export as export_service
+from .services import ingest
+from .services.config_file import read_config
+from .services.grading import regrade as regrade_service
+from .store.db import connect, get_meta, schema_version, set_meta
+
+DEFAULT_DB = "instance/grading.db"
+DEFAULT_CONFIG = "config/grading.yaml"
+MODEL_DIGEST = "graded_model_digest"
+
+
+class Context:
+    def __init__(self, db_path: str, config_path: str):
+        self.db_path = db_path
+        self.config_path = config_path
+        self._db = None
+
+    @property
+    def db(self):
+        if self._db is None:
+            self._db = connect(self.db_path)
+        return self._db
+
+    def loaded(self):
+        try:
+            return read_config(self.config_path)
+        except ConfigError as error:
+            _print_problems(self.config_path, error.problems)
+            raise SystemExit(1) from None
+
+
+def _print_problems(source: str, problems: list[str], more: int = 0) -> None:
+    for problem in problems:
+        click.echo(problem if problem.startswith(source) else f"{source}: {problem}", err=True)
+    if more:
+        click.echo(f"… and {more} more problems", err=True)
+
+
+def _as_of(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    problems: list = []
+    at = parse_time(value, "--as-of", problems)
+    if problems:
+        raise click.BadParameter(problems[0][1], param_hint="--as-of")
+    return datetime.fromtimestamp(at, UTC)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", "db_path", envvar="GRADING_DB", default=DEFAULT_DB, show_default=True,
+              help="SQLite database file (or GRADING_DB).")
+@click.option("--config", "config_path", envvar="GRADING_CONFIG", default=DEFAULT_CONFIG, show_default=True,
+              help="Model file (or GRADING_CONFIG).")
+@click.pass_context
+def main(ctx: click.Context, db_path: str, config_path: str) -> None:
+    """Grade B2B leads on fit (A-D, A best) and activity (1-4, 4 most active)."""
+    ctx.obj = Context(db_path, config_path)
+
+
+@main.command()
+@click.pass_obj
+def init(obj: Context) -> None:
+    """Create the database (or bring its schema up to date)."""
+    version = schema_version(obj.db)
+    click.echo(f"database {obj.db_path} ready (schema version {version})")
+
+
+@main.command("check-config")
+@click.argument("file", required=False)
+@click.pass_obj
+def check_config(obj: Context, file: str | None) -> None:
+    """Validate a model file; list every problem, exit 1 if there is any."""
+    path = file or obj.config_path
+    try:
+        loaded = read_config(path)
+    except ConfigError as error:
+        _print_problems(path, error.problems)
+        click.echo(f"{len(error.problems)} problem(s) in {path}", err=True)
+        raise SystemExit(1) from None
+    config = loaded.config
+    for model in config.models:
+        rules = len(model.fit_rules) + len(model.activity.rules)
+        cats = ", ".join(c.name for c in model.categories) or "no categories"
+        click.echo(f"model {model.name}: {rules} rules, {cats}, {len(model.routing)} routes")
+    click.echo(f"{path} is valid")
+
+
+@main.command("import")
+@click.argument("kind", type=click.Choice(ingest.KINDS))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--no-regrade", is_flag=True, help="Store only; leave grading to the next re-grade.")
+@click.pass_obj
+def import_(obj: Context, kind: str, file: str, no_regrade: bool) -> None:
+    """Import leads, events or outcomes from .jsonl, .json or .csv (all rows or none)."""
+    loaded = obj.loaded()
+    db = obj.db
+    try:
+        if sys.stderr.isatty():
+            with click.progressbar(length=os.path.getsize(file), label=f"importing {kind}",
+                                   file=sys.stderr) as bar:
+                result = ingest.import_file(db, loaded.config, kind, file, progress=bar.update,
+                                            grade=False)
+        else:
+            result = ingest.import_file(db, loaded.config, kind, file, grade=False)
+    except ingest.ImportFailed as failed:
+        result = failed.result
+        _print_problems(file, result.problems, result.more_problems)
+        bad = len(result.problems) + result.more_problems
+        click.echo(f"{bad} problem(s) in {file}; nothing was imported", err=True)
+        raise SystemExit(1) from None
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    rate = result.rows / result.seconds if result.seconds else 0
+    line = f"imported {result.stored} {kind} from {file} in {result.seconds:.1f} s ({rate:,.0f} rows/s)"
+    if result.duplicates:
+        line += f"; {result.duplicates} duplicate(s) ignored"
+    click.echo(line)
+    if not no_regrade and result.leads_touched and kind != "outcomes":
+        reason = "lead-update" if kind == "leads" else "event"
+        graded = regrade_service(db, loaded.config, as_of=datetime.now(UTC), reason=reason,
+                                 lead_ids=result.leads_touched)
+        click.echo(f"re-graded {graded.leads} lead(s): {graded.changed} grade(s) changed")
+
+
+@main.command()
+@click.option("--model", "models", multiple=True, help="Only this model (repeatable).")
+@click.option("--as-of", "as_of", help="Grade as of this ISO-8601 time (default: now).")
+@click.pass_obj
+def regrade(obj: Context, models: tuple[str, ...], as_of: str | None) -> None:
+    """Re-grade everyone; print how many grades changed."""
+    loaded = obj.loaded()
+    config = loaded.config
+    unknown = [m for m in models if config.model(m) is None]
+    if unknown:
+        raise click.BadParameter(f"unknown model {', '.join(unknown)}", param_hint="--model")
+    db = obj.db
+    reason = "model-change" if get_meta(db, MODEL_DIGEST) not in (None, loaded.digest) else "regrade"
+    result = regrade_service(db, config, as_of=_as_of(as_of), reason=reason, models=models or None)
+    if not models:
+        set_meta(db, MODEL_DIGEST, loaded.digest)
+    click.echo(
+        f"graded {result.leads} lead(s): {result.changed} grade(s) changed cell or route, "
+        f"{result.rows_written} grade row(s) written ({reason})"
+    )
+
+
+@main.command()
+@click.option("--model", help="Only this model.")
+@click.option("--category", help="Only this category ('-' for main grades only).")
+@click.option("--cell", "cells", multiple=True, help="Only these cells, e.g. --cell A4 --cell B4.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File (default stdout).")
+@click.pass_obj
+def grades(obj: Context, model, category, cells, fmt, output) -> None:
+    """Export grades: one row per lead, model and category."""
+    loaded = obj.loaded()
+    for cell in cells:
+        if len(cell) != 2 or cell[0] not in "ABCD" or cell[1] not in "1234":
+            raise click.BadParameter(f"'{cell}' is not a cell like A4", param_hint="--cell")
+    if model and loaded.config.model(model) is None:
+        raise click.BadParameter(f"unknown model {model}", param_hint="--model")
+    rows = export_service.grades(
+        obj.db, loaded.config, model=model, category="" if category == "-" else category, cells=cells
+    )
+    write = export_service.write_csv if fmt == "csv" else export_service.write_jsonl
+    if output:
+        with open(output, "w", newline="", encoding="utf-8") as out:
+            count = write(rows, out)
+        click.echo(f"wrote {count} grade row(s) to {output}", err=True)
+    else:
+        write(rows, click.get_text_stream("stdout"))
+
+
+@main.command()
+@click.argument("lead")
+@click.option("--model", help="Only this model.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_obj
+def explain(obj: Context, lead: str, model: str | None, as_json: bool) -> None:
+    """A readable breakdown of one lead's grades."""
+    loaded = obj.loaded()
+    report = export_service.lead_report(obj.db, loaded.config, lead, model)
+    if report is None:
+        click.echo(f"no lead with id '{lead}'", err=True)
+        raise SystemExit(1)
+    if as_json:
+        import orjson
+
+        click.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
+    else:
+        click.echo(export_service.render_report(report), nl=False)
+
+
+@main.command()
+@click.option("--leads", "n_leads", default=2000, show_default=True, type=click.IntRange(1, 5_000_000))
+@click.option("--seed", default=1, show_default=True)
+@click.pass_obj
+def demo(obj: Context, n_leads: int, seed: int) -> None:
+    """Fill an empty database with realistic generated leads, events and outcomes."""
+    from .services.demo import fill_demo
+
+    loaded = obj.loaded()
+    try:
+        summary = fill_demo(obj.db, loaded.config, n_leads=n_leads, seed=seed)
+    except ValueError as error:
+        click.echo(str(error), err=True)
+        raise SystemExit(1) from None
+    set_meta(obj.db, MODEL_DIGEST, loaded.digest)
+    click.echo(summary)
+
+
+@main.command()
+@click.option("--model", default="prospects", show_default=True)
+@click.option("--category", default=None)
+@click.pass_obj
+def matrix(obj: Context, model: str, category: str | None) -> None:
+    """Print the 4×4 matrix of a model (or category) with the count in every cell."""
+    from .services.demo import render_matrix
+
+    loaded = obj.loaded()
+    if loaded.config.model(model) is None:
+        raise click.BadParameter(f"unknown model {model}", param_hint="--model")
+    click.echo(render_matrix(obj.db, model, category or ""))
+
+
+__all__ = ["main"]

@@ -1,0 +1,194 @@
+"""Conditions of the model file (SPEC section 3), compiled into predicates.
+
+A predicate takes a flat mapping of field -> value (``{"person.title": "CEO", ...}`` for
+leads, ``{"type": "page_view", "url": "/pricing", ...}`` for events) and returns a bool.
+Validation of the condition's shape lives in ``config.py``; this module assumes a valid dict.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+Predicate = Callable[[Mapping[str, Any]], bool]
+
+OPERATORS = (
+    "equals",
+    "not_equals",
+    "in",
+    "not_in",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "between",
+    "matches",
+    "contains",
+    "present",
+)
+NUMERIC_OPERATORS = ("gt", "gte", "lt", "lte", "between")
+COMBINATORS = ("all", "any", "not")
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def as_number(value: Any) -> float | None:
+    """The value as a float when it is a number or a numeric-looking string, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if _NUMBER.match(text):
+            return float(text)
+    return None
+
+
+def as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).strip().casefold()
+
+
+def is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, list | tuple):
+        return not any(not is_missing(item) for item in value)
+    return False
+
+
+def _same(value: Any, operand: Any) -> bool:
+    """equals as SPEC defines it: numerically when both sides are numbers, else as text."""
+    a, b = as_number(value), as_number(operand)
+    if a is not None and b is not None:
+        return a == b
+    return as_text(value) == as_text(operand)
+
+
+def _element_test(op: str, operand: Any) -> Callable[[Any], bool]:
+    """A test of one (non-missing, non-list) value against the operator."""
+    if op == "equals":
+        return lambda v: _same(v, operand)
+    if op == "not_equals":
+        return lambda v: not _same(v, operand)
+    if op == "in":
+        options = tuple(operand)
+        return lambda v: any(_same(v, o) for o in options)
+    if op == "not_in":
+        options = tuple(operand)
+        return lambda v: not any(_same(v, o) for o in options)
+    if op in NUMERIC_OPERATORS:
+        return _numeric_test(op, operand)
+    if op == "matches":
+        pattern = re.compile(operand, re.IGNORECASE)
+        return lambda v: pattern.search(as_text_raw(v)) is not None
+    if op == "contains":
+        needle = as_text(operand)
+        return lambda v: needle in as_text(v)
+    raise ValueError(f"unknown operator {op!r}")
+
+
+def as_text_raw(value: Any) -> str:
+    """Trimmed text without case folding (the regex is case-insensitive itself)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).strip()
+
+
+def _numeric_test(op: str, operand: Any) -> Callable[[Any], bool]:
+    if op == "between":
+        lo, hi = float(operand[0]), float(operand[1])
+        compare = lambda n: lo <= n <= hi  # noqa: E731
+    else:
+        limit = float(operand)
+        compare = {
+            "gt": lambda n: n > limit,
+            "gte": lambda n: n >= limit,
+            "lt": lambda n: n < limit,
+            "lte": lambda n: n <= limit,
+        }[op]
+
+    def test(value: Any) -> bool:
+        number = as_number(value)
+        return number is not None and compare(number)
+
+    return test
+
+
+def _leaf(field: str, op: str, operand: Any) -> Predicate:
+    if op == "present":
+        wanted = bool(operand)
+        return lambda record: (not is_missing(record.get(field))) is wanted
+    test = _element_test(op, operand)
+
+    def leaf(record: Mapping[str, Any]) -> bool:
+        value = record.get(field)
+        if is_missing(value):
+            return False
+        if isinstance(value, list | tuple):
+            return any(test(item) for item in value if not is_missing(item))
+        return test(value)
+
+    return leaf
+
+
+def compile_condition(condition: Mapping[str, Any]) -> Predicate:
+    """Turn a validated condition dict into a predicate over a flat record."""
+    if "all" in condition:
+        parts = tuple(compile_condition(c) for c in condition["all"])
+        return lambda record: all(p(record) for p in parts)
+    if "any" in condition:
+        parts = tuple(compile_condition(c) for c in condition["any"])
+        return lambda record: any(p(record) for p in parts)
+    if "not" in condition:
+        inner = compile_condition(condition["not"])
+        return lambda record: not inner(record)
+    field = condition["field"]
+    (op,) = [key for key in condition if key != "field"]
+    return _leaf(field, op, condition[op])
+
+
+def condition_fields(condition: Mapping[str, Any]) -> set[str]:
+    """Every field a condition reads."""
+    for key in ("all", "any"):
+        if key in condition:
+            return set().union(*(condition_fields(c) for c in condition[key]))
+    if "not" in condition:
+        return condition_fields(condition["not"])
+    return {condition["field"]}
+
+
+def describe(condition: Mapping[str, Any]) -> str:
+    """A short human reading of a condition, for rule tables and explanations."""
+    if "all" in condition:
+        return " and ".join(f"({describe(c)})" for c in condition["all"])
+    if "any" in condition:
+        return " or ".join(f"({describe(c)})" for c in condition["any"])
+    if "not" in condition:
+        return f"not ({describe(condition['not'])})"
+    field = condition["field"]
+    (op,) = [key for key in condition if key != "field"]
+    operand = condition[op]
+    if op == "present":
+        return f"{field} is {'given' if operand else 'not given'}"
+    if op == "between":
+        return f"{field} between {operand[0]} and {operand[1]}"
+    if op in ("in", "not_in"):
+        words = "in" if op == "in" else "not in"
+        return f"{field} {words} {', '.join(str(o) for o in operand)}"
+    symbols = {
+        "equals": "=",
+        "not_equals": "≠",
+        "gt": ">",
+        "gte": "≥",
+        "lt": "<",
+        "lte": "≤",
+        "matches": "matches",
+        "contains": "contains",
+    }
+    return f"{field} {symbols[op]} {operand}"

@@ -1,0 +1,155 @@
+"""Grades for people: explanations with labels, exports, and one lead's breakdown."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import orjson
+import sqlite_utils
+
+from grading.core.model import Config
+
+from ..store import grades as grade_store
+from ..store import leads as lead_store
+from ..store.events import events_of
+
+EXPORT_COLUMNS = (
+    "lead", "model", "category", "fit_score", "fit", "activity_score", "activity", "grade", "route",
+    "explanation",
+)
+
+
+def _labels(config: Config, model_name: str, category: str | None) -> dict[tuple[str, str], str | None]:
+    model = config.model(model_name)
+    if model is None:
+        return {}
+    labels = {("f", r.id): r.label for r in model.fit_rules}
+    block = model.block_of(model.category(category) if category else None)
+    labels.update({("a", r.id): r.label for r in block.rules})
+    return labels
+
+
+def expand_explanation(config: Config, model: str, category: str | None, compact: list) -> list[dict]:
+    """The stored [["f", rule, points], ["a", rule, points, events]] form, with labels."""
+    labels = _labels(config, model, category)
+    out = []
+    for item in compact:
+        entry = {
+            "rule": item[1],
+            "label": labels.get((item[0], item[1])),
+            "dimension": "fit" if item[0] == "f" else "activity",
+            "points": item[2],
+        }
+        if item[0] == "a":
+            entry["events"] = item[3]
+        out.append(entry)
+    return out
+
+
+def grades(
+    db: sqlite_utils.Database,
+    config: Config,
+    *,
+    model: str | None = None,
+    category: str | None = None,
+    cells: Iterable[str] = (),
+    lead_id: int | None = None,
+) -> Iterator[dict[str, Any]]:
+    for row in grade_store.query_grades(
+        db, model=model, category=category, cells=list(cells), lead_id=lead_id
+    ):
+        row["explanation"] = expand_explanation(config, row["model"], row["category"], row["explanation"])
+        yield row
+
+
+def write_jsonl(rows: Iterable[dict[str, Any]], out) -> int:
+    count = 0
+    for row in rows:
+        out.write(orjson.dumps({k: row[k] for k in EXPORT_COLUMNS}).decode() + "\n")
+        count += 1
+    return count
+
+
+def write_csv(rows: Iterable[dict[str, Any]], out) -> int:
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    for row in rows:
+        route = row["route"]
+        writer.writerow([
+            row["lead"], row["model"], row["category"] or "", f"{row['fit_score']:.2f}", row["fit"],
+            f"{row['activity_score']:.2f}", row["activity"], row["grade"],
+            route_text(route), explanation_text(row["explanation"]),
+        ])
+        count += 1
+    return count
+
+
+def route_text(route: dict | None) -> str:
+    if not route:
+        return ""
+    extra = route.get("queue") or route.get("campaign")
+    return f"{route['to']}/{extra}" if extra else route["to"]
+
+
+def explanation_text(explanation: list[dict]) -> str:
+    parts = []
+    for item in explanation:
+        text = f"{item['rule']} {item['points']:+g}"
+        if "events" in item:
+            text += f" ({item['events']} events)"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def lead_report(db: sqlite_utils.Database, config: Config, ext_id: str, model: str | None = None) -> dict | None:
+    """Everything `grading explain` shows about one lead."""
+    lead = lead_store.find_lead(db, ext_id)
+    if lead is None:
+        return None
+    lead_id = lead.pop("internal_id")
+    lead["grades"] = [g for g in grades(db, config, lead_id=lead_id) if model is None or g["model"] == model]
+    lead["history"] = [h for h in grade_store.history_of(db, lead_id) if model is None or h["model"] == model]
+    lead["events"] = events_of(db, lead_id, limit=20)
+    return lead
+
+
+def render_report(report: dict) -> str:
+    """A readable breakdown of one lead's grades for the terminal."""
+    out = io.StringIO()
+    person, company = report["person"], report["company"]
+    who = " · ".join(str(x) for x in (person.get("name") or person.get("email"), person.get("title")) if x)
+    where = " · ".join(str(x) for x in (company.get("name"), company.get("domain")) if x)
+    out.write(f"Lead {report['id']}  {who}\n")
+    if where:
+        out.write(f"Company  {where}\n")
+    out.write(f"Lifecycle {report['lifecycle']}  owner {report['owner'] or '-'}")
+    if report["handed_over_at"]:
+        out.write(f"  handed to sales {report['handed_over_at']}")
+    out.write("\n")
+    if not report["grades"]:
+        out.write("\nNo grades: the lead is outside every model's audience, or not graded yet.\n")
+    for grade in report["grades"]:
+        scope = grade["model"] + (f" / {grade['category']}" if grade["category"] else "")
+        out.write(f"\n{scope}: {grade['grade']}   route: {route_text(grade['route']) or 'none'}\n")
+        for dimension, score, mark in (
+            ("fit", grade["fit_score"], grade["fit"]),
+            ("activity", grade["activity_score"], grade["activity"]),
+        ):
+            out.write(f"  {dimension} {score:g} → {mark}\n")
+            items = [i for i in grade["explanation"] if i["dimension"] == dimension]
+            for item in items:
+                label = f"  {item['label']}" if item["label"] else ""
+                events = f"  ({item['events']} events)" if "events" in item else ""
+                out.write(f"    {item['points']:>+8.2f}  {item['rule']}{label}{events}\n")
+            if not items:
+                out.write("    (no rule applies)\n")
+    if report["history"]:
+        out.write("\nHistory\n")
+        for h in report["history"]:
+            scope = h["model"] + (f"/{h['category']}" if h["category"] else "")
+            out.write(f"  {h['at']}  {scope}: {h['from'] or '—'} → {h['to'] or '—'}  ({h['reason']})\n")
+    return out.getvalue()

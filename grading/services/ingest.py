@@ -1,0 +1,250 @@
+"""Imports of leads, events and outcomes from .jsonl, .json and .csv files.
+
+A file is imported whole or not at all: every row is validated, rows are written inside one
+transaction as they come, and any bad row rolls the whole file back after the rest of the
+file has been checked, so the user sees every problem at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import sqlite_utils
+
+from grading.core.model import Config
+from grading.core.records import RecordError, from_dotted, parse_event, parse_lead, parse_outcome
+
+from ..store import leads as lead_store
+from ..store.db import transaction
+from ..store.events import EventClasses, ensure_signature, insert_events
+from .grading import RegradeResult, regrade
+
+KINDS = ("leads", "events", "outcomes")
+BATCH = 20_000
+MAX_PROBLEMS = 10_000  # kept in memory and reported; the rest are only counted
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    rows: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    problems: list[str] = field(default_factory=list)
+    more_problems: int = 0
+    leads_touched: set[int] = field(default_factory=set)
+    regraded: RegradeResult | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def problem(self, where: str, message: str) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(f"{where}: {message}")
+        else:
+            self.more_problems += 1
+
+
+class ImportFailed(Exception):
+    def __init__(self, result: ImportResult):
+        self.result = result
+        super().__init__(f"{len(result.problems) + result.more_problems} bad rows")
+
+
+class _Counting(io.RawIOBase):
+    """Counts the bytes read from a file, for the progress bar."""
+
+    def __init__(self, raw: io.RawIOBase, progress: Callable[[int], None] | None):
+        self.raw = raw
+        self.progress = progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self.raw.readinto(buffer)
+        if n and self.progress:
+            self.progress(n)
+        return n
+
+
+def read_records(path: str, progress: Callable[[int], None] | None = None) -> Iterator[tuple[str, Any]]:
+    """(position, record or RecordError) for each record of a file; position is "LINE" or "item N"."""
+    extension = os.path.splitext(path)[1].lower()
+    if extension not in (".jsonl", ".ndjson", ".json", ".csv"):
+        raise ValueError(f"{path}: unknown file type '{extension}' (use .jsonl, .json or .csv)")
+    raw = _Counting(open(path, "rb", buffering=0), progress)  # noqa: SIM115
+    with io.BufferedReader(raw, buffer_size=1 << 20) as binary:
+        if extension == ".json":
+            try:
+                items = orjson.loads(binary.read())
+            except orjson.JSONDecodeError as exc:
+                yield "1", RecordError([("", f"invalid JSON: {exc}")])
+                return
+            if not isinstance(items, list):
+                yield "1", RecordError([("", "a .json file must hold a list of records")])
+                return
+            for number, item in enumerate(items, start=1):
+                yield f"item {number}", item
+        elif extension == ".csv":
+            text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+            reader = csv.DictReader(text)
+            try:
+                for row in reader:
+                    if None in row:
+                        yield str(reader.line_num), RecordError([("", "more cells than headers")])
+                    else:
+                        yield str(reader.line_num), from_dotted(row)
+            except (UnicodeDecodeError, csv.Error) as exc:
+                yield str(reader.line_num), RecordError([("", f"unreadable CSV: {exc}")])
+        else:
+            for number, line in enumerate(binary, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    yield str(number), orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    yield str(number), RecordError([("", f"invalid JSON: {exc}")])
+
+
+def _report(result: ImportResult, path: str, position: str, error: RecordError) -> None:
+    for name, reason in error.problems:
+        result.problem(f"{path}:{position}", f"{name}: {reason}" if name else reason)
+
+
+def _import_leads(db, records, path: str, result: ImportResult, now: str) -> None:
+    writer = lead_store.LeadWriter(db, now)
+    for position, record in records:
+        result.rows += 1
+        try:
+            if isinstance(record, RecordError):
+                raise record
+            lead = parse_lead(record)
+        except RecordError as error:
+            _report(result, path, position, error)
+            continue
+        if result.problems:
+            continue  # keep validating, stop writing: the file will be rolled back
+        lead_id, changed = writer.upsert(lead)
+        result.stored += 1
+        if changed:
+            result.leads_touched.add(lead_id)
+    if writer.touched_companies:
+        result.leads_touched |= lead_store.lead_ids_of_companies(db, writer.touched_companies)
+
+
+def _import_events(db, records, path: str, result: ImportResult, classes: EventClasses) -> None:
+    lead_ids = lead_store.lead_id_map(db)
+    now = int(time.time())
+    batch: list = []
+    for position, record in records:
+        result.rows += 1
+        try:
+            if isinstance(record, RecordError):
+                raise record
+            event = parse_event(record, now)
+            lead_id = lead_ids.get(event.lead)
+            if lead_id is None:
+                raise RecordError([("lead", f"unknown lead '{event.lead[:60]}'")])
+        except RecordError as error:
+            _report(result, path, position, error)
+            continue
+        if result.problems:
+            continue
+        batch.append((lead_id, event))
+        if len(batch) >= BATCH:
+            _flush_events(db, classes, batch, result)
+    if batch and not result.problems:
+        _flush_events(db, classes, batch, result)
+
+
+def _flush_events(db, classes: EventClasses, batch: list, result: ImportResult) -> None:
+    inserted, duplicates = insert_events(db, classes, batch)
+    result.stored += inserted
+    result.duplicates += duplicates
+    result.leads_touched.update(lead_id for lead_id, _ in batch)
+    batch.clear()
+
+
+def _import_outcomes(db, records, path: str, result: ImportResult) -> None:
+    lead_ids = lead_store.lead_id_map(db)
+    rows = []
+    for position, record in records:
+        result.rows += 1
+        try:
+            if isinstance(record, RecordError):
+                raise record
+            outcome = parse_outcome(record)
+            lead_id = lead_ids.get(outcome.lead)
+            if lead_id is None:
+                raise RecordError([("lead", f"unknown lead '{outcome.lead[:60]}'")])
+        except RecordError as error:
+            _report(result, path, position, error)
+            continue
+        rows.append((lead_id, outcome))
+    if not result.problems:
+        result.stored = lead_store.insert_outcomes(db, rows)
+
+
+def import_file(
+    db: sqlite_utils.Database,
+    config: Config,
+    kind: str,
+    path: str,
+    *,
+    progress: Callable[[int], None] | None = None,
+    grade: bool = True,
+    as_of: datetime | None = None,
+) -> ImportResult:
+    """Import one file whole or not at all; raises ImportFailed listing every bad row."""
+    return import_records(
+        db, config, kind, read_records(path, progress), source=path, grade=grade, as_of=as_of
+    )
+
+
+def import_records(
+    db: sqlite_utils.Database,
+    config: Config,
+    kind: str,
+    records: Iterable[tuple[str, Any]],
+    *,
+    source: str = "input",
+    grade: bool = True,
+    as_of: datetime | None = None,
+) -> ImportResult:
+    """Import (position, record) pairs whole or not at all, then re-grade the leads they touch."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r} (use {', '.join(KINDS)})")
+    started = time.perf_counter()
+    result = ImportResult(kind)
+    now = datetime.now(UTC)
+    stamp = now.isoformat(timespec="seconds").replace("+00:00", "Z")
+    with transaction(db):
+        ensure_signature(db, config.event_property_keys)
+    try:
+        with transaction(db):
+            if kind == "leads":
+                _import_leads(db, records, source, result, stamp)
+            elif kind == "events":
+                classes = EventClasses(db, config.event_property_keys)
+                _import_events(db, records, source, result, classes)
+            else:
+                _import_outcomes(db, records, source, result)
+            if result.problems:
+                raise ImportFailed(result)
+    finally:
+        result.seconds = time.perf_counter() - started
+    if grade and result.leads_touched and kind != "outcomes":
+        reason = "lead-update" if kind == "leads" else "event"
+        result.regraded = regrade(db, config, as_of=as_of or now, reason=reason, lead_ids=result.leads_touched)
+    return result

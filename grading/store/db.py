@@ -1,0 +1,154 @@
+"""The SQLite database: connection settings and schema migrations."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from contextlib import contextmanager
+
+import sqlite_utils
+
+BUSY_TIMEOUT_S = 30
+
+# Each entry upgrades the schema by one version (PRAGMA user_version); never edit a shipped one.
+MIGRATIONS = [
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+    CREATE TABLE companies (
+        id INTEGER PRIMARY KEY,
+        domain TEXT,               -- lower-cased; shares the company between leads
+        name_key TEXT,             -- lower-cased trimmed name, used when there is no domain
+        attrs TEXT NOT NULL DEFAULT '{}',
+        updated_at TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX companies_domain ON companies(domain) WHERE domain IS NOT NULL;
+    CREATE INDEX companies_name ON companies(name_key);
+    CREATE TABLE leads (
+        id INTEGER PRIMARY KEY,
+        ext_id TEXT NOT NULL UNIQUE,
+        company_id INTEGER REFERENCES companies(id),
+        attrs TEXT NOT NULL DEFAULT '{}',
+        lifecycle TEXT NOT NULL DEFAULT 'lead',
+        owner TEXT,
+        handed_over_at TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX leads_company ON leads(company_id);
+    CREATE INDEX leads_lifecycle ON leads(lifecycle);
+    CREATE INDEX leads_owner ON leads(owner);
+    CREATE TABLE event_classes (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE   -- JSON [type, value of each property the model file reads]
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        ext_id TEXT,
+        lead_id INTEGER NOT NULL REFERENCES leads(id),
+        type TEXT NOT NULL,
+        at INTEGER NOT NULL,        -- epoch seconds, UTC
+        props TEXT NOT NULL DEFAULT '{}',
+        class_id INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX events_ext ON events(ext_id) WHERE ext_id IS NOT NULL;
+    CREATE INDEX events_lead ON events(lead_id, at);
+    CREATE TABLE outcomes (
+        id INTEGER PRIMARY KEY,
+        lead_id INTEGER NOT NULL REFERENCES leads(id),
+        outcome TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        amount REAL
+    );
+    CREATE INDEX outcomes_lead ON outcomes(lead_id, at);
+    CREATE TABLE grades (
+        lead_id INTEGER NOT NULL,
+        model TEXT NOT NULL,
+        category TEXT NOT NULL DEFAULT '',   -- '' is the model's main grade
+        fit_score REAL NOT NULL,
+        fit TEXT NOT NULL,
+        activity_score REAL NOT NULL,
+        activity INTEGER NOT NULL,
+        grade TEXT NOT NULL,
+        route TEXT,
+        explanation TEXT NOT NULL,
+        graded_at TEXT NOT NULL,
+        PRIMARY KEY (lead_id, model, category)
+    ) WITHOUT ROWID;
+    CREATE INDEX grades_cell ON grades(model, category, grade);
+    CREATE INDEX grades_fit ON grades(model, category, fit, activity);
+    CREATE TABLE grade_history (
+        id INTEGER PRIMARY KEY,
+        lead_id INTEGER NOT NULL,
+        model TEXT NOT NULL,
+        category TEXT,
+        from_grade TEXT,
+        to_grade TEXT,
+        from_route TEXT,
+        to_route TEXT,
+        at TEXT NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE INDEX history_lead ON grade_history(lead_id, id);
+    """,
+]
+
+
+def connect(path: str) -> sqlite_utils.Database:
+    """Open (and migrate) the database at path; ':memory:' works for tests."""
+    if path != ":memory:":
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+    if path != ":memory:":
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA cache_size = -262144")  # 256 MB
+    conn.execute("PRAGMA temp_store = MEMORY")
+    db = sqlite_utils.Database(conn)
+    migrate(db)
+    return db
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    version = schema_version(db)
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        with transaction(db):
+            for statement in _statements(script):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {number}")
+    return schema_version(db)
+
+
+def _statements(script: str) -> list[str]:
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database):
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error (autocommit connection)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def get_meta(db: sqlite_utils.Database, key: str) -> str | None:
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def set_meta(db: sqlite_utils.Database, key: str, value: str) -> None:
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )

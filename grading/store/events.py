@@ -1,0 +1,113 @@
+"""Events and their classes.
+
+Each event is stored with a *class*: the event's type plus the values of the properties the
+model file reads. Events of one class match the same rules, so grading reads small integers
+instead of parsing properties, and a class is classified once however many events share it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import orjson
+import sqlite_utils
+
+from grading.core.records import EventInput
+
+from .db import get_meta, set_meta
+
+SIGNATURE_KEY = "class_signature"
+
+
+def class_key(event_type: str, properties: dict[str, Any], signature: Sequence[str]) -> bytes:
+    return orjson.dumps([event_type, *[properties.get(k) for k in signature]])
+
+
+def decode_class_key(key: str | bytes, signature: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    event_type, *values = orjson.loads(key)
+    return event_type, {k: v for k, v in zip(signature, values, strict=True) if v is not None}
+
+
+class EventClasses:
+    """The class ids of one database under one signature (the property keys the model reads)."""
+
+    def __init__(self, db: sqlite_utils.Database, signature: Sequence[str]):
+        self.db = db
+        self.signature = tuple(signature)
+        self.ids: dict[bytes, int] = {}
+        for class_id, key in db.execute("SELECT id, key FROM event_classes"):
+            self.ids[key.encode()] = class_id
+
+    def id_of(self, event_type: str, properties: dict[str, Any]) -> int:
+        key = class_key(event_type, properties, self.signature)
+        class_id = self.ids.get(key)
+        if class_id is None:
+            cursor = self.db.execute("INSERT INTO event_classes (key) VALUES (?)", [key.decode()])
+            class_id = self.ids[key] = cursor.lastrowid
+        return class_id
+
+    def all(self) -> Iterator[tuple[int, str, dict[str, Any]]]:
+        for class_id, key in self.db.execute("SELECT id, key FROM event_classes ORDER BY id"):
+            yield class_id, *decode_class_key(key, self.signature)
+
+
+def stored_signature(db: sqlite_utils.Database) -> tuple[str, ...] | None:
+    raw = get_meta(db, SIGNATURE_KEY)
+    return tuple(orjson.loads(raw)) if raw is not None else None
+
+
+def reclassify(db: sqlite_utils.Database, signature: Sequence[str], batch: int = 50_000) -> int:
+    """Rebuild every event's class for a new signature, in one streaming pass (one transaction
+    held by the caller). Returns the number of events visited."""
+    db.execute("DELETE FROM event_classes")
+    classes = EventClasses(db, signature)
+    reader = db.conn.cursor()
+    reader.execute("SELECT id, type, props FROM events ORDER BY id")
+    seen = 0
+    while rows := reader.fetchmany(batch):
+        updates = [(classes.id_of(t, orjson.loads(p)), i) for i, t, p in rows]
+        db.conn.executemany("UPDATE events SET class_id = ? WHERE id = ?", updates)
+        seen += len(rows)
+    set_meta(db, SIGNATURE_KEY, orjson.dumps(list(signature)).decode())
+    return seen
+
+
+def ensure_signature(db: sqlite_utils.Database, signature: Sequence[str]) -> bool:
+    """Make the stored classes match the signature; True when events were re-classified."""
+    current = stored_signature(db)
+    if current == tuple(signature):
+        return False
+    reclassify(db, signature)
+    return True
+
+
+def insert_events(
+    db: sqlite_utils.Database, classes: EventClasses, rows: Iterable[tuple[int, EventInput]]
+) -> tuple[int, int]:
+    """Insert (lead id, event) pairs; events whose id is already stored are skipped.
+
+    Returns (inserted, duplicates)."""
+    values = [
+        (e.id, lead_id, e.type, e.at, orjson.dumps(e.properties).decode(), classes.id_of(e.type, e.properties))
+        for lead_id, e in rows
+    ]
+    before = db.conn.total_changes
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO events (ext_id, lead_id, type, at, props, class_id) VALUES (?, ?, ?, ?, ?, ?)",
+        values,
+    )
+    inserted = db.conn.total_changes - before
+    return inserted, len(values) - inserted
+
+
+def events_of(db: sqlite_utils.Database, lead_id: int, limit: int | None = None) -> list[dict[str, Any]]:
+    sql = "SELECT ext_id, type, at, props FROM events WHERE lead_id = ? ORDER BY at DESC, id DESC"
+    params: list[Any] = [lead_id]
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [
+        {"id": ext_id, "type": t, "at": at, "properties": orjson.loads(p)}
+        for ext_id, t, at, p in db.execute(sql, params)
+    ]

@@ -1,0 +1,151 @@
+"""Current grades per lead, model and category, and the history of their changes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import sqlite_utils
+
+GRADE_COLUMNS = "fit_score, fit, activity_score, activity, grade, route, explanation"
+
+# (lead id, model, category ('' for the main grade))
+GradeKey = tuple[int, str, str]
+# (fit_score, fit, activity_score, activity, grade, route JSON, explanation JSON)
+StoredGrade = tuple[float, str, float, int, str, str | None, str]
+
+
+@dataclass
+class GradeChanges:
+    upserts: list[tuple[GradeKey, StoredGrade]]
+    deletes: list[GradeKey]
+    history: list[tuple]  # rows for grade_history
+
+    @classmethod
+    def empty(cls) -> GradeChanges:
+        return cls([], [], [])
+
+    def __len__(self) -> int:
+        return len(self.upserts) + len(self.deletes)
+
+
+def current_grades(
+    db: sqlite_utils.Database,
+    *,
+    lead_ids: Sequence[int] | None = None,
+    id_range: tuple[int, int] | None = None,
+) -> dict[GradeKey, StoredGrade]:
+    sql = f"SELECT lead_id, model, category, {GRADE_COLUMNS} FROM grades"
+    if id_range is not None:
+        rows = db.execute(sql + " WHERE lead_id >= ? AND lead_id < ?", list(id_range))
+    else:
+        ids = list(lead_ids or [])
+        rows = db.execute(sql + f" WHERE lead_id IN ({','.join('?' * len(ids))})", ids)
+    return {(r[0], r[1], r[2]): tuple(r[3:]) for r in rows}
+
+
+def write_changes(db: sqlite_utils.Database, changes: GradeChanges, graded_at: str) -> None:
+    """Apply upserts, deletes and history rows (inside the caller's transaction)."""
+    if changes.upserts:
+        db.conn.executemany(
+            f"INSERT INTO grades (lead_id, model, category, {GRADE_COLUMNS}, graded_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (lead_id, model, category) DO UPDATE SET fit_score = excluded.fit_score,"
+            " fit = excluded.fit, activity_score = excluded.activity_score, activity = excluded.activity,"
+            " grade = excluded.grade, route = excluded.route, explanation = excluded.explanation,"
+            " graded_at = excluded.graded_at",
+            [(*key, *grade, graded_at) for key, grade in changes.upserts],
+        )
+    if changes.deletes:
+        db.conn.executemany(
+            "DELETE FROM grades WHERE lead_id = ? AND model = ? AND category = ?", changes.deletes
+        )
+    if changes.history:
+        db.conn.executemany(
+            "INSERT INTO grade_history (lead_id, model, category, from_grade, to_grade, from_route,"
+            " to_route, at, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            changes.history,
+        )
+
+
+def grade_row(row: Sequence[Any]) -> dict[str, Any]:
+    """A stored grade row (lead ext id, model, category, columns..., graded_at) as a dict."""
+    ext_id, model, category, fit_score, fit, act_score, act, grade, route, explanation, graded_at = row
+    return {
+        "lead": ext_id,
+        "model": model,
+        "category": category or None,
+        "fit_score": fit_score,
+        "fit": fit,
+        "activity_score": act_score,
+        "activity": act,
+        "grade": grade,
+        "route": orjson.loads(route) if route else None,
+        "explanation": orjson.loads(explanation),
+        "graded_at": graded_at,
+    }
+
+
+def query_grades(
+    db: sqlite_utils.Database,
+    *,
+    model: str | None = None,
+    category: str | None = None,
+    main_only: bool = False,
+    cells: Sequence[str] = (),
+    lead_id: int | None = None,
+    batch: int = 10_000,
+) -> Iterator[dict[str, Any]]:
+    where, params = [], []
+    if model:
+        where.append("g.model = ?")
+        params.append(model)
+    if category is not None:
+        where.append("g.category = ?")
+        params.append(category)
+    elif main_only:
+        where.append("g.category = ''")
+    if cells:
+        where.append(f"g.grade IN ({','.join('?' * len(cells))})")
+        params.extend(cells)
+    if lead_id is not None:
+        where.append("g.lead_id = ?")
+        params.append(lead_id)
+    sql = (
+        f"SELECT l.ext_id, g.model, g.category, {', '.join('g.' + c for c in GRADE_COLUMNS.split(', '))},"
+        " g.graded_at FROM grades g JOIN leads l ON l.id = g.lead_id"
+    )
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY g.lead_id, g.model, g.category"
+    cursor = db.conn.cursor()
+    cursor.execute(sql, params)
+    while rows := cursor.fetchmany(batch):
+        yield from (grade_row(r) for r in rows)
+
+
+def history_of(db: sqlite_utils.Database, lead_id: int) -> list[dict[str, Any]]:
+    rows = db.execute(
+        "SELECT model, category, from_grade, to_grade, from_route, to_route, at, reason"
+        " FROM grade_history WHERE lead_id = ? ORDER BY id",
+        [lead_id],
+    )
+    keys = ("model", "category", "from", "to", "from_route", "to_route", "at", "reason")
+    out = []
+    for row in rows:
+        item = dict(zip(keys, row, strict=True))
+        for key in ("from_route", "to_route"):
+            item[key] = orjson.loads(item[key]) if item[key] else None
+        out.append(item)
+    return out
+
+
+def matrix(db: sqlite_utils.Database, model: str, category: str = "") -> dict[str, int]:
+    counts = {f"{f}{a}": 0 for f in "ABCD" for a in (1, 2, 3, 4)}
+    for grade, n in db.execute(
+        "SELECT grade, count(*) FROM grades WHERE model = ? AND category = ? GROUP BY grade", [model, category]
+    ):
+        counts[grade] = n
+    return counts

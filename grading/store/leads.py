@@ -1,0 +1,182 @@
+"""Leads, their shared companies, and outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import orjson
+import sqlite_utils
+
+from grading.core.records import LeadInput, OutcomeInput
+
+DEFAULT_LIFECYCLE = "lead"
+
+
+def _merge(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(current)
+    for key, value in changes.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _domain(attrs: dict[str, Any]) -> str | None:
+    value = attrs.get("domain")
+    return value.strip().lower() or None if isinstance(value, str) else None
+
+
+def _name_key(attrs: dict[str, Any]) -> str | None:
+    value = attrs.get("name")
+    return " ".join(value.split()).lower() or None if isinstance(value, str) else None
+
+
+class LeadWriter:
+    """Upserts leads and companies inside the caller's transaction."""
+
+    def __init__(self, db: sqlite_utils.Database, now: str):
+        self.db = db
+        self.now = now
+        self.touched_companies: set[int] = set()
+
+    def _find_company(self, changes: dict[str, Any], current_id: int | None) -> int | None:
+        domain = _domain(changes)
+        if domain:
+            row = self.db.execute("SELECT id FROM companies WHERE domain = ?", [domain]).fetchone()
+            return row[0] if row else None
+        name = _name_key(changes)
+        if name:
+            row = self.db.execute(
+                "SELECT id FROM companies WHERE name_key = ? ORDER BY domain IS NOT NULL, id LIMIT 1", [name]
+            ).fetchone()
+            return row[0] if row else None
+        return current_id
+
+    def _upsert_company(self, changes: dict[str, Any], current_id: int | None) -> int | None:
+        company_id = self._find_company(changes, current_id)
+        if company_id is None:
+            if not any(v is not None for v in changes.values()):
+                return current_id
+            attrs = _merge({}, changes)
+            cursor = self.db.execute(
+                "INSERT INTO companies (domain, name_key, attrs, updated_at) VALUES (?, ?, ?, ?)",
+                [_domain(attrs), _name_key(attrs), orjson.dumps(attrs).decode(), self.now],
+            )
+            company_id = cursor.lastrowid
+        elif changes:
+            (raw,) = self.db.execute("SELECT attrs FROM companies WHERE id = ?", [company_id]).fetchone()
+            current = orjson.loads(raw)
+            attrs = _merge(current, changes)
+            if attrs != current:
+                self.db.execute(
+                    "UPDATE companies SET domain = ?, name_key = ?, attrs = ?, updated_at = ? WHERE id = ?",
+                    [_domain(attrs), _name_key(attrs), orjson.dumps(attrs).decode(), self.now, company_id],
+                )
+                self.touched_companies.add(company_id)
+        return company_id
+
+    def upsert(self, lead: LeadInput) -> tuple[int, bool]:
+        """Store one lead; returns (lead id, whether anything changed)."""
+        row = self.db.execute(
+            "SELECT id, company_id, attrs FROM leads WHERE ext_id = ?", [lead.id]
+        ).fetchone()
+        current_company = row[1] if row else None
+        company_id = self._upsert_company(lead.company, current_company)
+        if row is None:
+            attrs = _merge({"lifecycle": DEFAULT_LIFECYCLE}, lead.person)
+            attrs.setdefault("lifecycle", DEFAULT_LIFECYCLE)
+            cursor = self.db.execute(
+                "INSERT INTO leads (ext_id, company_id, attrs, lifecycle, owner, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [lead.id, company_id, orjson.dumps(attrs).decode(), attrs["lifecycle"],
+                 _owner(attrs), self.now, self.now],
+            )
+            return cursor.lastrowid, True
+        lead_id, _, raw = row
+        current = orjson.loads(raw)
+        attrs = _merge(current, lead.person)
+        attrs.setdefault("lifecycle", DEFAULT_LIFECYCLE)
+        if attrs == current and company_id == current_company:
+            return lead_id, company_id in self.touched_companies
+        self.db.execute(
+            "UPDATE leads SET company_id = ?, attrs = ?, lifecycle = ?, owner = ?, updated_at = ? WHERE id = ?",
+            [company_id, orjson.dumps(attrs).decode(), attrs["lifecycle"], _owner(attrs), self.now, lead_id],
+        )
+        return lead_id, True
+
+
+def _owner(attrs: dict[str, Any]) -> str | None:
+    owner = attrs.get("owner")
+    return str(owner) if owner is not None else None
+
+
+def lead_ids_of_companies(db: sqlite_utils.Database, company_ids: Iterable[int]) -> set[int]:
+    ids = list(company_ids)
+    found: set[int] = set()
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        marks = ",".join("?" * len(part))
+        found.update(r[0] for r in db.execute(f"SELECT id FROM leads WHERE company_id IN ({marks})", part))
+    return found
+
+
+def lead_id_map(db: sqlite_utils.Database) -> dict[str, int]:
+    """Every lead's external id -> internal id (for bulk event imports)."""
+    return dict(db.execute("SELECT ext_id, id FROM leads"))
+
+
+def find_lead(db: sqlite_utils.Database, ext_id: str) -> dict[str, Any] | None:
+    row = db.execute(
+        "SELECT l.id, l.ext_id, l.attrs, c.attrs, l.lifecycle, l.owner, l.handed_over_at, l.created_at,"
+        " l.updated_at FROM leads l LEFT JOIN companies c ON c.id = l.company_id WHERE l.ext_id = ?",
+        [ext_id],
+    ).fetchone()
+    if row is None:
+        return None
+    return {
+        "internal_id": row[0], "id": row[1], "person": orjson.loads(row[2]),
+        "company": orjson.loads(row[3]) if row[3] else {}, "lifecycle": row[4], "owner": row[5],
+        "handed_over_at": row[6], "created_at": row[7], "updated_at": row[8],
+    }
+
+
+def iter_lead_facts(
+    db: sqlite_utils.Database, lead_ids: list[int] | None = None, id_range: tuple[int, int] | None = None
+) -> Iterator[tuple[int, dict[str, Any], dict[str, Any], str | None]]:
+    """(lead id, person attrs, company attrs, hand-over time) for a range or a list of leads."""
+    sql = (
+        "SELECT l.id, l.attrs, c.attrs, l.handed_over_at FROM leads l"
+        " LEFT JOIN companies c ON c.id = l.company_id"
+    )
+    if id_range is not None:
+        rows = db.execute(sql + " WHERE l.id >= ? AND l.id < ? ORDER BY l.id", list(id_range))
+    else:
+        marks = ",".join("?" * len(lead_ids or []))
+        rows = db.execute(sql + f" WHERE l.id IN ({marks}) ORDER BY l.id", list(lead_ids or []))
+    loads = orjson.loads
+    for lead_id, person, company, handed in rows:
+        yield lead_id, loads(person), loads(company) if company else {}, handed
+
+
+def hand_over(db: sqlite_utils.Database, lead_id: int, at: str) -> None:
+    """First sales route: keep the time and move lifecycle lead -> mql."""
+    (raw, lifecycle) = db.execute("SELECT attrs, lifecycle FROM leads WHERE id = ?", [lead_id]).fetchone()
+    if lifecycle == "lead":
+        attrs = orjson.loads(raw)
+        attrs["lifecycle"] = "mql"
+        db.execute(
+            "UPDATE leads SET handed_over_at = ?, lifecycle = 'mql', attrs = ?, updated_at = ? WHERE id = ?",
+            [at, orjson.dumps(attrs).decode(), at, lead_id],
+        )
+    else:
+        db.execute("UPDATE leads SET handed_over_at = ? WHERE id = ?", [at, lead_id])
+
+
+def insert_outcomes(db: sqlite_utils.Database, rows: list[tuple[int, OutcomeInput]]) -> int:
+    db.conn.executemany(
+        "INSERT INTO outcomes (lead_id, outcome, at, amount) VALUES (?, ?, ?, ?)",
+        [(lead_id, o.outcome, o.at, o.amount) for lead_id, o in rows],
+    )
+    return len(rows)
