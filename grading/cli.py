@@ -181,7 +181,7 @@ def grades(obj: Context, model, category, cells, fmt, output) -> None:
             count = write(rows, out)
         click.echo(f"wrote {count} grade row(s) to {output}", err=True)
     else:
-        write(rows, click.get_text_stream("stdout"))
+        write(rows, sys.stdout)
 
 
 @main.command()

@@ -1,0 +1,107 @@
+import os
+
+import pytest
+import yaml
+
+from grading.core.config import load_config
+from grading.store.db import connect
+
+SPEC_MODEL = {
+    "schedule": {"regrade": "0 * * * *"},
+    "models": [
+        {
+            "name": "prospects",
+            "audience": {"field": "person.lifecycle", "not_in": ["customer", "disqualified"]},
+            "fit": {
+                "rules": [
+                    {"id": "target-industry", "when": {"field": "company.industry", "in": ["software", "manufacturing"]}, "points": 20},
+                    {"id": "large-company", "when": {"field": "company.employees", "gte": 200}, "points": 30, "label": "200+ employees"},
+                    {"id": "ceo", "when": {"field": "person.title", "matches": "\\b(ceo|chief executive)\\b"}, "points": 30},
+                    {"id": "phone-given", "when": {"field": "person.phone", "present": True}, "points": 5},
+                    {"id": "student", "when": {"field": "person.title", "contains": "student"}, "points": -40},
+                ],
+                "thresholds": {"A": 70, "B": 45, "C": 20},
+            },
+            "activity": {
+                "window_days": 90,
+                "half_life_days": 30,
+                "rules": [
+                    {"id": "downloads", "event": "download", "points": 10, "max_points": 30},
+                    {"id": "many-visits", "event": "page_view", "min_count": 6, "points": 20},
+                    {"id": "pricing-recent", "event": "page_view", "where": {"field": "url", "matches": "^/pricing"}, "within_days": 7, "points": 15},
+                    {"id": "careers", "event": "page_view", "where": {"field": "url", "matches": "/(careers|jobs)"}, "points": -10},
+                ],
+                "thresholds": {4: 60, 3: 35, 2: 10},
+            },
+            "categories": [
+                {"name": "analytics", "where": {"field": "product", "equals": "analytics"},
+                 "routing": [{"cells": ["A*"], "to": "sales", "queue": "analytics"}]},
+            ],
+            "routing": [
+                {"cells": ["A4", "A3", "B4"], "to": "sales", "queue": "senior"},
+                {"cells": ["A*", "B*"], "to": "nurture", "campaign": "accelerate"},
+                {"cells": ["*"], "to": "nurture", "campaign": "newsletter"},
+            ],
+        }
+    ],
+}
+
+
+@pytest.fixture
+def model_dict():
+    import copy
+
+    return copy.deepcopy(SPEC_MODEL)
+
+
+@pytest.fixture
+def config(model_dict):
+    return load_config(model_dict)
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = connect(str(tmp_path / "grading.db"))
+    yield database
+    database.conn.close()
+
+
+@pytest.fixture
+def config_file(tmp_path, model_dict):
+    path = tmp_path / "grading.yaml"
+    path.write_text(yaml.safe_dump(model_dict, sort_keys=False))
+    return str(path)
+
+
+@pytest.fixture
+def write(tmp_path):
+    """write("name.jsonl", text) -> path"""
+
+    def _write(name: str, text: str) -> str:
+        path = tmp_path / name
+        path.write_text(text)
+        return str(path)
+
+    return _write
+
+
+@pytest.fixture
+def cli(tmp_path, config_file):
+    """Run the grading CLI against a temporary database and model file."""
+    from click.testing import CliRunner
+
+    from grading.cli import main
+
+    runner = CliRunner()
+    db_path = str(tmp_path / "cli.db")
+
+    def _run(*args, config=None, input=None):
+        return runner.invoke(
+            main, ["--db", db_path, "--config", config or config_file, *args], input=input, catch_exceptions=False
+        )
+
+    _run.db_path = db_path
+    return _run
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -1,0 +1,130 @@
+"""The command line, as a user runs it."""
+
+import orjson
+
+from grading.cli import main
+
+LEADS = (
+    '{"id": "L-1", "person": {"title": "CEO", "phone": "1"}, "company": {"domain": "acme.io",'
+    ' "industry": "software", "employees": 500}}\n'
+    '{"id": "L-2", "person": {"title": "Student"}, "company": {"name": "Uni"}}\n'
+)
+EVENTS = (
+    '{"id": "E-1", "lead": "L-1", "type": "download", "at": "2026-11-20T10:00:00Z", "properties": {"product": "analytics"}}\n'
+    '{"id": "E-2", "lead": "L-1", "type": "page_view", "at": "2026-11-21T10:00:00Z", "properties": {"url": "/pricing"}}\n'
+)
+
+
+def test_init_creates_the_database(cli):
+    result = cli("init")
+    assert result.exit_code == 0 and "schema version 1" in result.output
+
+
+def test_check_config_accepts_a_valid_file(cli, config_file):
+    result = cli("check-config", config_file)
+    assert result.exit_code == 0 and "is valid" in result.output
+
+
+def test_check_config_lists_every_problem_and_exits_1(cli, write):
+    path = write("bad.yaml", "models:\n  - name: x\n    fit: {rules: [{id: a, when: {field: company.size, greater: 3}, points: 1}],"
+                             " thresholds: {A: 1, B: 2, C: 3}}\n    activity: {rules: [], thresholds: {4: 3, 3: 2, 2: 1}}\n")
+    result = cli("check-config", path)
+    assert result.exit_code == 1
+    assert f"{path}: models[0].fit.rules[0].when: unknown operator 'greater'" in result.stderr
+    assert f"{path}: models[0].fit.thresholds: thresholds must be strictly decreasing A > B > C" in result.stderr
+
+
+def test_check_config_reports_yaml_syntax_errors_by_line(cli, write):
+    path = write("broken.yaml", "models:\n  - name: [x\n")
+    result = cli("check-config", path)
+    assert result.exit_code == 1 and "line 3" in result.stderr
+
+
+def test_the_example_model_file_is_valid():
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(main, ["check-config", "config/grading.yaml"])
+    assert result.exit_code == 0, result.output
+
+
+def test_import_regrade_export_and_explain(cli, write):
+    assert cli("import", "leads", write("l.jsonl", LEADS)).exit_code == 0
+    result = cli("import", "events", write("e.jsonl", EVENTS + EVENTS))
+    assert result.exit_code == 0
+    assert "imported 2 events" in result.output and "2 duplicate(s) ignored" in result.output
+    assert "re-graded 1 lead(s)" in result.output
+    result = cli("regrade", "--as-of", "2026-11-21T12:00:00Z")
+    assert result.exit_code == 0 and "graded 2 lead(s)" in result.output
+    again = cli("regrade", "--as-of", "2026-11-21T12:00:00Z")
+    assert "0 grade row(s) written" in again.output
+
+    rows = [orjson.loads(line) for line in cli("grades").stdout.splitlines()]
+    assert {(r["lead"], r["category"]) for r in rows} == {
+        ("L-1", None), ("L-1", "analytics"), ("L-2", None), ("L-2", "analytics")}
+    main_grade = next(r for r in rows if r["lead"] == "L-1" and r["category"] is None)
+    assert set(main_grade) >= {"lead", "model", "category", "fit_score", "fit", "activity_score", "activity",
+                               "grade", "route", "explanation"}
+    assert main_grade["route"] == {"to": "sales", "queue": "senior"} or main_grade["grade"][1] in "12"
+    assert {e["rule"] for e in main_grade["explanation"]} >= {"ceo", "downloads", "pricing-recent"}
+
+    csv_out = cli("grades", "--format", "csv", "--model", "prospects", "--category", "-", "--cell", "D1")
+    lines = csv_out.stdout.strip().splitlines()
+    assert lines[0].startswith("lead,model,category,fit_score,fit,activity_score,activity,grade,route")
+    assert len(lines) == 2 and lines[1].startswith("L-2,prospects,,")
+
+    explain = cli("explain", "L-1")
+    assert explain.exit_code == 0
+    assert "prospects:" in explain.output and "ceo" in explain.output and "History" in explain.output
+
+
+def test_export_to_a_file(cli, write, tmp_path):
+    cli("import", "leads", write("l.jsonl", LEADS))
+    out = tmp_path / "grades.csv"
+    result = cli("grades", "--format", "csv", "-o", str(out))
+    assert result.exit_code == 0 and len(out.read_text().splitlines()) == 5
+
+
+def test_import_with_bad_rows_exits_non_zero_and_names_each_line(cli, write):
+    path = write("l.jsonl", LEADS + '{"id": "L-3", "person": {"lifecycle": "nope"}}\n')
+    result = cli("import", "leads", path)
+    assert result.exit_code == 1
+    assert f"{path}:3: person.lifecycle: must be one of" in result.stderr
+    assert "nothing was imported" in result.stderr
+    assert "no lead with id" in cli("explain", "L-1").stderr
+
+
+def test_unknown_model_and_bad_cells_are_refused(cli):
+    assert cli("regrade", "--model", "nope").exit_code == 2
+    assert cli("grades", "--cell", "E9").exit_code == 2
+    assert cli("regrade", "--as-of", "yesterday").exit_code == 2
+
+
+def test_regrade_after_a_model_file_change_says_model_change(cli, write, model_dict, tmp_path):
+    import yaml
+
+    cli("import", "leads", write("l.jsonl", LEADS))
+    cli("regrade")
+    model_dict["models"][0]["fit"]["thresholds"]["A"] = 200
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(model_dict))
+    result = cli("regrade", config=str(changed))
+    assert "(model-change)" in result.output and "2 grade(s) changed" in result.output
+
+
+def test_environment_variables_pick_database_and_model_file(tmp_path, config_file, monkeypatch):
+    from click.testing import CliRunner
+
+    monkeypatch.setenv("GRADING_DB", str(tmp_path / "env.db"))
+    monkeypatch.setenv("GRADING_CONFIG", config_file)
+    result = CliRunner().invoke(main, ["init"])
+    assert result.exit_code == 0 and (tmp_path / "env.db").exists()
+
+
+def test_demo_fills_an_empty_database_only(cli):
+    result = cli("demo", "--leads", "60", config="config/grading.yaml")
+    assert result.exit_code == 0, result.output
+    assert "demo: 60 leads" in result.output
+    again = cli("demo", "--leads", "60", config="config/grading.yaml")
+    assert again.exit_code == 1 and "empty database" in again.output
+    matrix = cli("matrix", config="config/grading.yaml")
+    assert "total" in matrix.output and matrix.output.count("\n") >= 6

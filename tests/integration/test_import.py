@@ -1,0 +1,148 @@
+"""Imports: formats, merging, shared companies, duplicates, and all-or-nothing files."""
+
+import orjson
+import pytest
+
+from grading.services.ingest import ImportFailed, import_file
+
+
+def jsonl(*records):
+    return "".join(orjson.dumps(r).decode() + "\n" for r in records)
+
+
+ANA = {"id": "L-1", "person": {"email": "ana@acme.io", "title": "CEO", "phone": "+49 1"},
+       "company": {"domain": "acme.io", "name": "Acme", "industry": "software", "employees": 250}}
+BO = {"id": "L-2", "person": {"title": "Analyst"}, "company": {"domain": "ACME.IO "}}
+
+
+def count(db, table):
+    return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def lead(db, ext_id):
+    from grading.store.leads import find_lead
+
+    return find_lead(db, ext_id)
+
+
+def test_leads_share_their_company_by_domain_case_insensitively(db, config, write):
+    import_file(db, config, "leads", write("l.jsonl", jsonl(ANA, BO)))
+    assert count(db, "companies") == 1
+    assert lead(db, "L-2")["company"]["industry"] == "software"
+
+
+def test_companies_without_domain_are_shared_by_name(db, config, write):
+    a = {"id": "L-1", "company": {"name": "Globex  Corp", "employees": 10}}
+    b = {"id": "L-2", "company": {"name": "globex corp"}}
+    import_file(db, config, "leads", write("l.jsonl", jsonl(a, b)))
+    assert count(db, "companies") == 1
+
+
+def test_sending_a_lead_again_merges_and_null_removes(db, config, write):
+    import_file(db, config, "leads", write("a.jsonl", jsonl(ANA)))
+    update = {"id": "L-1", "person": {"phone": None, "owner": "kim"}}
+    import_file(db, config, "leads", write("b.jsonl", jsonl(update)))
+    person = lead(db, "L-1")["person"]
+    assert "phone" not in person
+    assert person["owner"] == "kim" and person["title"] == "CEO"
+    assert lead(db, "L-1")["owner"] == "kim"
+
+
+def test_lifecycle_defaults_to_lead(db, config, write):
+    import_file(db, config, "leads", write("a.jsonl", jsonl(BO)))
+    assert lead(db, "L-2")["lifecycle"] == "lead"
+
+
+def test_a_company_update_regrades_every_lead_of_the_company(db, config, write):
+    import_file(db, config, "leads", write("a.jsonl", jsonl(ANA, BO)))
+    before = dict(db.execute("SELECT lead_id, fit_score FROM grades WHERE category = ''").fetchall())
+    shrink = {"id": "L-1", "company": {"domain": "acme.io", "employees": 20}}
+    result = import_file(db, config, "leads", write("b.jsonl", jsonl(shrink)))
+    assert len(result.leads_touched) == 2
+    after = dict(db.execute("SELECT lead_id, fit_score FROM grades WHERE category = ''").fetchall())
+    assert all(after[k] == before[k] - 30 for k in before)
+
+
+def test_events_with_an_id_are_stored_once(db, config, write):
+    import_file(db, config, "leads", write("l.jsonl", jsonl(ANA)))
+    event = {"id": "E-1", "lead": "L-1", "type": "download", "at": "2026-10-02T09:14:00Z"}
+    first = import_file(db, config, "events", write("e.jsonl", jsonl(event, event)))
+    again = import_file(db, config, "events", write("e2.jsonl", jsonl(event)))
+    assert (first.stored, first.duplicates) == (1, 1)
+    assert (again.stored, again.duplicates) == (0, 1)
+    assert count(db, "events") == 1
+
+
+def test_events_without_an_id_are_all_kept(db, config, write):
+    import_file(db, config, "leads", write("l.jsonl", jsonl(ANA)))
+    event = {"lead": "L-1", "type": "download", "at": "2026-10-02T09:14:00Z"}
+    import_file(db, config, "events", write("e.jsonl", jsonl(event, event)))
+    assert count(db, "events") == 2
+
+
+def test_csv_with_dotted_headers_and_empty_cells(db, config, write):
+    path = write("l.csv", "id,person.title,person.phone,company.domain,company.employees\n"
+                          "L-1,CEO,,acme.io,250\nL-2,Analyst,+1 555,acme.io,\n")
+    import_file(db, config, "leads", path)
+    assert "phone" not in lead(db, "L-1")["person"]
+    assert lead(db, "L-1")["company"]["employees"] == "250"
+    grade = db.execute("SELECT fit_score FROM grades g JOIN leads l ON l.id = g.lead_id"
+                       " WHERE l.ext_id = 'L-1' AND category = ''").fetchone()[0]
+    assert grade == 30 + 30  # numeric-looking "250" counts for gte: 200
+
+
+def test_json_list_files(db, config, write):
+    import_file(db, config, "leads", write("l.json", orjson.dumps([ANA, BO]).decode()))
+    assert count(db, "leads") == 2
+
+
+def test_a_bad_row_stores_nothing_of_the_file_and_every_problem_is_listed(db, config, write):
+    rows = jsonl(ANA, {"id": "", "person": {"title": ["x", 1]}}, BO, {"person": {"lifecycle": "prospect"}})
+    path = write("bad.jsonl", rows + "{not json\n")
+    with pytest.raises(ImportFailed) as failed:
+        import_file(db, config, "leads", path)
+    problems = failed.value.result.problems
+    assert f"{path}:2: id: must be a non-empty string" in problems
+    assert f"{path}:2: person.title: must be a string, number, boolean or list of strings" in problems
+    assert f"{path}:4: id: is required" in problems
+    assert any(p.startswith(f"{path}:4: person.lifecycle: must be one of") for p in problems)
+    assert any(p.startswith(f"{path}:5: invalid JSON") for p in problems)
+    assert count(db, "leads") == 0 and count(db, "companies") == 0
+
+
+def test_bad_events_are_reported_by_line_and_none_is_stored(db, config, write):
+    import_file(db, config, "leads", write("l.jsonl", jsonl(ANA)))
+    path = write("e.csv", "id,lead,type,at,properties.url\n"
+                          "E-1,L-1,page_view,2026-10-02T09:14:00Z,/pricing\n"
+                          "E-2,L-404,page_view,2026-10-02T09:14:00Z,/pricing\n"
+                          "E-3,L-1,page_view,2026-10-02 09:14,/pricing\n"
+                          "E-4,L-1,page_view,2099-01-01T00:00:00Z,/pricing\n")
+    with pytest.raises(ImportFailed) as failed:
+        import_file(db, config, "events", path)
+    assert failed.value.result.problems == [
+        f"{path}:3: lead: unknown lead 'L-404'",
+        f"{path}:4: at: needs a UTC offset, e.g. 2026-10-02T09:14:00Z",
+        f"{path}:5: at: is more than 1 day in the future",
+    ]
+    assert count(db, "events") == 0
+
+
+def test_outcomes_are_stored(db, config, write):
+    import_file(db, config, "leads", write("l.jsonl", jsonl(ANA)))
+    path = write("o.csv", "lead,outcome,at,amount\nL-1,won,2026-11-01T00:00:00Z,12000\n")
+    result = import_file(db, config, "outcomes", path)
+    assert result.stored == 1
+    assert db.execute("SELECT outcome, amount FROM outcomes").fetchone() == ("won", 12000.0)
+
+
+def test_bad_outcomes_are_refused(db, config, write):
+    import_file(db, config, "leads", write("l.jsonl", jsonl(ANA)))
+    path = write("o.jsonl", jsonl({"lead": "L-1", "outcome": "maybe", "at": "2026-11-01T00:00:00Z"}))
+    with pytest.raises(ImportFailed) as failed:
+        import_file(db, config, "outcomes", path)
+    assert failed.value.result.problems == [f"{path}:1: outcome: must be won or lost"]
+
+
+def test_unknown_file_types_are_refused(db, config, write):
+    with pytest.raises(ValueError, match="unknown file type"):
+        import_file(db, config, "leads", write("l.xml", "<x/>"))
