@@ -62,26 +62,28 @@ def is_missing(value: Any) -> bool:
     return False
 
 
-def _same(value: Any, operand: Any) -> bool:
-    """equals as SPEC defines it: numerically when both sides are numbers, else as text."""
-    a, b = as_number(value), as_number(operand)
-    if a is not None and b is not None:
-        return a == b
-    return as_text(value) == as_text(operand)
+def _equals_any(options: Any) -> Callable[[Any], bool]:
+    """equals-one-of, with the operands' number and text forms worked out once."""
+    numbers = {n for n in map(as_number, options) if n is not None}
+    texts_of_words = {as_text(o) for o in options if as_number(o) is None}
+    all_texts = {as_text(o) for o in options}
+
+    def test(value: Any) -> bool:
+        number = as_number(value)
+        if number is not None:
+            return number in numbers or as_text(value) in texts_of_words
+        return as_text(value) in all_texts
+
+    return test
 
 
 def _element_test(op: str, operand: Any) -> Callable[[Any], bool]:
     """A test of one (non-missing, non-list) value against the operator."""
-    if op == "equals":
-        return lambda v: _same(v, operand)
-    if op == "not_equals":
-        return lambda v: not _same(v, operand)
-    if op == "in":
-        options = tuple(operand)
-        return lambda v: any(_same(v, o) for o in options)
-    if op == "not_in":
-        options = tuple(operand)
-        return lambda v: not any(_same(v, o) for o in options)
+    if op in ("equals", "in"):
+        return _equals_any([operand] if op == "equals" else operand)
+    if op in ("not_equals", "not_in"):
+        inner = _equals_any([operand] if op == "not_equals" else operand)
+        return lambda v: not inner(v)
     if op in NUMERIC_OPERATORS:
         return _numeric_test(op, operand)
     if op == "matches":

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -152,6 +155,37 @@ class Grader:
         return RegradeResult(len(facts), len(changes.history), len(changes))
 
 
+PARALLEL_MIN_LEADS = 20_000  # below this, starting worker processes costs more than it saves
+SLICE = 5 * CHUNK  # lead ids per task handed to a worker process
+
+
+def database_path(db: sqlite_utils.Database) -> str | None:
+    """The file behind a connection, or None for an in-memory database."""
+    for _, name, path in db.execute("PRAGMA database_list"):
+        if name == "main":
+            return path or None
+    return None
+
+
+_worker: dict = {}
+
+
+def _init_worker(path: str, source: dict, models: Sequence[str] | None) -> None:
+    from grading.core.config import load_config
+    from grading.store.db import connect
+
+    db = connect(path)
+    _worker["grader"] = Grader(db, load_config(source), models)
+
+
+def _grade_slice(start: int, stop: int, as_of: datetime, reason: str) -> RegradeResult:
+    grader: Grader = _worker["grader"]
+    result = RegradeResult()
+    for low in range(start, stop, CHUNK):
+        result.add(grader.grade_chunk(as_of, reason, id_range=(low, min(low + CHUNK, stop))))
+    return result
+
+
 def regrade(
     db: sqlite_utils.Database,
     config: Config,
@@ -161,8 +195,12 @@ def regrade(
     models: Sequence[str] | None = None,
     lead_ids: Iterable[int] | None = None,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> RegradeResult:
-    """Re-grade every lead (or the given ones) in the given models (default: all)."""
+    """Re-grade every lead (or the given ones) in the given models (default: all).
+
+    A full re-grade of a large file database runs in `workers` processes (default: one per
+    core), each grading its own slices of lead ids; SQLite serialises their short writes."""
     if reason not in REASONS:
         raise ValueError(f"unknown reason {reason!r}")
     grader = Grader(db, config, models)
@@ -175,10 +213,35 @@ def regrade(
             if progress:
                 progress(part.leads)
         return result
-    (low, high) = db.execute("SELECT coalesce(min(id), 0), coalesce(max(id), -1) FROM leads").fetchone()
+    (low, high, count) = db.execute(
+        "SELECT coalesce(min(id), 0), coalesce(max(id), -1), count(*) FROM leads"
+    ).fetchone()
+    workers = workers if workers is not None else min(4, os.cpu_count() or 1)
+    path = database_path(db)
+    if workers > 1 and path and count >= PARALLEL_MIN_LEADS and config.source:
+        return _regrade_parallel(path, config, models, low, high, as_of, reason, workers, progress)
     for start in range(low, high + 1, CHUNK):
         part = grader.grade_chunk(as_of, reason, id_range=(start, start + CHUNK))
         result.add(part)
         if progress:
             progress(part.leads)
+    return result
+
+
+def _regrade_parallel(path, config, models, low, high, as_of, reason, workers, progress) -> RegradeResult:
+    # fork: workers open their own connections in _init_worker and never touch the parent's.
+    context = multiprocessing.get_context("fork")
+    result = RegradeResult()
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=(path, dict(config.source), models)
+    ) as pool:
+        futures = [
+            pool.submit(_grade_slice, start, min(start + SLICE, high + 1), as_of, reason)
+            for start in range(low, high + 1, SLICE)
+        ]
+        for future in as_completed(futures):
+            part = future.result()
+            result.add(part)
+            if progress:
+                progress(part.leads)
     return result
