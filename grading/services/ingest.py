@@ -23,12 +23,13 @@ from grading.core.model import Config
 from grading.core.records import RecordError, from_dotted, parse_event, parse_lead, parse_outcome
 
 from ..store import leads as lead_store
-from ..store.db import transaction
+from ..store.db import CACHE_KIB, transaction
 from ..store.events import EventClasses, ensure_signature, insert_events
 from .grading import RegradeResult, regrade
 
 KINDS = ("leads", "events", "outcomes")
 BATCH = 20_000
+IMPORT_CACHE_KIB = -1_048_576  # 1 GiB while importing
 MAX_PROBLEMS = 10_000  # kept in memory and reported; the rest are only counted
 
 
@@ -231,6 +232,8 @@ def import_records(
     stamp = now.isoformat(timespec="seconds").replace("+00:00", "Z")
     with transaction(db):
         ensure_signature(db, config.event_property_keys)
+    # A big file touches index pages all over: a larger page cache keeps them in memory.
+    db.execute(f"PRAGMA cache_size = {IMPORT_CACHE_KIB}")
     try:
         with transaction(db):
             if kind == "leads":
@@ -243,6 +246,7 @@ def import_records(
             if result.problems:
                 raise ImportFailed(result)
     finally:
+        db.execute(f"PRAGMA cache_size = {CACHE_KIB}")
         result.seconds = time.perf_counter() - started
     if grade and result.leads_touched and kind != "outcomes":
         reason = "lead-update" if kind == "leads" else "event"
