@@ -14,7 +14,8 @@ import orjson
 import sqlite_utils
 
 from grading.core.model import Config, Model
-from grading.core.scoring import DAY, Grade, RuleKey, classify, epoch, grade_model, lead_record, tally
+from grading.core.batch import BatchGrader, CompactGrade, EventArrays
+from grading.core.scoring import DAY, classify, epoch, lead_record
 from grading.store import leads as lead_store
 from grading.store.db import transaction
 from grading.store.events import EventClasses, ensure_signature
@@ -36,18 +37,9 @@ class RegradeResult:
         self.rows_written += other.rows_written
 
 
-def compact_explanation(grade: Grade) -> bytes:
-    """Stored form: [["f", rule, points], ["a", rule, points, events], ...]; labels come from the model."""
-    return orjson.dumps(
-        [
-            ["f", c.rule, round(c.points, 2)] if c.events is None else ["a", c.rule, round(c.points, 2), c.events]
-            for c in grade.explanation
-        ]
-    )
-
-
-def stored_form(grade: Grade) -> StoredGrade:
+def stored_form(grade: CompactGrade) -> StoredGrade:
     route = orjson.dumps(grade.route.as_dict()).decode() if grade.route else None
+    explanation = [[item[0], item[1], round(item[2], 2), *item[3:]] for item in grade.explanation]
     return (
         round(grade.fit_score, 2),
         grade.fit,
@@ -55,12 +47,12 @@ def stored_form(grade: Grade) -> StoredGrade:
         grade.activity,
         grade.grade,
         route,
-        compact_explanation(grade).decode(),
+        orjson.dumps(explanation).decode(),
     )
 
 
 class Grader:
-    """Grades leads of one database under one config; classes are classified once per model."""
+    """Grades leads of one database under one config; event classes are classified once per model."""
 
     def __init__(self, db: sqlite_utils.Database, config: Config, models: Sequence[str] | None = None):
         self.db = db
@@ -69,32 +61,33 @@ class Grader:
         with transaction(db):
             ensure_signature(db, config.event_property_keys)
         self.classes = EventClasses(db, config.event_property_keys)
-        self.rule_keys: dict[str, dict[int, tuple[RuleKey, ...]]] = {m.name: {} for m in self.models}
+        self.batch = {m.name: BatchGrader(m) for m in self.models}
+        self.known_classes: set[int] = set()
         self._classify_new()
         self.longest_window = max(
-            [1, *(b.longest_window for m in self.models for b in [m.activity, *(c.activity for c in m.categories if c.activity)])]
+            [1, *(b.longest_window for g in self.batch.values() for b in g.blocks)]
         )
 
     def _classify_new(self) -> None:
-        known = next(iter(self.rule_keys.values()), {})
-        for class_id, event_type, properties in self.classes.all():
-            if class_id in known:
-                continue
-            for model in self.models:
-                self.rule_keys[model.name][class_id] = classify(model, event_type, properties)
+        fresh = [(c, t, p) for c, t, p in self.classes.all() if c not in self.known_classes]
+        if not fresh:
+            return
+        for model in self.models:
+            self.batch[model.name].learn_classes({c: classify(model, t, p) for c, t, p in fresh})
+        self.known_classes.update(c for c, _, _ in fresh)
 
-    def _events(self, as_of: int, lead_ids=None, id_range=None) -> dict[int, list[tuple[int, int]]]:
+    def _events(self, as_of: int, positions: dict[int, int], id_range=None) -> EventArrays:
         cutoff = (as_of // DAY - self.longest_window + 1) * DAY
         sql = "SELECT lead_id, class_id, at FROM events WHERE at >= ? AND at <= ? AND "
         if id_range is not None:
-            rows = self.db.execute(sql + "lead_id >= ? AND lead_id < ?", [cutoff, as_of, *id_range])
+            rows = self.db.execute(sql + "lead_id >= ? AND lead_id < ?", [cutoff, as_of, *id_range]).fetchall()
         else:
-            ids = list(lead_ids)
-            rows = self.db.execute(sql + f"lead_id IN ({','.join('?' * len(ids))})", [cutoff, as_of, *ids])
-        by_lead: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        for lead_id, class_id, at in rows:
-            by_lead[lead_id].append((class_id, at))
-        return by_lead
+            ids = list(positions)
+            marks = ",".join("?" * len(ids))
+            rows = self.db.execute(sql + f"lead_id IN ({marks})", [cutoff, as_of, *ids]).fetchall()
+        if any(row[1] not in self.known_classes for row in rows):
+            self._classify_new()
+        return EventArrays.from_rows([(positions[lead], class_id, at) for lead, class_id, at in rows])
 
     def grade_chunk(self, as_of: datetime, reason: str, lead_ids=None, id_range=None) -> RegradeResult:
         now = epoch(as_of)
@@ -102,38 +95,34 @@ class Grader:
         facts = list(lead_store.iter_lead_facts(self.db, lead_ids=lead_ids, id_range=id_range))
         if not facts:
             return RegradeResult()
-        events = self._events(now, lead_ids=[f[0] for f in facts] if id_range is None else None, id_range=id_range)
-        if any(c not in self.rule_keys[self.models[0].name] for evs in events.values() for c, _ in evs):
-            self._classify_new()
-        existing = current_grades(self.db, lead_ids=[f[0] for f in facts] if id_range is None else None,
-                                  id_range=id_range)
+        positions = {lead_id: i for i, (lead_id, *_) in enumerate(facts)}
+        events = self._events(now, positions, id_range=id_range)
+        records = [lead_record(person, company) for _, person, company, _ in facts]
+        graded = {name: grader.grade(records, events, now) for name, grader in self.batch.items()}
+        existing = current_grades(self.db, lead_ids=None if id_range else list(positions), id_range=id_range)
         by_lead: dict[int, dict[tuple[str, str], StoredGrade]] = defaultdict(dict)
         for (owner, model_name, category), stored in existing.items():
             by_lead[owner][(model_name, category)] = stored
-        graded_models = {m.name for m in self.models}
+        graded_models = set(self.batch)
         every_model = len(self.models) == len(self.config.models)
         known_models = {m.name for m in self.config.models}
         changes = GradeChanges.empty()
         hand_overs: list[int] = []
-        for lead_id, person, company, handed_over in facts:
-            record = lead_record(person, company)
-            lead_events = events.get(lead_id, ())
+        for i, (lead_id, _, _, handed_over) in enumerate(facts):
             old_grades = by_lead.get(lead_id, {})
             produced: set[tuple[str, str]] = set()
             wants_sales = False
-            for model in self.models:
-                keys = self.rule_keys[model.name]
-                tallies = tally(((keys[c], at) for c, at in lead_events), now)
-                for grade in grade_model(model, record, tallies):
+            for model_name, per_lead in graded.items():
+                for grade in per_lead[i]:
                     category = grade.category or ""
-                    produced.add((model.name, category))
+                    produced.add((model_name, category))
                     stored = stored_form(grade)
-                    old = old_grades.get((model.name, category))
+                    old = old_grades.get((model_name, category))
                     if old != stored:
-                        changes.upserts.append(((lead_id, model.name, category), stored))
+                        changes.upserts.append(((lead_id, model_name, category), stored))
                         if old is None or old[4] != stored[4] or old[5] != stored[5]:
                             changes.history.append((
-                                lead_id, model.name, grade.category, old[4] if old else None, stored[4],
+                                lead_id, model_name, grade.category, old[4] if old else None, stored[4],
                                 old[5] if old else None, stored[5], stamp, reason,
                             ))
                     if grade.route is not None and grade.route.to == "sales":

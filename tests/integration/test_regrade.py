@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from grading.core.config import load_config
 from grading.core.scoring import Event, grade_lead
+from grading.core.batch import CompactGrade
 from grading.services.grading import regrade, stored_form
 from grading.services.ingest import import_records
 from grading.store.db import connect
@@ -150,7 +151,7 @@ def test_store_grades_equal_the_core_reference(tmp_path_factory, config, leads):
             events.append(Event(e["type"], at, props))
             event_rows.append({"lead": f"L-{i}", "type": e["type"], "at": iso(at), "properties": props})
         for grade in grade_lead(config.models[0], person | {"lifecycle": "lead"}, company, events, T):
-            expected[(f"L-{i}", grade.category or "")] = stored_form(grade)
+            expected[(f"L-{i}", grade.category or "")] = stored_form(CompactGrade.from_grade(grade))
     load(db, config, "leads", *lead_rows)
     if event_rows:
         load(db, config, "events", *event_rows)
