@@ -45,7 +45,9 @@ def tree_rss(pid: int) -> int:
 def measure(args: list[str]) -> tuple[float, int, str]:
     """Run a command; (seconds, peak tree RSS in bytes, stdout+stderr)."""
     started = time.perf_counter()
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+    process = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT
+    )
     peak = [0]
 
     def sample() -> None:
@@ -76,7 +78,9 @@ def main() -> None:
     options = parser.parse_args()
 
     data = os.path.join(HERE, "data", options.size)
-    subprocess.run([sys.executable, os.path.join(HERE, "generate.py"), options.size], check=True, cwd=ROOT)
+    subprocess.run(
+        [sys.executable, os.path.join(HERE, "generate.py"), options.size], check=True, cwd=ROOT
+    )
     db = os.path.join(data, "bench.db")
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(db + suffix):
@@ -91,14 +95,28 @@ def main() -> None:
         seconds, peak, output = measure(base + args)
         rate = f"{count / seconds:,.0f} {unit}/s" if count else ""
         rows.append((name, f"{seconds:,.1f} s", rate, f"{peak / 2**20:,.0f} MiB"))
-        print(f"{name}: {seconds:.1f} s {rate} peak {peak / 2**20:.0f} MiB\n  {output.strip()}", flush=True)
+        print(
+            f"{name}: {seconds:.1f} s {rate} peak {peak / 2**20:.0f} MiB\n  {output.strip()}",
+            flush=True,
+        )
         return output
 
-    step("import leads", ["import", "leads", files["leads"], "--no-regrade"], sizes["leads"], "leads")
-    step("import events", ["import", "events", files["events"], "--no-regrade"], sizes["events"], "events")
-    step("import outcomes", ["import", "outcomes", files["outcomes"]], sizes["outcomes"], "outcomes")
+    step(
+        "import leads", ["import", "leads", files["leads"], "--no-regrade"], sizes["leads"], "leads"
+    )
+    step(
+        "import events",
+        ["import", "events", files["events"], "--no-regrade"],
+        sizes["events"],
+        "events",
+    )
+    step(
+        "import outcomes", ["import", "outcomes", files["outcomes"]], sizes["outcomes"], "outcomes"
+    )
     first = step("full re-grade", ["regrade", "--as-of", AS_OF], sizes["leads"], "leads")
-    second = step("second re-grade, nothing changed", ["regrade", "--as-of", AS_OF], sizes["leads"], "leads")
+    second = step(
+        "second re-grade, nothing changed", ["regrade", "--as-of", AS_OF], sizes["leads"], "leads"
+    )
     written = re.search(r"(\d+) grade row\(s\) written", second)
     grades = re.search(r"(\d+) grade row\(s\) written", first)
 

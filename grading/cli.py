@@ -60,10 +60,22 @@ def _as_of(value: str | None) -> datetime:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", "db_path", envvar="GRADING_DB", default=DEFAULT_DB, show_default=True,
-              help="SQLite database file (or GRADING_DB).")
-@click.option("--config", "config_path", envvar="GRADING_CONFIG", default=DEFAULT_CONFIG, show_default=True,
-              help="Model file (or GRADING_CONFIG).")
+@click.option(
+    "--db",
+    "db_path",
+    envvar="GRADING_DB",
+    default=DEFAULT_DB,
+    show_default=True,
+    help="SQLite database file (or GRADING_DB).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    envvar="GRADING_CONFIG",
+    default=DEFAULT_CONFIG,
+    show_default=True,
+    help="Model file (or GRADING_CONFIG).",
+)
 @click.pass_context
 def main(ctx: click.Context, db_path: str, config_path: str) -> None:
     """Grade B2B leads on fit (A-D, A best) and activity (1-4, 4 most active)."""
@@ -109,10 +121,12 @@ def import_(obj: Context, kind: str, file: str, no_regrade: bool) -> None:
     db = obj.db
     try:
         if sys.stderr.isatty():
-            with click.progressbar(length=os.path.getsize(file), label=f"importing {kind}",
-                                   file=sys.stderr) as bar:
-                result = ingest.import_file(db, loaded.config, kind, file, progress=bar.update,
-                                            grade=False)
+            with click.progressbar(
+                length=os.path.getsize(file), label=f"importing {kind}", file=sys.stderr
+            ) as bar:
+                result = ingest.import_file(
+                    db, loaded.config, kind, file, progress=bar.update, grade=False
+                )
         else:
             result = ingest.import_file(db, loaded.config, kind, file, grade=False)
     except ingest.ImportFailed as failed:
@@ -130,8 +144,9 @@ def import_(obj: Context, kind: str, file: str, no_regrade: bool) -> None:
     click.echo(line)
     if not no_regrade and result.leads_touched and kind != "outcomes":
         reason = "lead-update" if kind == "leads" else "event"
-        graded = regrade_service(db, loaded.config, as_of=datetime.now(UTC), reason=reason,
-                                 lead_ids=result.leads_touched)
+        graded = regrade_service(
+            db, loaded.config, as_of=datetime.now(UTC), reason=reason, lead_ids=result.leads_touched
+        )
         click.echo(f"re-graded {graded.leads} lead(s): {graded.changed} grade(s) changed")
 
 
@@ -147,7 +162,9 @@ def regrade(obj: Context, models: tuple[str, ...], as_of: str | None) -> None:
     if unknown:
         raise click.BadParameter(f"unknown model {', '.join(unknown)}", param_hint="--model")
     db = obj.db
-    reason = "model-change" if get_meta(db, MODEL_DIGEST) not in (None, loaded.digest) else "regrade"
+    reason = (
+        "model-change" if get_meta(db, MODEL_DIGEST) not in (None, loaded.digest) else "regrade"
+    )
     result = regrade_service(db, config, as_of=_as_of(as_of), reason=reason, models=models or None)
     if not models:
         set_meta(db, MODEL_DIGEST, loaded.digest)
@@ -161,8 +178,12 @@ def regrade(obj: Context, models: tuple[str, ...], as_of: str | None) -> None:
 @click.option("--model", help="Only this model.")
 @click.option("--category", help="Only this category ('-' for main grades only).")
 @click.option("--cell", "cells", multiple=True, help="Only these cells, e.g. --cell A4 --cell B4.")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File (default stdout).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File (default stdout)."
+)
 @click.pass_obj
 def grades(obj: Context, model, category, cells, fmt, output) -> None:
     """Export grades: one row per lead, model and category."""
@@ -173,7 +194,11 @@ def grades(obj: Context, model, category, cells, fmt, output) -> None:
     if model and loaded.config.model(model) is None:
         raise click.BadParameter(f"unknown model {model}", param_hint="--model")
     rows = export_service.grades(
-        obj.db, loaded.config, model=model, category="" if category == "-" else category, cells=cells
+        obj.db,
+        loaded.config,
+        model=model,
+        category="" if category == "-" else category,
+        cells=cells,
     )
     write = export_service.write_csv if fmt == "csv" else export_service.write_jsonl
     if output:
@@ -205,7 +230,9 @@ def explain(obj: Context, lead: str, model: str | None, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--leads", "n_leads", default=2000, show_default=True, type=click.IntRange(1, 5_000_000))
+@click.option(
+    "--leads", "n_leads", default=2000, show_default=True, type=click.IntRange(1, 5_000_000)
+)
 @click.option("--seed", default=1, show_default=True)
 @click.pass_obj
 def demo(obj: Context, n_leads: int, seed: int) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 
-
 from grading.cli import main
 
 
@@ -14,7 +13,9 @@ def run() -> None:
     args = ["--db", db]
     if not os.path.exists(db):
         print(f"creating the demo database {db} …", flush=True)
-        main(args + ["demo", "--leads", os.environ.get("DEMO_LEADS", "3000")], standalone_mode=False)
+        main(
+            args + ["demo", "--leads", os.environ.get("DEMO_LEADS", "3000")], standalone_mode=False
+        )
     main(args + ["regrade"], standalone_mode=False)
     main(args + ["matrix", "--model", "prospects"], standalone_mode=False)
     print("\nTry: .venv/bin/grading --db", db, "grades --cell A4 --format csv | head")

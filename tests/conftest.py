@@ -14,11 +14,32 @@ SPEC_MODEL = {
             "audience": {"field": "person.lifecycle", "not_in": ["customer", "disqualified"]},
             "fit": {
                 "rules": [
-                    {"id": "target-industry", "when": {"field": "company.industry", "in": ["software", "manufacturing"]}, "points": 20},
-                    {"id": "large-company", "when": {"field": "company.employees", "gte": 200}, "points": 30, "label": "200+ employees"},
-                    {"id": "ceo", "when": {"field": "person.title", "matches": "\\b(ceo|chief executive)\\b"}, "points": 30},
-                    {"id": "phone-given", "when": {"field": "person.phone", "present": True}, "points": 5},
-                    {"id": "student", "when": {"field": "person.title", "contains": "student"}, "points": -40},
+                    {
+                        "id": "target-industry",
+                        "when": {"field": "company.industry", "in": ["software", "manufacturing"]},
+                        "points": 20,
+                    },
+                    {
+                        "id": "large-company",
+                        "when": {"field": "company.employees", "gte": 200},
+                        "points": 30,
+                        "label": "200+ employees",
+                    },
+                    {
+                        "id": "ceo",
+                        "when": {"field": "person.title", "matches": "\\b(ceo|chief executive)\\b"},
+                        "points": 30,
+                    },
+                    {
+                        "id": "phone-given",
+                        "when": {"field": "person.phone", "present": True},
+                        "points": 5,
+                    },
+                    {
+                        "id": "student",
+                        "when": {"field": "person.title", "contains": "student"},
+                        "points": -40,
+                    },
                 ],
                 "thresholds": {"A": 70, "B": 45, "C": 20},
             },
@@ -28,14 +49,28 @@ SPEC_MODEL = {
                 "rules": [
                     {"id": "downloads", "event": "download", "points": 10, "max_points": 30},
                     {"id": "many-visits", "event": "page_view", "min_count": 6, "points": 20},
-                    {"id": "pricing-recent", "event": "page_view", "where": {"field": "url", "matches": "^/pricing"}, "within_days": 7, "points": 15},
-                    {"id": "careers", "event": "page_view", "where": {"field": "url", "matches": "/(careers|jobs)"}, "points": -10},
+                    {
+                        "id": "pricing-recent",
+                        "event": "page_view",
+                        "where": {"field": "url", "matches": "^/pricing"},
+                        "within_days": 7,
+                        "points": 15,
+                    },
+                    {
+                        "id": "careers",
+                        "event": "page_view",
+                        "where": {"field": "url", "matches": "/(careers|jobs)"},
+                        "points": -10,
+                    },
                 ],
                 "thresholds": {4: 60, 3: 35, 2: 10},
             },
             "categories": [
-                {"name": "analytics", "where": {"field": "product", "equals": "analytics"},
-                 "routing": [{"cells": ["A*"], "to": "sales", "queue": "analytics"}]},
+                {
+                    "name": "analytics",
+                    "where": {"field": "product", "equals": "analytics"},
+                    "routing": [{"cells": ["A*"], "to": "sales", "queue": "analytics"}],
+                },
             ],
             "routing": [
                 {"cells": ["A4", "A3", "B4"], "to": "sales", "queue": "senior"},
@@ -97,7 +132,10 @@ def cli(tmp_path, config_file):
 
     def _run(*args, config=None, input=None):
         return runner.invoke(
-            main, ["--db", db_path, "--config", config or config_file, *args], input=input, catch_exceptions=False
+            main,
+            ["--db", db_path, "--config", config or config_file, *args],
+            input=input,
+            catch_exceptions=False,
         )
 
     _run.db_path = db_path

@@ -42,8 +42,15 @@ class CompactGrade:
             ("f", c.rule, c.points) if c.events is None else ("a", c.rule, c.points, c.events)
             for c in grade.explanation
         )
-        return cls(grade.category, grade.fit_score, grade.fit, grade.activity_score, grade.activity,
-                   grade.route, items)
+        return cls(
+            grade.category,
+            grade.fit_score,
+            grade.fit,
+            grade.activity_score,
+            grade.activity,
+            grade.route,
+            items,
+        )
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,9 @@ class BatchGrader:
         self.model = model
         self.blocks: list[ActivityBlock] = [model.block_of(c) for c in (None, *model.categories)]
         self.categories = [None, *(c.name for c in model.categories)]
-        self.keys: list[RuleKey] = [(s, j) for s, b in enumerate(self.blocks) for j in range(len(b.rules))]
+        self.keys: list[RuleKey] = [
+            (s, j) for s, b in enumerate(self.blocks) for j in range(len(b.rules))
+        ]
         self.rules = [self.blocks[s].rules[j] for s, j in self.keys]
         self.days = [self.blocks[s].days_of(self.rules[i]) for i, (s, _) in enumerate(self.keys)]
         self.weights = [
@@ -78,7 +87,8 @@ class BatchGrader:
             for i, (s, _) in enumerate(self.keys)
         ]
         self.columns_of_scope = [
-            [i for i, (scope, _) in enumerate(self.keys) if scope == s] for s in range(len(self.blocks))
+            [i for i, (scope, _) in enumerate(self.keys) if scope == s]
+            for s in range(len(self.blocks))
         ]
         routings = [model.routing, *(c.routing for c in model.categories)]
         self.routes = [{cell: route_of(r, cell) for cell in CELLS} for r in routings]
@@ -102,7 +112,11 @@ class BatchGrader:
         counted = events.at <= as_of
         lead_index = events.lead_index[counted]
         ages = as_of // DAY - events.at[counted] // DAY
-        hits = self.matrix[events.class_id[counted]] if len(ages) else np.zeros((0, columns), dtype=bool)
+        hits = (
+            self.matrix[events.class_id[counted]]
+            if len(ages)
+            else np.zeros((0, columns), dtype=bool)
+        )
         for c, rule in enumerate(self.rules):
             mask = hits[:, c] & (ages < self.days[c])
             if not mask.any():
@@ -144,9 +158,16 @@ class BatchGrader:
                 activity_score = sum(item[2] for item in items)
                 number = activity_number(activity_score, block.thresholds)
                 cell = f"{letter}{number}"
-                grades.append(CompactGrade(
-                    self.categories[s], fit_score, letter, activity_score, number, self.routes[s][cell],
-                    fit_items + items,
-                ))
+                grades.append(
+                    CompactGrade(
+                        self.categories[s],
+                        fit_score,
+                        letter,
+                        activity_score,
+                        number,
+                        self.routes[s][cell],
+                        fit_items + items,
+                    )
+                )
             out.append(grades)
         return out

@@ -152,13 +152,17 @@ class _Checker:
             return False
         if namespaces is None:
             if value.split(".", 1)[0] in LEAD_NAMESPACES:
-                self.fail(path, f"'{value}': event conditions use property keys (url, product, type)")
+                self.fail(
+                    path, f"'{value}': event conditions use property keys (url, product, type)"
+                )
                 return False
             return True
         namespace, _, key = value.partition(".")
         if namespace not in namespaces or not key:
             self.fail(
-                path, f"unknown namespace in '{value}': use " + " or ".join(f"{n}.KEY" for n in namespaces)
+                path,
+                f"unknown namespace in '{value}': use "
+                + " or ".join(f"{n}.KEY" for n in namespaces),
             )
             return False
         return True
@@ -232,16 +236,22 @@ class _Checker:
         entries = []
         for i, raw in enumerate(self.items(value, path)):
             where = f"{path}[{i}]"
-            entry = self.mapping(raw, where, ("cells", "to", "queue", "campaign", "label"), ("cells", "to"))
+            entry = self.mapping(
+                raw, where, ("cells", "to", "queue", "campaign", "label"), ("cells", "to")
+            )
             if entry is None:
                 continue
             cells = []
             raw_cells = entry.get("cells")
             if isinstance(raw_cells, str):
                 raw_cells = [raw_cells]
-            for j, cell in enumerate(self.items(raw_cells, _join(where, "cells")) if "cells" in entry else []):
+            for j, cell in enumerate(
+                self.items(raw_cells, _join(where, "cells")) if "cells" in entry else []
+            ):
                 if not isinstance(cell, str) or not CELL.match(cell):
-                    self.fail(f"{where}.cells[{j}]", f"'{cell}' is not a cell pattern (A4, A*, *4, *)")
+                    self.fail(
+                        f"{where}.cells[{j}]", f"'{cell}' is not a cell pattern (A4, A*, *4, *)"
+                    )
                 else:
                     cells.append(cell)
             to = self.text(entry.get("to"), _join(where, "to")) if "to" in entry else None
@@ -262,8 +272,14 @@ def _join(path: str, key: Any) -> str:
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
-            list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a mapping",
+    }.get(type(value), type(value).__name__)
 
 
 def _label(check: _Checker, rule: dict, path: str) -> str | None:
@@ -274,7 +290,9 @@ def _fit_rules(check: _Checker, value: Any, path: str) -> tuple[FitRule, ...]:
     rules, ids = [], []
     for i, raw in enumerate(check.items(value, path)):
         where = f"{path}[{i}]"
-        rule = check.mapping(raw, where, ("id", "label", "when", "points"), ("id", "when", "points"))
+        rule = check.mapping(
+            raw, where, ("id", "label", "when", "points"), ("id", "when", "points")
+        )
         if rule is None:
             continue
         rule_id = check.name(rule.get("id"), _join(where, "id")) if "id" in rule else None
@@ -283,12 +301,23 @@ def _fit_rules(check: _Checker, value: Any, path: str) -> tuple[FitRule, ...]:
         label = _label(check, rule, where)
         ok = "when" in rule and check.condition(rule["when"], _join(where, "when"), LEAD_NAMESPACES)
         if ok and rule_id and points is not None:
-            rules.append(FitRule(rule_id, points, rule["when"], compile_condition(rule["when"]), label))
+            rules.append(
+                FitRule(rule_id, points, rule["when"], compile_condition(rule["when"]), label)
+            )
     check.unique(ids, "rule id")
     return tuple(rules)
 
 
-ACTIVITY_RULE_KEYS = ("id", "label", "event", "where", "points", "min_count", "max_points", "within_days")
+ACTIVITY_RULE_KEYS = (
+    "id",
+    "label",
+    "event",
+    "where",
+    "points",
+    "min_count",
+    "max_points",
+    "within_days",
+)
 
 
 def _activity_rule(check: _Checker, raw: Any, where: str) -> tuple[str | None, ActivityRule | None]:
@@ -318,7 +347,9 @@ def _activity_rule(check: _Checker, raw: Any, where: str) -> tuple[str | None, A
         options["min_count"] = check.whole(rule["min_count"], _join(where, "min_count"))
         ok = ok and options["min_count"] is not None
     if "max_points" in rule:
-        options["max_points"] = check.number(rule["max_points"], _join(where, "max_points"), positive=True)
+        options["max_points"] = check.number(
+            rule["max_points"], _join(where, "max_points"), positive=True
+        )
         ok = ok and options["max_points"] is not None
     if "within_days" in rule:
         options["within_days"] = check.whole(rule["within_days"], _join(where, "within_days"))
@@ -327,14 +358,22 @@ def _activity_rule(check: _Checker, raw: Any, where: str) -> tuple[str | None, A
     if not ok:
         return rule_id, None
     return rule_id, ActivityRule(
-        id=rule_id, points=points, event_types=event_types, where=rule.get("where"), test=test,
-        label=label, **options,
+        id=rule_id,
+        points=points,
+        event_types=event_types,
+        where=rule.get("where"),
+        test=test,
+        label=label,
+        **options,
     )
 
 
 def _activity_block(check: _Checker, value: Any, path: str) -> ActivityBlock | None:
     block = check.mapping(
-        value, path, ("window_days", "half_life_days", "rules", "thresholds"), ("rules", "thresholds")
+        value,
+        path,
+        ("window_days", "half_life_days", "rules", "thresholds"),
+        ("rules", "thresholds"),
     )
     if block is None:
         return None
@@ -343,10 +382,14 @@ def _activity_block(check: _Checker, value: Any, path: str) -> ActivityBlock | N
         window = check.whole(block["window_days"], _join(path, "window_days"))
     half_life = None
     if "half_life_days" in block:
-        half_life = check.number(block["half_life_days"], _join(path, "half_life_days"), positive=True)
+        half_life = check.number(
+            block["half_life_days"], _join(path, "half_life_days"), positive=True
+        )
     rules, ids = [], []
     rules_path = _join(path, "rules")
-    for i, raw in enumerate(check.items(block.get("rules"), rules_path) if "rules" in block else []):
+    for i, raw in enumerate(
+        check.items(block.get("rules"), rules_path) if "rules" in block else []
+    ):
         rule_id, rule = _activity_rule(check, raw, f"{rules_path}[{i}]")
         ids.append((rule_id, f"{rules_path}[{i}].id"))
         if rule is not None:
@@ -354,7 +397,9 @@ def _activity_block(check: _Checker, value: Any, path: str) -> ActivityBlock | N
     check.unique(ids, "rule id")
     thresholds = None
     if "thresholds" in block:
-        thresholds = check.thresholds(block["thresholds"], _join(path, "thresholds"), ACTIVITY_NUMBERS)
+        thresholds = check.thresholds(
+            block["thresholds"], _join(path, "thresholds"), ACTIVITY_NUMBERS
+        )
     if thresholds is None or window is None or ("half_life_days" in block and half_life is None):
         return None
     return ActivityBlock(tuple(rules), thresholds, window, half_life)
@@ -364,7 +409,9 @@ def _categories(check: _Checker, value: Any, path: str) -> tuple[Category, ...]:
     categories, names = [], []
     for i, raw in enumerate(check.items(value, path, allow_empty=True)):
         where = f"{path}[{i}]"
-        cat = check.mapping(raw, where, ("name", "label", "where", "activity", "routing"), ("name", "where"))
+        cat = check.mapping(
+            raw, where, ("name", "label", "where", "activity", "routing"), ("name", "where")
+        )
         if cat is None:
             continue
         name = check.name(cat.get("name"), _join(where, "name")) if "name" in cat else None
@@ -378,25 +425,39 @@ def _categories(check: _Checker, value: Any, path: str) -> tuple[Category, ...]:
         label = _label(check, cat, where)
         if ok and name:
             categories.append(
-                Category(name, cat["where"], compile_condition(cat["where"]), activity, routing, label)
+                Category(
+                    name, cat["where"], compile_condition(cat["where"]), activity, routing, label
+                )
             )
     check.unique(names, "category name")
     return tuple(categories)
 
 
 def _accounts(check: _Checker, value: Any, path: str) -> Accounts | None:
-    acc = check.mapping(value, path, ("activity", "fit_thresholds", "activity_thresholds"),
-                        ("fit_thresholds", "activity_thresholds"))
+    acc = check.mapping(
+        value,
+        path,
+        ("activity", "fit_thresholds", "activity_thresholds"),
+        ("fit_thresholds", "activity_thresholds"),
+    )
     if acc is None:
         return None
     how = acc.get("activity", "sum")
     if how not in ("sum", "max"):
         check.fail(_join(path, "activity"), f"must be sum or max, not '{how}'")
         return None
-    fit = check.thresholds(acc.get("fit_thresholds"), _join(path, "fit_thresholds"), FIT_LETTERS) \
-        if "fit_thresholds" in acc else None
-    act = check.thresholds(acc.get("activity_thresholds"), _join(path, "activity_thresholds"),
-                           ACTIVITY_NUMBERS) if "activity_thresholds" in acc else None
+    fit = (
+        check.thresholds(acc.get("fit_thresholds"), _join(path, "fit_thresholds"), FIT_LETTERS)
+        if "fit_thresholds" in acc
+        else None
+    )
+    act = (
+        check.thresholds(
+            acc.get("activity_thresholds"), _join(path, "activity_thresholds"), ACTIVITY_NUMBERS
+        )
+        if "activity_thresholds" in acc
+        else None
+    )
     return Accounts(how, fit, act) if fit and act else None
 
 
@@ -413,25 +474,47 @@ def _model(check: _Checker, raw: Any, path: str) -> Model | None:
         audience_ok = check.condition(model["audience"], _join(path, "audience"), LEAD_NAMESPACES)
     fit_rules, fit_thresholds = (), None
     if "fit" in model:
-        fit = check.mapping(model["fit"], _join(path, "fit"), ("rules", "thresholds"), ("rules", "thresholds"))
+        fit = check.mapping(
+            model["fit"], _join(path, "fit"), ("rules", "thresholds"), ("rules", "thresholds")
+        )
         if fit is not None:
             if "rules" in fit:
                 fit_rules = _fit_rules(check, fit["rules"], _join(path, "fit.rules"))
             if "thresholds" in fit:
-                fit_thresholds = check.thresholds(fit["thresholds"], _join(path, "fit.thresholds"), FIT_LETTERS)
-    activity = _activity_block(check, model["activity"], _join(path, "activity")) if "activity" in model else None
-    categories = _categories(check, model["categories"], _join(path, "categories")) if "categories" in model else ()
+                fit_thresholds = check.thresholds(
+                    fit["thresholds"], _join(path, "fit.thresholds"), FIT_LETTERS
+                )
+    activity = (
+        _activity_block(check, model["activity"], _join(path, "activity"))
+        if "activity" in model
+        else None
+    )
+    categories = (
+        _categories(check, model["categories"], _join(path, "categories"))
+        if "categories" in model
+        else ()
+    )
     routing = check.routing(model["routing"], _join(path, "routing")) if "routing" in model else ()
-    accounts = _accounts(check, model["accounts"], _join(path, "accounts")) if "accounts" in model else None
+    accounts = (
+        _accounts(check, model["accounts"], _join(path, "accounts"))
+        if "accounts" in model
+        else None
+    )
     label = _label(check, model, path)
     if not (name and fit_thresholds and activity and audience_ok):
         return None
     audience = model.get("audience")
     return Model(
-        name=name, fit_rules=fit_rules, fit_thresholds=fit_thresholds, activity=activity,
-        categories=categories, routing=routing, audience=audience,
+        name=name,
+        fit_rules=fit_rules,
+        fit_thresholds=fit_thresholds,
+        activity=activity,
+        categories=categories,
+        routing=routing,
+        audience=audience,
         audience_test=compile_condition(audience) if audience else None,
-        accounts=accounts, label=label,
+        accounts=accounts,
+        label=label,
     )
 
 

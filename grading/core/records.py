@@ -79,7 +79,9 @@ def _attributes(obj: Mapping, key: str, problems: list) -> dict[str, Any]:
         if not isinstance(name, str) or not name:
             problems.append((key, f"attribute names must be non-empty strings, not {name!r}"))
         elif not _attribute_ok(item):
-            problems.append((f"{key}.{name}", "must be a string, number, boolean or list of strings"))
+            problems.append(
+                (f"{key}.{name}", "must be a string, number, boolean or list of strings")
+            )
         elif isinstance(item, float) and item != item:
             problems.append((f"{key}.{name}", "must not be NaN"))
         else:

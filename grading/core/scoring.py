@@ -41,8 +41,12 @@ class Contribution:
     events: int | None = None  # activity rules: matching events in the window
 
     def as_dict(self) -> dict[str, Any]:
-        out = {"rule": self.rule, "label": self.label, "dimension": self.dimension,
-               "points": round(self.points, 2)}
+        out = {
+            "rule": self.rule,
+            "label": self.label,
+            "dimension": self.dimension,
+            "points": round(self.points, 2),
+        }
         if self.events is not None:
             out["events"] = self.events
         return out
@@ -64,7 +68,9 @@ class Grade:
         return f"{self.fit}{self.activity}"
 
 
-def lead_record(person: Mapping[str, Any] | None, company: Mapping[str, Any] | None) -> dict[str, Any]:
+def lead_record(
+    person: Mapping[str, Any] | None, company: Mapping[str, Any] | None
+) -> dict[str, Any]:
     """The flat view fit rules and audiences read: person.KEY and company.KEY."""
     record = {f"person.{k}": v for k, v in (person or {}).items()}
     record.update({f"company.{k}": v for k, v in (company or {}).items()})
@@ -84,11 +90,15 @@ def classify(model: Model, event_type: str, properties: Mapping[str, Any]) -> tu
     """The activity rules (per scope) an event matches, its time aside."""
     record = dict(properties)
     record["type"] = event_type
-    keys = [(0, j) for j, rule in enumerate(model.activity.rules) if rule.matches(event_type, record)]
+    keys = [
+        (0, j) for j, rule in enumerate(model.activity.rules) if rule.matches(event_type, record)
+    ]
     for i, category in enumerate(model.categories, start=1):
         if category.test(record):
             block = model.block_of(category)
-            keys.extend((i, j) for j, rule in enumerate(block.rules) if rule.matches(event_type, record))
+            keys.extend(
+                (i, j) for j, rule in enumerate(block.rules) if rule.matches(event_type, record)
+            )
     return tuple(keys)
 
 
@@ -124,7 +134,9 @@ def activity_number(score: float, thresholds: tuple[float, float, float]) -> int
 
 def score_fit(model: Model, record: Mapping[str, Any]) -> tuple[float, tuple[Contribution, ...]]:
     hits = tuple(
-        Contribution(rule.id, rule.label, "fit", rule.points) for rule in model.fit_rules if rule.test(record)
+        Contribution(rule.id, rule.label, "fit", rule.points)
+        for rule in model.fit_rules
+        if rule.test(record)
     )
     return sum(c.points for c in hits), hits
 

@@ -28,8 +28,14 @@ def fill_demo(db: sqlite_utils.Database, config: Config, *, n_leads: int, seed: 
     now = datetime.now(UTC)
     data = generate(n_leads, seed=seed, end=now)
     counts = {}
-    for kind, records in (("leads", data.leads()), ("events", data.events()), ("outcomes", data.outcomes())):
-        result = ingest.import_records(db, config, kind, _numbered(records), source="demo", grade=False)
+    for kind, records in (
+        ("leads", data.leads()),
+        ("events", data.events()),
+        ("outcomes", data.outcomes()),
+    ):
+        result = ingest.import_records(
+            db, config, kind, _numbered(records), source="demo", grade=False
+        )
         counts[kind] = result.stored
     graded = regrade(db, config, as_of=now, reason="regrade")
     return (
@@ -44,10 +50,16 @@ def render_matrix(db: sqlite_utils.Database, model: str, category: str = "") -> 
     title = model + (f" / {category}" if category else "")
     width = max(6, *(len(f"{n:,}") + 1 for n in counts.values()))
     lines = [f"{title}: fit A-D (A best) × activity 1-4 (4 most active)", ""]
-    lines.append("     " + "".join(f"{n:>{width}}" for n in (1, 2, 3, 4)) + f"{'total':>{width + 2}}")
+    lines.append(
+        "     " + "".join(f"{n:>{width}}" for n in (1, 2, 3, 4)) + f"{'total':>{width + 2}}"
+    )
     for letter in "ABCD":
         row = [counts[f"{letter}{n}"] for n in (1, 2, 3, 4)]
-        lines.append(f"  {letter}  " + "".join(f"{c:>{width},}" for c in row) + f"{sum(row):>{width + 2},}")
+        lines.append(
+            f"  {letter}  " + "".join(f"{c:>{width},}" for c in row) + f"{sum(row):>{width + 2},}"
+        )
     totals = [sum(counts[f"{letter}{n}"] for letter in "ABCD") for n in (1, 2, 3, 4)]
-    lines.append("total" + "".join(f"{t:>{width},}" for t in totals) + f"{sum(totals):>{width + 2},}")
+    lines.append(
+        "total" + "".join(f"{t:>{width},}" for t in totals) + f"{sum(totals):>{width + 2},}"
+    )
     return "\n".join(lines)

@@ -17,12 +17,22 @@ from ..store import leads as lead_store
 from ..store.events import events_of
 
 EXPORT_COLUMNS = (
-    "lead", "model", "category", "fit_score", "fit", "activity_score", "activity", "grade", "route",
+    "lead",
+    "model",
+    "category",
+    "fit_score",
+    "fit",
+    "activity_score",
+    "activity",
+    "grade",
+    "route",
     "explanation",
 )
 
 
-def _labels(config: Config, model_name: str, category: str | None) -> dict[tuple[str, str], str | None]:
+def _labels(
+    config: Config, model_name: str, category: str | None
+) -> dict[tuple[str, str], str | None]:
     model = config.model(model_name)
     if model is None:
         return {}
@@ -32,7 +42,9 @@ def _labels(config: Config, model_name: str, category: str | None) -> dict[tuple
     return labels
 
 
-def expand_explanation(config: Config, model: str, category: str | None, compact: list) -> list[dict]:
+def expand_explanation(
+    config: Config, model: str, category: str | None, compact: list
+) -> list[dict]:
     """The stored [["f", rule, points], ["a", rule, points, events]] form, with labels."""
     labels = _labels(config, model, category)
     out = []
@@ -61,7 +73,9 @@ def grades(
     for row in grade_store.query_grades(
         db, model=model, category=category, cells=list(cells), lead_id=lead_id
     ):
-        row["explanation"] = expand_explanation(config, row["model"], row["category"], row["explanation"])
+        row["explanation"] = expand_explanation(
+            config, row["model"], row["category"], row["explanation"]
+        )
         yield row
 
 
@@ -79,11 +93,20 @@ def write_csv(rows: Iterable[dict[str, Any]], out) -> int:
     count = 0
     for row in rows:
         route = row["route"]
-        writer.writerow([
-            row["lead"], row["model"], row["category"] or "", f"{row['fit_score']:.2f}", row["fit"],
-            f"{row['activity_score']:.2f}", row["activity"], row["grade"],
-            route_text(route), explanation_text(row["explanation"]),
-        ])
+        writer.writerow(
+            [
+                row["lead"],
+                row["model"],
+                row["category"] or "",
+                f"{row['fit_score']:.2f}",
+                row["fit"],
+                f"{row['activity_score']:.2f}",
+                row["activity"],
+                row["grade"],
+                route_text(route),
+                explanation_text(row["explanation"]),
+            ]
+        )
         count += 1
     return count
 
@@ -105,14 +128,20 @@ def explanation_text(explanation: list[dict]) -> str:
     return "; ".join(parts)
 
 
-def lead_report(db: sqlite_utils.Database, config: Config, ext_id: str, model: str | None = None) -> dict | None:
+def lead_report(
+    db: sqlite_utils.Database, config: Config, ext_id: str, model: str | None = None
+) -> dict | None:
     """Everything `grading explain` shows about one lead."""
     lead = lead_store.find_lead(db, ext_id)
     if lead is None:
         return None
     lead_id = lead.pop("internal_id")
-    lead["grades"] = [g for g in grades(db, config, lead_id=lead_id) if model is None or g["model"] == model]
-    lead["history"] = [h for h in grade_store.history_of(db, lead_id) if model is None or h["model"] == model]
+    lead["grades"] = [
+        g for g in grades(db, config, lead_id=lead_id) if model is None or g["model"] == model
+    ]
+    lead["history"] = [
+        h for h in grade_store.history_of(db, lead_id) if model is None or h["model"] == model
+    ]
     lead["events"] = events_of(db, lead_id, limit=20)
     return lead
 
@@ -121,7 +150,9 @@ def render_report(report: dict) -> str:
     """A readable breakdown of one lead's grades for the terminal."""
     out = io.StringIO()
     person, company = report["person"], report["company"]
-    who = " · ".join(str(x) for x in (person.get("name") or person.get("email"), person.get("title")) if x)
+    who = " · ".join(
+        str(x) for x in (person.get("name") or person.get("email"), person.get("title")) if x
+    )
     where = " · ".join(str(x) for x in (company.get("name"), company.get("domain")) if x)
     out.write(f"Lead {report['id']}  {who}\n")
     if where:
@@ -151,5 +182,7 @@ def render_report(report: dict) -> str:
         out.write("\nHistory\n")
         for h in report["history"]:
             scope = h["model"] + (f"/{h['category']}" if h["category"] else "")
-            out.write(f"  {h['at']}  {scope}: {h['from'] or '—'} → {h['to'] or '—'}  ({h['reason']})\n")
+            out.write(
+                f"  {h['at']}  {scope}: {h['from'] or '—'} → {h['to'] or '—'}  ({h['reason']})\n"
+            )
     return out.getvalue()

@@ -13,8 +13,8 @@ from datetime import datetime
 import orjson
 import sqlite_utils
 
-from grading.core.model import Config, Model
 from grading.core.batch import BatchGrader, CompactGrade, EventArrays
+from grading.core.model import Config, Model
 from grading.core.scoring import DAY, classify, epoch, lead_record
 from grading.store import leads as lead_store
 from grading.store.db import transaction
@@ -54,7 +54,9 @@ def stored_form(grade: CompactGrade) -> StoredGrade:
 class Grader:
     """Grades leads of one database under one config; event classes are classified once per model."""
 
-    def __init__(self, db: sqlite_utils.Database, config: Config, models: Sequence[str] | None = None):
+    def __init__(
+        self, db: sqlite_utils.Database, config: Config, models: Sequence[str] | None = None
+    ):
         self.db = db
         self.config = config
         self.models: list[Model] = [m for m in config.models if models is None or m.name in models]
@@ -80,16 +82,22 @@ class Grader:
         cutoff = (as_of // DAY - self.longest_window + 1) * DAY
         sql = "SELECT lead_id, class_id, at FROM events WHERE at >= ? AND at <= ? AND "
         if id_range is not None:
-            rows = self.db.execute(sql + "lead_id >= ? AND lead_id < ?", [cutoff, as_of, *id_range]).fetchall()
+            rows = self.db.execute(
+                sql + "lead_id >= ? AND lead_id < ?", [cutoff, as_of, *id_range]
+            ).fetchall()
         else:
             ids = list(positions)
             marks = ",".join("?" * len(ids))
             rows = self.db.execute(sql + f"lead_id IN ({marks})", [cutoff, as_of, *ids]).fetchall()
         if any(row[1] not in self.known_classes for row in rows):
             self._classify_new()
-        return EventArrays.from_rows([(positions[lead], class_id, at) for lead, class_id, at in rows])
+        return EventArrays.from_rows(
+            [(positions[lead], class_id, at) for lead, class_id, at in rows]
+        )
 
-    def grade_chunk(self, as_of: datetime, reason: str, lead_ids=None, id_range=None) -> RegradeResult:
+    def grade_chunk(
+        self, as_of: datetime, reason: str, lead_ids=None, id_range=None
+    ) -> RegradeResult:
         now = epoch(as_of)
         stamp = as_of.isoformat(timespec="seconds").replace("+00:00", "Z")
         facts = list(lead_store.iter_lead_facts(self.db, lead_ids=lead_ids, id_range=id_range))
@@ -99,7 +107,9 @@ class Grader:
         events = self._events(now, positions, id_range=id_range)
         records = [lead_record(person, company) for _, person, company, _ in facts]
         graded = {name: grader.grade(records, events, now) for name, grader in self.batch.items()}
-        existing = current_grades(self.db, lead_ids=None if id_range else list(positions), id_range=id_range)
+        existing = current_grades(
+            self.db, lead_ids=None if id_range else list(positions), id_range=id_range
+        )
         by_lead: dict[int, dict[tuple[str, str], StoredGrade]] = defaultdict(dict)
         for (owner, model_name, category), stored in existing.items():
             by_lead[owner][(model_name, category)] = stored
@@ -121,10 +131,19 @@ class Grader:
                     if old != stored:
                         changes.upserts.append(((lead_id, model_name, category), stored))
                         if old is None or old[4] != stored[4] or old[5] != stored[5]:
-                            changes.history.append((
-                                lead_id, model_name, grade.category, old[4] if old else None, stored[4],
-                                old[5] if old else None, stored[5], stamp, reason,
-                            ))
+                            changes.history.append(
+                                (
+                                    lead_id,
+                                    model_name,
+                                    grade.category,
+                                    old[4] if old else None,
+                                    stored[4],
+                                    old[5] if old else None,
+                                    stored[5],
+                                    stamp,
+                                    reason,
+                                )
+                            )
                     if grade.route is not None and grade.route.to == "sales":
                         wants_sales = True
             for (model_name, category), old in old_grades.items():
@@ -133,7 +152,17 @@ class Grader:
                 if model_name in graded_models or (every_model and model_name not in known_models):
                     changes.deletes.append((lead_id, model_name, category))
                     changes.history.append(
-                        (lead_id, model_name, category or None, old[4], None, old[5], None, stamp, reason)
+                        (
+                            lead_id,
+                            model_name,
+                            category or None,
+                            old[4],
+                            None,
+                            old[5],
+                            None,
+                            stamp,
+                            reason,
+                        )
                     )
             if wants_sales and handed_over is None:
                 hand_overs.append(lead_id)
@@ -217,12 +246,17 @@ def regrade(
     return result
 
 
-def _regrade_parallel(path, config, models, low, high, as_of, reason, workers, progress) -> RegradeResult:
+def _regrade_parallel(
+    path, config, models, low, high, as_of, reason, workers, progress
+) -> RegradeResult:
     # fork: workers open their own connections in _init_worker and never touch the parent's.
     context = multiprocessing.get_context("fork")
     result = RegradeResult()
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_worker, initargs=(path, dict(config.source), models)
+        workers,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(path, dict(config.source), models),
     ) as pool:
         futures = [
             pool.submit(_grade_slice, start, min(start + SLICE, high + 1), as_of, reason)

@@ -79,7 +79,9 @@ class _Counting(io.RawIOBase):
         return n
 
 
-def read_records(path: str, progress: Callable[[int], None] | None = None) -> Iterator[tuple[str, Any]]:
+def read_records(
+    path: str, progress: Callable[[int], None] | None = None
+) -> Iterator[tuple[str, Any]]:
     """(position, record or RecordError) for each record of a file; position is "LINE" or "item N"."""
     extension = os.path.splitext(path)[1].lower()
     if extension not in (".jsonl", ".ndjson", ".json", ".csv"):
@@ -250,5 +252,7 @@ def import_records(
         result.seconds = time.perf_counter() - started
     if grade and result.leads_touched and kind != "outcomes":
         reason = "lead-update" if kind == "leads" else "event"
-        result.regraded = regrade(db, config, as_of=as_of or now, reason=reason, lead_ids=result.leads_touched)
+        result.regraded = regrade(
+            db, config, as_of=as_of or now, reason=reason, lead_ids=result.leads_touched
+        )
     return result

@@ -89,7 +89,14 @@ def insert_events(
 
     Returns (inserted, duplicates)."""
     values = [
-        (e.id, lead_id, e.type, e.at, orjson.dumps(e.properties).decode(), classes.id_of(e.type, e.properties))
+        (
+            e.id,
+            lead_id,
+            e.type,
+            e.at,
+            orjson.dumps(e.properties).decode(),
+            classes.id_of(e.type, e.properties),
+        )
         for lead_id, e in rows
     ]
     before = db.conn.total_changes
@@ -101,7 +108,9 @@ def insert_events(
     return inserted, len(values) - inserted
 
 
-def events_of(db: sqlite_utils.Database, lead_id: int, limit: int | None = None) -> list[dict[str, Any]]:
+def events_of(
+    db: sqlite_utils.Database, lead_id: int, limit: int | None = None
+) -> list[dict[str, Any]]:
     sql = "SELECT ext_id, type, at, props FROM events WHERE lead_id = ? ORDER BY at DESC, id DESC"
     params: list[Any] = [lead_id]
     if limit is not None:

@@ -72,7 +72,19 @@ def write_changes(db: sqlite_utils.Database, changes: GradeChanges, graded_at: s
 
 def grade_row(row: Sequence[Any]) -> dict[str, Any]:
     """A stored grade row (lead ext id, model, category, columns..., graded_at) as a dict."""
-    ext_id, model, category, fit_score, fit, act_score, act, grade, route, explanation, graded_at = row
+    (
+        ext_id,
+        model,
+        category,
+        fit_score,
+        fit,
+        act_score,
+        act,
+        grade,
+        route,
+        explanation,
+        graded_at,
+    ) = row
     return {
         "lead": ext_id,
         "model": model,
@@ -145,7 +157,8 @@ def history_of(db: sqlite_utils.Database, lead_id: int) -> list[dict[str, Any]]:
 def matrix(db: sqlite_utils.Database, model: str, category: str = "") -> dict[str, int]:
     counts = {f"{f}{a}": 0 for f in "ABCD" for a in (1, 2, 3, 4)}
     for grade, n in db.execute(
-        "SELECT grade, count(*) FROM grades WHERE model = ? AND category = ? GROUP BY grade", [model, category]
+        "SELECT grade, count(*) FROM grades WHERE model = ? AND category = ? GROUP BY grade",
+        [model, category],
     ):
         counts[grade] = n
     return counts

@@ -49,7 +49,8 @@ class LeadWriter:
         name = _name_key(changes)
         if name:
             row = self.db.execute(
-                "SELECT id FROM companies WHERE name_key = ? ORDER BY domain IS NOT NULL, id LIMIT 1", [name]
+                "SELECT id FROM companies WHERE name_key = ? ORDER BY domain IS NOT NULL, id LIMIT 1",
+                [name],
             ).fetchone()
             return row[0] if row else None
         return current_id
@@ -66,13 +67,21 @@ class LeadWriter:
             )
             company_id = cursor.lastrowid
         elif changes:
-            (raw,) = self.db.execute("SELECT attrs FROM companies WHERE id = ?", [company_id]).fetchone()
+            (raw,) = self.db.execute(
+                "SELECT attrs FROM companies WHERE id = ?", [company_id]
+            ).fetchone()
             current = orjson.loads(raw)
             attrs = _merge(current, changes)
             if attrs != current:
                 self.db.execute(
                     "UPDATE companies SET domain = ?, name_key = ?, attrs = ?, updated_at = ? WHERE id = ?",
-                    [_domain(attrs), _name_key(attrs), orjson.dumps(attrs).decode(), self.now, company_id],
+                    [
+                        _domain(attrs),
+                        _name_key(attrs),
+                        orjson.dumps(attrs).decode(),
+                        self.now,
+                        company_id,
+                    ],
                 )
                 self.touched_companies.add(company_id)
         return company_id
@@ -90,8 +99,15 @@ class LeadWriter:
             cursor = self.db.execute(
                 "INSERT INTO leads (ext_id, company_id, attrs, lifecycle, owner, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [lead.id, company_id, orjson.dumps(attrs).decode(), attrs["lifecycle"],
-                 _owner(attrs), self.now, self.now],
+                [
+                    lead.id,
+                    company_id,
+                    orjson.dumps(attrs).decode(),
+                    attrs["lifecycle"],
+                    _owner(attrs),
+                    self.now,
+                    self.now,
+                ],
             )
             return cursor.lastrowid, True
         lead_id, _, raw = row
@@ -102,7 +118,14 @@ class LeadWriter:
             return lead_id, company_id in self.touched_companies
         self.db.execute(
             "UPDATE leads SET company_id = ?, attrs = ?, lifecycle = ?, owner = ?, updated_at = ? WHERE id = ?",
-            [company_id, orjson.dumps(attrs).decode(), attrs["lifecycle"], _owner(attrs), self.now, lead_id],
+            [
+                company_id,
+                orjson.dumps(attrs).decode(),
+                attrs["lifecycle"],
+                _owner(attrs),
+                self.now,
+                lead_id,
+            ],
         )
         return lead_id, True
 
@@ -118,7 +141,9 @@ def lead_ids_of_companies(db: sqlite_utils.Database, company_ids: Iterable[int])
     for start in range(0, len(ids), 500):
         part = ids[start : start + 500]
         marks = ",".join("?" * len(part))
-        found.update(r[0] for r in db.execute(f"SELECT id FROM leads WHERE company_id IN ({marks})", part))
+        found.update(
+            r[0] for r in db.execute(f"SELECT id FROM leads WHERE company_id IN ({marks})", part)
+        )
     return found
 
 
@@ -136,14 +161,22 @@ def find_lead(db: sqlite_utils.Database, ext_id: str) -> dict[str, Any] | None:
     if row is None:
         return None
     return {
-        "internal_id": row[0], "id": row[1], "person": orjson.loads(row[2]),
-        "company": orjson.loads(row[3]) if row[3] else {}, "lifecycle": row[4], "owner": row[5],
-        "handed_over_at": row[6], "created_at": row[7], "updated_at": row[8],
+        "internal_id": row[0],
+        "id": row[1],
+        "person": orjson.loads(row[2]),
+        "company": orjson.loads(row[3]) if row[3] else {},
+        "lifecycle": row[4],
+        "owner": row[5],
+        "handed_over_at": row[6],
+        "created_at": row[7],
+        "updated_at": row[8],
     }
 
 
 def iter_lead_facts(
-    db: sqlite_utils.Database, lead_ids: list[int] | None = None, id_range: tuple[int, int] | None = None
+    db: sqlite_utils.Database,
+    lead_ids: list[int] | None = None,
+    id_range: tuple[int, int] | None = None,
 ) -> Iterator[tuple[int, dict[str, Any], dict[str, Any], str | None]]:
     """(lead id, person attrs, company attrs, hand-over time) for a range or a list of leads."""
     sql = (
@@ -162,7 +195,9 @@ def iter_lead_facts(
 
 def hand_over(db: sqlite_utils.Database, lead_id: int, at: str) -> None:
     """First sales route: keep the time and move lifecycle lead -> mql."""
-    (raw, lifecycle) = db.execute("SELECT attrs, lifecycle FROM leads WHERE id = ?", [lead_id]).fetchone()
+    (raw, lifecycle) = db.execute(
+        "SELECT attrs, lifecycle FROM leads WHERE id = ?", [lead_id]
+    ).fetchone()
     if lifecycle == "lead":
         attrs = orjson.loads(raw)
         attrs["lifecycle"] = "mql"

@@ -26,12 +26,18 @@ def test_check_config_accepts_a_valid_file(cli, config_file):
 
 
 def test_check_config_lists_every_problem_and_exits_1(cli, write):
-    path = write("bad.yaml", "models:\n  - name: x\n    fit: {rules: [{id: a, when: {field: company.size, greater: 3}, points: 1}],"
-                             " thresholds: {A: 1, B: 2, C: 3}}\n    activity: {rules: [], thresholds: {4: 3, 3: 2, 2: 1}}\n")
+    path = write(
+        "bad.yaml",
+        "models:\n  - name: x\n    fit: {rules: [{id: a, when: {field: company.size, greater: 3}, points: 1}],"
+        " thresholds: {A: 1, B: 2, C: 3}}\n    activity: {rules: [], thresholds: {4: 3, 3: 2, 2: 1}}\n",
+    )
     result = cli("check-config", path)
     assert result.exit_code == 1
     assert f"{path}: models[0].fit.rules[0].when: unknown operator 'greater'" in result.stderr
-    assert f"{path}: models[0].fit.thresholds: thresholds must be strictly decreasing A > B > C" in result.stderr
+    assert (
+        f"{path}: models[0].fit.thresholds: thresholds must be strictly decreasing A > B > C"
+        in result.stderr
+    )
 
 
 def test_check_config_reports_yaml_syntax_errors_by_line(cli, write):
@@ -60,21 +66,43 @@ def test_import_regrade_export_and_explain(cli, write):
 
     rows = [orjson.loads(line) for line in cli("grades").stdout.splitlines()]
     assert {(r["lead"], r["category"]) for r in rows} == {
-        ("L-1", None), ("L-1", "analytics"), ("L-2", None), ("L-2", "analytics")}
+        ("L-1", None),
+        ("L-1", "analytics"),
+        ("L-2", None),
+        ("L-2", "analytics"),
+    }
     main_grade = next(r for r in rows if r["lead"] == "L-1" and r["category"] is None)
-    assert set(main_grade) >= {"lead", "model", "category", "fit_score", "fit", "activity_score", "activity",
-                               "grade", "route", "explanation"}
-    assert main_grade["route"] == {"to": "sales", "queue": "senior"} or main_grade["grade"][1] in "12"
+    assert set(main_grade) >= {
+        "lead",
+        "model",
+        "category",
+        "fit_score",
+        "fit",
+        "activity_score",
+        "activity",
+        "grade",
+        "route",
+        "explanation",
+    }
+    assert (
+        main_grade["route"] == {"to": "sales", "queue": "senior"} or main_grade["grade"][1] in "12"
+    )
     assert {e["rule"] for e in main_grade["explanation"]} >= {"ceo", "downloads", "pricing-recent"}
 
-    csv_out = cli("grades", "--format", "csv", "--model", "prospects", "--category", "-", "--cell", "D1")
+    csv_out = cli(
+        "grades", "--format", "csv", "--model", "prospects", "--category", "-", "--cell", "D1"
+    )
     lines = csv_out.stdout.strip().splitlines()
-    assert lines[0].startswith("lead,model,category,fit_score,fit,activity_score,activity,grade,route")
+    assert lines[0].startswith(
+        "lead,model,category,fit_score,fit,activity_score,activity,grade,route"
+    )
     assert len(lines) == 2 and lines[1].startswith("L-2,prospects,,")
 
     explain = cli("explain", "L-1")
     assert explain.exit_code == 0
-    assert "prospects:" in explain.output and "ceo" in explain.output and "History" in explain.output
+    assert (
+        "prospects:" in explain.output and "ceo" in explain.output and "History" in explain.output
+    )
 
 
 def test_export_to_a_file(cli, write, tmp_path):

@@ -4,10 +4,12 @@ import os
 import re
 
 from grading.cli import main
-from grading.core.config import ACTIVITY_RULE_KEYS, MODEL_KEYS
 from grading.core.conditions import OPERATORS
+from grading.core.config import ACTIVITY_RULE_KEYS, MODEL_KEYS
 
-README = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md"), encoding="utf-8").read()
+README = open(
+    os.path.join(os.path.dirname(__file__), "..", "..", "README.md"), encoding="utf-8"
+).read()
 
 
 def test_every_command_is_documented():

@@ -10,8 +10,11 @@ def jsonl(*records):
     return "".join(orjson.dumps(r).decode() + "\n" for r in records)
 
 
-ANA = {"id": "L-1", "person": {"email": "ana@acme.io", "title": "CEO", "phone": "+49 1"},
-       "company": {"domain": "acme.io", "name": "Acme", "industry": "software", "employees": 250}}
+ANA = {
+    "id": "L-1",
+    "person": {"email": "ana@acme.io", "title": "CEO", "phone": "+49 1"},
+    "company": {"domain": "acme.io", "name": "Acme", "industry": "software", "employees": 250},
+}
 BO = {"id": "L-2", "person": {"title": "Analyst"}, "company": {"domain": "ACME.IO "}}
 
 
@@ -55,7 +58,9 @@ def test_lifecycle_defaults_to_lead(db, config, write):
 
 def test_a_company_update_regrades_every_lead_of_the_company(db, config, write):
     import_file(db, config, "leads", write("a.jsonl", jsonl(ANA, BO)))
-    before = dict(db.execute("SELECT lead_id, fit_score FROM grades WHERE category = ''").fetchall())
+    before = dict(
+        db.execute("SELECT lead_id, fit_score FROM grades WHERE category = ''").fetchall()
+    )
     shrink = {"id": "L-1", "company": {"domain": "acme.io", "employees": 20}}
     result = import_file(db, config, "leads", write("b.jsonl", jsonl(shrink)))
     assert len(result.leads_touched) == 2
@@ -81,13 +86,18 @@ def test_events_without_an_id_are_all_kept(db, config, write):
 
 
 def test_csv_with_dotted_headers_and_empty_cells(db, config, write):
-    path = write("l.csv", "id,person.title,person.phone,company.domain,company.employees\n"
-                          "L-1,CEO,,acme.io,250\nL-2,Analyst,+1 555,acme.io,\n")
+    path = write(
+        "l.csv",
+        "id,person.title,person.phone,company.domain,company.employees\n"
+        "L-1,CEO,,acme.io,250\nL-2,Analyst,+1 555,acme.io,\n",
+    )
     import_file(db, config, "leads", path)
     assert "phone" not in lead(db, "L-1")["person"]
     assert lead(db, "L-1")["company"]["employees"] == "250"
-    grade = db.execute("SELECT fit_score FROM grades g JOIN leads l ON l.id = g.lead_id"
-                       " WHERE l.ext_id = 'L-1' AND category = ''").fetchone()[0]
+    grade = db.execute(
+        "SELECT fit_score FROM grades g JOIN leads l ON l.id = g.lead_id"
+        " WHERE l.ext_id = 'L-1' AND category = ''"
+    ).fetchone()[0]
     assert grade == 30 + 30  # numeric-looking "250" counts for gte: 200
 
 
@@ -97,13 +107,17 @@ def test_json_list_files(db, config, write):
 
 
 def test_a_bad_row_stores_nothing_of_the_file_and_every_problem_is_listed(db, config, write):
-    rows = jsonl(ANA, {"id": "", "person": {"title": ["x", 1]}}, BO, {"person": {"lifecycle": "prospect"}})
+    rows = jsonl(
+        ANA, {"id": "", "person": {"title": ["x", 1]}}, BO, {"person": {"lifecycle": "prospect"}}
+    )
     path = write("bad.jsonl", rows + "{not json\n")
     with pytest.raises(ImportFailed) as failed:
         import_file(db, config, "leads", path)
     problems = failed.value.result.problems
     assert f"{path}:2: id: must be a non-empty string" in problems
-    assert f"{path}:2: person.title: must be a string, number, boolean or list of strings" in problems
+    assert (
+        f"{path}:2: person.title: must be a string, number, boolean or list of strings" in problems
+    )
     assert f"{path}:4: id: is required" in problems
     assert any(p.startswith(f"{path}:4: person.lifecycle: must be one of") for p in problems)
     assert any(p.startswith(f"{path}:5: invalid JSON") for p in problems)
@@ -112,11 +126,14 @@ def test_a_bad_row_stores_nothing_of_the_file_and_every_problem_is_listed(db, co
 
 def test_bad_events_are_reported_by_line_and_none_is_stored(db, config, write):
     import_file(db, config, "leads", write("l.jsonl", jsonl(ANA)))
-    path = write("e.csv", "id,lead,type,at,properties.url\n"
-                          "E-1,L-1,page_view,2026-10-02T09:14:00Z,/pricing\n"
-                          "E-2,L-404,page_view,2026-10-02T09:14:00Z,/pricing\n"
-                          "E-3,L-1,page_view,2026-10-02 09:14,/pricing\n"
-                          "E-4,L-1,page_view,2099-01-01T00:00:00Z,/pricing\n")
+    path = write(
+        "e.csv",
+        "id,lead,type,at,properties.url\n"
+        "E-1,L-1,page_view,2026-10-02T09:14:00Z,/pricing\n"
+        "E-2,L-404,page_view,2026-10-02T09:14:00Z,/pricing\n"
+        "E-3,L-1,page_view,2026-10-02 09:14,/pricing\n"
+        "E-4,L-1,page_view,2099-01-01T00:00:00Z,/pricing\n",
+    )
     with pytest.raises(ImportFailed) as failed:
         import_file(db, config, "events", path)
     assert failed.value.result.problems == [
@@ -137,7 +154,9 @@ def test_outcomes_are_stored(db, config, write):
 
 def test_bad_outcomes_are_refused(db, config, write):
     import_file(db, config, "leads", write("l.jsonl", jsonl(ANA)))
-    path = write("o.jsonl", jsonl({"lead": "L-1", "outcome": "maybe", "at": "2026-11-01T00:00:00Z"}))
+    path = write(
+        "o.jsonl", jsonl({"lead": "L-1", "outcome": "maybe", "at": "2026-11-01T00:00:00Z"})
+    )
     with pytest.raises(ImportFailed) as failed:
         import_file(db, config, "outcomes", path)
     assert failed.value.result.problems == [f"{path}:1: outcome: must be won or lost"]

@@ -11,12 +11,14 @@ from grading.store.db import connect
 
 T = datetime(2026, 11, 1, tzinfo=UTC)
 events = st.lists(
-    st.fixed_dictionaries({
-        "id": st.one_of(st.none(), st.sampled_from([f"E-{i}" for i in range(8)])),
-        "type": st.sampled_from(["page_view", "download"]),
-        "days": st.integers(0, 100),
-        "url": st.sampled_from(["/pricing", "/careers", "/x"]),
-    }),
+    st.fixed_dictionaries(
+        {
+            "id": st.one_of(st.none(), st.sampled_from([f"E-{i}" for i in range(8)])),
+            "type": st.sampled_from(["page_view", "download"]),
+            "days": st.integers(0, 100),
+            "url": st.sampled_from(["/pricing", "/careers", "/x"]),
+        }
+    ),
     max_size=30,
 )
 
@@ -25,7 +27,9 @@ def numbered(items):
     return [(str(i), item) for i, item in enumerate(items, 1)]
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(events=events)
 def test_importing_the_same_events_twice_stores_them_once_and_regrading_twice_changes_nothing(
     tmp_path_factory, config, events
@@ -34,8 +38,12 @@ def test_importing_the_same_events_twice_stores_them_once_and_regrading_twice_ch
     import_records(db, config, "leads", numbered([{"id": "L-1", "person": {"title": "CEO"}}]))
     rows = []
     for e in events:
-        row = {"lead": "L-1", "type": e["type"], "properties": {"url": e["url"]},
-               "at": (T - timedelta(days=e["days"])).isoformat()}
+        row = {
+            "lead": "L-1",
+            "type": e["type"],
+            "properties": {"url": e["url"]},
+            "at": (T - timedelta(days=e["days"])).isoformat(),
+        }
         if e["id"]:
             row["id"] = e["id"]
         rows.append(row)

@@ -6,9 +6,9 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from grading.core.batch import CompactGrade
 from grading.core.config import load_config
 from grading.core.scoring import Event, grade_lead
-from grading.core.batch import CompactGrade
 from grading.services.grading import regrade, stored_form
 from grading.services.ingest import import_records
 from grading.store.db import connect
@@ -44,13 +44,23 @@ def history(db):
     ).fetchall()
 
 
-CEO = {"id": "L-1", "person": {"title": "CEO", "phone": "1"},
-       "company": {"domain": "acme.io", "industry": "software", "employees": 500}}
+CEO = {
+    "id": "L-1",
+    "person": {"title": "CEO", "phone": "1"},
+    "company": {"domain": "acme.io", "industry": "software", "employees": 500},
+}
 
 
 def downloads(n, lead="L-1", days_ago=0):
-    return [{"lead": lead, "type": "download", "at": iso(T - timedelta(days=days_ago, minutes=i)),
-             "properties": {"product": "analytics"}} for i in range(n)]
+    return [
+        {
+            "lead": lead,
+            "type": "download",
+            "at": iso(T - timedelta(days=days_ago, minutes=i)),
+            "properties": {"product": "analytics"},
+        }
+        for i in range(n)
+    ]
 
 
 def test_a_second_regrade_with_nothing_changed_writes_nothing(db, config):
@@ -66,16 +76,21 @@ def test_history_records_lead_update_event_and_time_passing(db, config):
     load(db, config, "events", *downloads(3), *downloads(3, days_ago=0), grade=True)
     regrade(db, config, as_of=T + timedelta(days=200))
     rows = [r for r in history(db) if r[1] is None]
-    assert rows == [("L-1", None, None, "A1", "lead-update"), ("L-1", None, "A1", "A2", "event"),
-                    ("L-1", None, "A2", "A1", "regrade")]
+    assert rows == [
+        ("L-1", None, None, "A1", "lead-update"),
+        ("L-1", None, "A1", "A2", "event"),
+        ("L-1", None, "A2", "A1", "regrade"),
+    ]
 
 
 def test_a_lead_leaving_the_audience_loses_its_grade_and_that_is_recorded(db, config):
     load(db, config, "leads", CEO, grade=True)
     load(db, config, "leads", {"id": "L-1", "person": {"lifecycle": "customer"}}, grade=True)
     assert grades_of(db) == {}
-    assert history(db)[-2:] == [("L-1", None, "A1", None, "lead-update"),
-                                ("L-1", "analytics", "A1", None, "lead-update")]
+    assert history(db)[-2:] == [
+        ("L-1", None, "A1", None, "lead-update"),
+        ("L-1", "analytics", "A1", None, "lead-update"),
+    ]
 
 
 def test_first_sales_route_keeps_the_hand_over_time_and_moves_lead_to_mql(db, config):
@@ -107,10 +122,19 @@ def test_grades_of_a_removed_model_are_dropped_on_a_full_regrade(db, config, mod
 
 def test_a_model_reading_a_new_property_reclassifies_stored_events(db, config, model_dict):
     load(db, config, "leads", CEO)
-    load(db, config, "events", *[{"lead": "L-1", "type": "page_view", "at": iso(T),
-                                  "properties": {"asset": "roi"}}])
+    load(
+        db,
+        config,
+        "events",
+        *[{"lead": "L-1", "type": "page_view", "at": iso(T), "properties": {"asset": "roi"}}],
+    )
     regrade(db, config, as_of=T)
-    rule = {"id": "roi", "event": "page_view", "where": {"field": "asset", "equals": "ROI"}, "points": 50}
+    rule = {
+        "id": "roi",
+        "event": "page_view",
+        "where": {"field": "asset", "equals": "ROI"},
+        "points": 50,
+    }
     model_dict["models"][0]["activity"]["rules"].append(rule)
     regrade(db, load_config(model_dict), as_of=T, reason="model-change")
     assert grades_of(db)[("L-1", "prospects", "")] == "A3"
@@ -120,20 +144,26 @@ def test_a_model_reading_a_new_property_reclassifies_stored_events(db, config, m
 
 URLS = ["/pricing", "/careers", "/blog/x", "/products/analytics", "/jobs/7"]
 TYPES = ["page_view", "download", "webinar_attended"]
-event_strategy = st.fixed_dictionaries({
-    "type": st.sampled_from(TYPES),
-    "minutes": st.integers(min_value=-2 * 1440, max_value=120 * 1440),
-    "url": st.sampled_from(URLS),
-    "product": st.sampled_from(["analytics", "crm", None]),
-})
-lead_strategy = st.fixed_dictionaries({
-    "title": st.sampled_from(["CEO", "Student", "Analyst", ""]),
-    "employees": st.sampled_from([10, 199, 200, "250", None]),
-    "events": st.lists(event_strategy, max_size=25),
-})
+event_strategy = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from(TYPES),
+        "minutes": st.integers(min_value=-2 * 1440, max_value=120 * 1440),
+        "url": st.sampled_from(URLS),
+        "product": st.sampled_from(["analytics", "crm", None]),
+    }
+)
+lead_strategy = st.fixed_dictionaries(
+    {
+        "title": st.sampled_from(["CEO", "Student", "Analyst", ""]),
+        "employees": st.sampled_from([10, 199, 200, "250", None]),
+        "events": st.lists(event_strategy, max_size=25),
+    }
+)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(leads=st.lists(lead_strategy, min_size=1, max_size=6))
 def test_store_grades_equal_the_core_reference(tmp_path_factory, config, leads):
     db = connect(str(tmp_path_factory.mktemp("p") / "g.db"))
@@ -149,8 +179,12 @@ def test_store_grades_equal_the_core_reference(tmp_path_factory, config, leads):
             props = {"url": e["url"]} | ({"product": e["product"]} if e["product"] else {})
             at = T - timedelta(minutes=e["minutes"])
             events.append(Event(e["type"], at, props))
-            event_rows.append({"lead": f"L-{i}", "type": e["type"], "at": iso(at), "properties": props})
-        for grade in grade_lead(config.models[0], person | {"lifecycle": "lead"}, company, events, T):
+            event_rows.append(
+                {"lead": f"L-{i}", "type": e["type"], "at": iso(at), "properties": props}
+            )
+        for grade in grade_lead(
+            config.models[0], person | {"lifecycle": "lead"}, company, events, T
+        ):
             expected[(f"L-{i}", grade.category or "")] = stored_form(CompactGrade.from_grade(grade))
     load(db, config, "leads", *lead_rows)
     if event_rows:
@@ -160,7 +194,8 @@ def test_store_grades_equal_the_core_reference(tmp_path_factory, config, leads):
         (ext, cat): (fs, f, a_s, a, g, r, x)
         for ext, cat, fs, f, a_s, a, g, r, x in db.execute(
             "SELECT l.ext_id, category, fit_score, fit, activity_score, activity, grade, route, explanation"
-            " FROM grades JOIN leads l ON l.id = lead_id")
+            " FROM grades JOIN leads l ON l.id = lead_id"
+        )
     }
     assert stored == expected
     db.conn.close()
