@@ -15,11 +15,11 @@ from .services import export as export_service
 from .services import ingest
 from .services.config_file import read_config
 from .services.grading import regrade as regrade_service
-from .store.db import connect, get_meta, schema_version, set_meta
+from .services.runs import MODEL_DIGEST, Busy, run_regrade
+from .store.db import connect, schema_version, set_meta
 
 DEFAULT_DB = "instance/grading.db"
 DEFAULT_CONFIG = "config/grading.yaml"
-MODEL_DIGEST = "graded_model_digest"
 
 
 class Context:
@@ -157,20 +157,19 @@ def import_(obj: Context, kind: str, file: str, no_regrade: bool) -> None:
 def regrade(obj: Context, models: tuple[str, ...], as_of: str | None) -> None:
     """Re-grade everyone; print how many grades changed."""
     loaded = obj.loaded()
-    config = loaded.config
-    unknown = [m for m in models if config.model(m) is None]
+    unknown = [m for m in models if loaded.config.model(m) is None]
     if unknown:
         raise click.BadParameter(f"unknown model {', '.join(unknown)}", param_hint="--model")
-    db = obj.db
-    reason = (
-        "model-change" if get_meta(db, MODEL_DIGEST) not in (None, loaded.digest) else "regrade"
-    )
-    result = regrade_service(db, config, as_of=_as_of(as_of), reason=reason, models=models or None)
-    if not models:
-        set_meta(db, MODEL_DIGEST, loaded.digest)
+    try:
+        run = run_regrade(
+            obj.db, loaded, trigger="cli", as_of=_as_of(as_of), models=list(models) or None, wait_seconds=600
+        )
+    except Busy as busy:
+        click.echo(f"another re-grade is running ({busy}); try again later", err=True)
+        raise SystemExit(1) from None
     click.echo(
-        f"graded {result.leads} lead(s): {result.changed} grade(s) changed cell or route, "
-        f"{result.rows_written} grade row(s) written ({reason})"
+        f"graded {run['leads']} lead(s): {run['changed']} grade(s) changed cell or route, "
+        f"{run['rows_written']} grade row(s) written ({run['reason']})"
     )
 
 

@@ -16,6 +16,7 @@ from .model import (
     ACTIVITY_NUMBERS,
     DEFAULT_WINDOW_DAYS,
     FIT_LETTERS,
+    WEBHOOK_EVENTS,
     Accounts,
     ActivityBlock,
     ActivityRule,
@@ -25,6 +26,7 @@ from .model import (
     Model,
     Route,
     RoutingEntry,
+    Webhook,
 )
 
 NAME = re.compile(r"^[a-z0-9_-]+$")
@@ -532,12 +534,46 @@ def _cron(check: _Checker, value: Any, path: str) -> str | None:
     return text
 
 
+def _webhooks(check: _Checker, value: Any, model_names: set[str]) -> tuple[Webhook, ...]:
+    hooks = []
+    for i, raw in enumerate(check.items(value, "webhooks", allow_empty=True)):
+        where = f"webhooks[{i}]"
+        hook = check.mapping(raw, where, ("url", "events", "secret_env", "models"), ("url",))
+        if hook is None:
+            continue
+        url = check.text(hook.get("url"), _join(where, "url")) if "url" in hook else None
+        if url and not re.match(r"^https?://[^\s/]+", url):
+            check.fail(_join(where, "url"), f"'{url}' must be an http:// or https:// address")
+            url = None
+        events = WEBHOOK_EVENTS
+        if "events" in hook:
+            listed = check.items(hook["events"], _join(where, "events"))
+            for j, event in enumerate(listed):
+                if event not in WEBHOOK_EVENTS:
+                    check.fail(f"{where}.events[{j}]", f"unknown event '{event}' (use {', '.join(WEBHOOK_EVENTS)})")
+            events = tuple(e for e in listed if e in WEBHOOK_EVENTS)
+        secret_env = None
+        if "secret_env" in hook:
+            secret_env = check.text(hook["secret_env"], _join(where, "secret_env"))
+            if secret_env and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", secret_env):
+                check.fail(_join(where, "secret_env"), f"'{secret_env}' is not an environment variable name")
+        models = None
+        if "models" in hook:
+            models = tuple(check.items(hook["models"], _join(where, "models")))
+            for j, name in enumerate(models):
+                if name not in model_names:
+                    check.fail(f"{where}.models[{j}]", f"unknown model '{name}'")
+        if url:
+            hooks.append(Webhook(url, events, secret_env, models))
+    return tuple(hooks)
+
+
 def load_config(data: Any) -> Config:
     """Validate a parsed model file; raise ConfigError listing every problem."""
     check = _Checker()
     if data is None:
         raise ConfigError(["the file is empty: it needs a 'models' list"])
-    top = check.mapping(data, "", ("schedule", "models"), ("models",))
+    top = check.mapping(data, "", ("schedule", "models", "webhooks"), ("models",))
     if top is None:
         raise ConfigError(check.problems)
     schedule = None
@@ -553,6 +589,9 @@ def load_config(data: Any) -> Config:
         if model is not None:
             models.append(model)
     check.unique(names, "model name")
+    webhooks = ()
+    if "webhooks" in top:
+        webhooks = _webhooks(check, top["webhooks"], {n for n, _ in names if n})
     if check.problems:
         raise ConfigError(check.problems)
-    return Config(models=tuple(models), schedule=schedule, source=data)
+    return Config(models=tuple(models), schedule=schedule, webhooks=webhooks, source=data)

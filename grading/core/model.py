@@ -138,10 +138,22 @@ class Model:
         return next((c for c in self.categories if c.name == name), None)
 
 
+WEBHOOK_EVENTS = ("grade.changed", "route.changed")
+
+
+@dataclass(frozen=True)
+class Webhook:
+    url: str
+    events: tuple[str, ...] = WEBHOOK_EVENTS
+    secret_env: str | None = None  # the environment variable holding the HMAC secret
+    models: tuple[str, ...] | None = None  # None: every model
+
+
 @dataclass(frozen=True)
 class Config:
     models: tuple[Model, ...]
     schedule: str | None = None
+    webhooks: tuple[Webhook, ...] = ()
     source: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def model(self, name: str) -> Model | None:

@@ -91,6 +91,48 @@ MIGRATIONS = [
     );
     CREATE INDEX history_lead ON grade_history(lead_id, id);
     """,
+    """
+    CREATE TABLE tokens (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,     -- sha256 of the token: the token itself is never stored
+        prefix TEXT NOT NULL,          -- the first characters, to recognise a token in a list
+        created_at TEXT NOT NULL,
+        last_used_at TEXT,
+        revoked_at TEXT
+    );
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        trigger TEXT NOT NULL,         -- schedule, manual, model-change, cli
+        reason TEXT NOT NULL,          -- the history reason used: regrade or model-change
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        leads INTEGER,
+        changed INTEGER,
+        rows_written INTEGER,
+        model_digest TEXT,
+        error TEXT
+    );
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at REAL NOT NULL       -- epoch seconds; a lease past this is free
+    );
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL,
+        event TEXT NOT NULL,           -- grade.changed or route.changed
+        lead_id INTEGER,
+        body TEXT NOT NULL,            -- the exact JSON bytes that are signed and sent
+        created_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL,
+        delivered_at TEXT,
+        last_error TEXT
+    );
+    CREATE INDEX outbox_due ON outbox(delivered_at, url, id);
+    """,
 ]
 
 

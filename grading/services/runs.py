@@ -1,0 +1,83 @@
+"""Re-grade runs: one at a time across processes (a lease), each recorded with its outcome."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlite_utils
+
+from ..store import runs as run_store
+from ..store.db import get_meta, set_meta
+from .config_file import LoadedConfig
+from .grading import regrade
+
+LEASE = "regrade"
+LEASE_SECONDS = 120.0  # renewed after every slice of leads; a crashed holder frees it this fast
+MODEL_DIGEST = "graded_model_digest"  # the model file version of the last full re-grade
+
+
+class Busy(Exception):
+    """Another process holds the re-grade lease."""
+
+
+@dataclass(frozen=True)
+class Holder:
+    name: str
+
+    @classmethod
+    def mine(cls) -> Holder:
+        return cls(f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def reason_for(db: sqlite_utils.Database, loaded: LoadedConfig) -> str:
+    graded = get_meta(db, MODEL_DIGEST)
+    return "model-change" if graded not in (None, loaded.digest) else "regrade"
+
+
+def run_regrade(
+    db: sqlite_utils.Database,
+    loaded: LoadedConfig,
+    *,
+    trigger: str,
+    as_of: datetime | None = None,
+    models: list[str] | None = None,
+    wait_seconds: float = 0.0,
+    reason: str | None = None,
+) -> dict:
+    """Re-grade under the lease and record the run; raise Busy when the lease stays taken."""
+    holder = Holder.mine().name
+    deadline = time.monotonic() + wait_seconds
+    while not run_store.take_lease(db, LEASE, holder, time.time(), LEASE_SECONDS):
+        if time.monotonic() >= deadline:
+            raise Busy(run_store.lease_holder(db, LEASE, time.time()) or "another process")
+        time.sleep(0.2)
+    try:
+        reason = reason or reason_for(db, loaded)
+        started = datetime.now(UTC)
+        run_id = run_store.start_run(db, trigger, reason, iso(started), loaded.digest)
+        try:
+            result = regrade(
+                db, loaded.config, as_of=as_of or started, reason=reason, models=models,
+                progress=lambda _: run_store.take_lease(db, LEASE, holder, time.time(), LEASE_SECONDS),
+            )
+        except Exception as error:
+            run_store.finish_run(db, run_id, iso(datetime.now(UTC)), error=f"{type(error).__name__}: {error}")
+            raise
+        run_store.finish_run(
+            db, run_id, iso(datetime.now(UTC)), leads=result.leads, changed=result.changed,
+            rows_written=result.rows_written,
+        )
+        if not models:
+            set_meta(db, MODEL_DIGEST, loaded.digest)
+        return next(r for r in run_store.list_runs(db, limit=5) if r["id"] == run_id)
+    finally:
+        run_store.release_lease(db, LEASE, holder)
