@@ -162,7 +162,12 @@ def regrade(obj: Context, models: tuple[str, ...], as_of: str | None) -> None:
         raise click.BadParameter(f"unknown model {', '.join(unknown)}", param_hint="--model")
     try:
         run = run_regrade(
-            obj.db, loaded, trigger="cli", as_of=_as_of(as_of), models=list(models) or None, wait_seconds=600
+            obj.db,
+            loaded,
+            trigger="cli",
+            as_of=_as_of(as_of),
+            models=list(models) or None,
+            wait_seconds=600,
         )
     except Busy as busy:
         click.echo(f"another re-grade is running ({busy}); try again later", err=True)
@@ -260,6 +265,89 @@ def matrix(obj: Context, model: str, category: str | None) -> None:
     if loaded.config.model(model) is None:
         raise click.BadParameter(f"unknown model {model}", param_hint="--model")
     click.echo(render_matrix(obj.db, model, category or ""))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.pass_obj
+def serve(obj: Context, host: str, port: int, threads: int) -> None:
+    """Serve the web app and the API (waitress) with the scheduler and webhook delivery."""
+    import logging
+
+    import waitress
+
+    from .app import create_app
+    from .scheduler import Scheduler
+    from .services.webhooks import Deliverer
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    obj.loaded()  # refuse to start on an invalid model file, listing its problems
+    schema_version(obj.db)  # create or migrate the database before serving
+    app = create_app({"DATABASE": obj.db_path, "MODEL_FILE": obj.config_path})
+    scheduler = Scheduler(app)
+    scheduler.start()
+    deliverer = Deliverer(obj.db_path, lambda: app.extensions["grading"].config)
+    deliverer.start()
+    click.echo(
+        f"grading serving http://{host}:{port}/ (API at /api, OpenAPI at /api/openapi.json)",
+        err=True,
+    )
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="grading")
+    finally:
+        scheduler.stop()
+        deliverer.stop()
+
+
+@main.group()
+def token() -> None:
+    """API tokens: create (printed once), list, revoke."""
+
+
+@token.command("create")
+@click.option("--role", required=True, type=click.Choice(["admin", "marketing", "sales", "viewer"]))
+@click.option("--name", default="api", show_default=True, help="Who or what uses the token.")
+@click.pass_obj
+def token_create(obj: Context, role: str, name: str) -> None:
+    """Create a token and print it (only this once: it is stored hashed)."""
+    from .store.auth import create_token
+
+    token_id, secret = create_token(obj.db, role, name, _now())
+    click.echo(secret)
+    click.echo(f"token {token_id} ({name}, {role}) created; it is shown only now", err=True)
+
+
+@token.command("list")
+@click.pass_obj
+def token_list(obj: Context) -> None:
+    """List tokens (never their secrets)."""
+    from .store.auth import list_tokens
+
+    for item in list_tokens(obj.db):
+        state = f"revoked {item['revoked_at']}" if item["revoked_at"] else "active"
+        used = item["last_used_at"] or "never used"
+        click.echo(
+            f"{item['id']:>4}  {item['prefix']}…  {item['role']:<9} {item['name']:<20} {state}, {used}"
+        )
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@click.pass_obj
+def token_revoke(obj: Context, token_id: int) -> None:
+    """Revoke a token by its id (see `grading token list`)."""
+    from .store.auth import revoke_token
+
+    if not revoke_token(obj.db, token_id, _now()):
+        click.echo(f"no active token {token_id}", err=True)
+        raise SystemExit(1)
+    click.echo(f"token {token_id} revoked")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 __all__ = ["main"]

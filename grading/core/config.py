@@ -550,13 +550,19 @@ def _webhooks(check: _Checker, value: Any, model_names: set[str]) -> tuple[Webho
             listed = check.items(hook["events"], _join(where, "events"))
             for j, event in enumerate(listed):
                 if event not in WEBHOOK_EVENTS:
-                    check.fail(f"{where}.events[{j}]", f"unknown event '{event}' (use {', '.join(WEBHOOK_EVENTS)})")
+                    check.fail(
+                        f"{where}.events[{j}]",
+                        f"unknown event '{event}' (use {', '.join(WEBHOOK_EVENTS)})",
+                    )
             events = tuple(e for e in listed if e in WEBHOOK_EVENTS)
         secret_env = None
         if "secret_env" in hook:
             secret_env = check.text(hook["secret_env"], _join(where, "secret_env"))
             if secret_env and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", secret_env):
-                check.fail(_join(where, "secret_env"), f"'{secret_env}' is not an environment variable name")
+                check.fail(
+                    _join(where, "secret_env"),
+                    f"'{secret_env}' is not an environment variable name",
+                )
         models = None
         if "models" in hook:
             models = tuple(check.items(hook["models"], _join(where, "models")))

@@ -40,6 +40,7 @@ class ImportResult:
     stored: int = 0
     duplicates: int = 0
     problems: list[str] = field(default_factory=list)
+    details: list[tuple[str, str, str]] = field(default_factory=list)  # (position, field, reason)
     more_problems: int = 0
     leads_touched: set[int] = field(default_factory=set)
     regraded: RegradeResult | None = None
@@ -122,6 +123,8 @@ def read_records(
 
 def _report(result: ImportResult, path: str, position: str, error: RecordError) -> None:
     for name, reason in error.problems:
+        if len(result.details) < MAX_PROBLEMS:
+            result.details.append((position, name, reason))
         result.problem(f"{path}:{position}", f"{name}: {reason}" if name else reason)
 
 

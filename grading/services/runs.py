@@ -66,14 +66,26 @@ def run_regrade(
         run_id = run_store.start_run(db, trigger, reason, iso(started), loaded.digest)
         try:
             result = regrade(
-                db, loaded.config, as_of=as_of or started, reason=reason, models=models,
-                progress=lambda _: run_store.take_lease(db, LEASE, holder, time.time(), LEASE_SECONDS),
+                db,
+                loaded.config,
+                as_of=as_of or started,
+                reason=reason,
+                models=models,
+                progress=lambda _: run_store.take_lease(
+                    db, LEASE, holder, time.time(), LEASE_SECONDS
+                ),
             )
         except Exception as error:
-            run_store.finish_run(db, run_id, iso(datetime.now(UTC)), error=f"{type(error).__name__}: {error}")
+            run_store.finish_run(
+                db, run_id, iso(datetime.now(UTC)), error=f"{type(error).__name__}: {error}"
+            )
             raise
         run_store.finish_run(
-            db, run_id, iso(datetime.now(UTC)), leads=result.leads, changed=result.changed,
+            db,
+            run_id,
+            iso(datetime.now(UTC)),
+            leads=result.leads,
+            changed=result.changed,
             rows_written=result.rows_written,
         )
         if not models:

@@ -9,12 +9,22 @@ import sqlite_utils
 from .db import transaction
 
 RUN_COLUMNS = (
-    "id", "trigger", "reason", "started_at", "finished_at", "leads", "changed", "rows_written",
-    "model_digest", "error",
+    "id",
+    "trigger",
+    "reason",
+    "started_at",
+    "finished_at",
+    "leads",
+    "changed",
+    "rows_written",
+    "model_digest",
+    "error",
 )
 
 
-def take_lease(db: sqlite_utils.Database, name: str, holder: str, now: float, seconds: float) -> bool:
+def take_lease(
+    db: sqlite_utils.Database, name: str, holder: str, now: float, seconds: float
+) -> bool:
     """Take (or extend our own) lease; False when another holder's lease has not expired."""
     with transaction(db):
         row = db.execute("SELECT holder, expires_at FROM leases WHERE name = ?", [name]).fetchone()
@@ -33,11 +43,15 @@ def release_lease(db: sqlite_utils.Database, name: str, holder: str) -> None:
 
 
 def lease_holder(db: sqlite_utils.Database, name: str, now: float) -> str | None:
-    row = db.execute("SELECT holder FROM leases WHERE name = ? AND expires_at > ?", [name, now]).fetchone()
+    row = db.execute(
+        "SELECT holder FROM leases WHERE name = ? AND expires_at > ?", [name, now]
+    ).fetchone()
     return row[0] if row else None
 
 
-def start_run(db: sqlite_utils.Database, trigger: str, reason: str, started_at: str, digest: str | None) -> int:
+def start_run(
+    db: sqlite_utils.Database, trigger: str, reason: str, started_at: str, digest: str | None
+) -> int:
     cursor = db.execute(
         "INSERT INTO runs (trigger, reason, started_at, model_digest) VALUES (?, ?, ?, ?)",
         [trigger, reason, started_at, digest],
@@ -46,7 +60,13 @@ def start_run(db: sqlite_utils.Database, trigger: str, reason: str, started_at: 
 
 
 def finish_run(
-    db: sqlite_utils.Database, run_id: int, finished_at: str, *, leads=None, changed=None, rows_written=None,
+    db: sqlite_utils.Database,
+    run_id: int,
+    finished_at: str,
+    *,
+    leads=None,
+    changed=None,
+    rows_written=None,
     error: str | None = None,
 ) -> None:
     db.execute(
@@ -56,5 +76,7 @@ def finish_run(
 
 
 def list_runs(db: sqlite_utils.Database, limit: int = 50) -> list[dict[str, Any]]:
-    rows = db.execute(f"SELECT {', '.join(RUN_COLUMNS)} FROM runs ORDER BY id DESC LIMIT ?", [limit])
+    rows = db.execute(
+        f"SELECT {', '.join(RUN_COLUMNS)} FROM runs ORDER BY id DESC LIMIT ?", [limit]
+    )
     return [dict(zip(RUN_COLUMNS, row, strict=True)) for row in rows]

@@ -1,0 +1,399 @@
+"""The JSON API under /api: thin handlers that validate, call a service and serialise."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+from flask import Blueprint, current_app, jsonify, request
+from marshmallow import Schema, ValidationError
+
+from grading.core.records import parse_time
+
+from ..services import export as export_service
+from ..services import ingest
+from ..services.runs import Busy, run_regrade
+from ..store import queries
+from ..store import runs as run_store
+from ..store.db import schema_version
+from ..store.leads import find_lead
+from . import schemas as s
+from .auth import ADMIN, READ, SALES, WRITE, requires
+from .common import ApiError, get_db, problems_of, state
+from .openapi import route
+
+api = Blueprint("api", __name__, url_prefix="/api")
+
+
+def body(schema: Schema) -> dict:
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ApiError(400, "the body must be JSON", [{"field": "", "message": "not valid JSON"}])
+    try:
+        return schema.load(data)
+    except ValidationError as error:
+        raise ApiError(422, "invalid request", problems_of(error.messages)) from None
+
+
+def args(schema: Schema) -> dict:
+    data = {}
+    for key in request.args:
+        field = schema.fields.get(key)
+        values = request.args.getlist(key)
+        if field is not None and field.__class__.__name__ == "List":
+            data[key] = [v for value in values for v in value.split(",") if v]
+        else:
+            data[key] = values[-1]
+    try:
+        return schema.load(data)
+    except ValidationError as error:
+        raise ApiError(400, "invalid query", problems_of(error.messages)) from None
+
+
+def model_and_category(params: dict) -> tuple[str, str]:
+    config = state().config
+    name = params.get("model") or config.models[0].name
+    model = config.model(name)
+    if model is None:
+        raise ApiError(
+            404, f"unknown model '{name}'", [{"field": "model", "message": "unknown model"}]
+        )
+    category = params.get("category") or ""
+    if category and model.category(category) is None:
+        raise ApiError(
+            404,
+            f"unknown category '{category}'",
+            [{"field": "category", "message": "unknown category"}],
+        )
+    return name, category
+
+
+def _ingest(kind: str, items: list[dict]) -> dict:
+    loaded = state().loaded
+    records = [(str(i), item) for i, item in enumerate(items)]
+    try:
+        result = ingest.import_records(get_db(), loaded.config, kind, records, source=kind)
+    except ingest.ImportFailed as failed:
+        problems = [
+            {"field": f"{kind}[{position}]" + (f".{name}" if name else ""), "message": reason}
+            for position, name, reason in failed.result.details
+        ]
+        raise ApiError(422, f"{len(problems)} problem(s); nothing was stored", problems) from None
+    graded = result.regraded
+    return {
+        "received": len(items),
+        "stored": result.stored,
+        "duplicates": result.duplicates,
+        "regraded": graded.leads if graded else 0,
+        "changed": graded.changed if graded else 0,
+    }
+
+
+@route("GET", "/health", s.Health, summary="Liveness; open without a token")
+@api.get("/health")
+def health():
+    return {
+        "status": "ok",
+        "schema_version": schema_version(get_db()),
+        "model_digest": state().loaded.digest,
+    }
+
+
+@route(
+    "POST", "/leads", s.IngestOut, s.LeadIn, summary="Create or update one lead (re-graded at once)"
+)
+@api.post("/leads")
+@requires(WRITE)
+def upsert_lead():
+    return _ingest("leads", [body(s.LeadIn())]), 200
+
+
+@route(
+    "POST",
+    "/leads/batch",
+    s.IngestOut,
+    s.LeadBatchIn,
+    summary="Create or update up to 10,000 leads",
+)
+@api.post("/leads/batch")
+@requires(WRITE)
+def upsert_leads():
+    return _ingest("leads", body(s.LeadBatchIn())["leads"]), 200
+
+
+@route(
+    "GET",
+    "/leads",
+    s.LeadList,
+    query=s.LeadListArgs,
+    summary="Leads with their grade in a model or category",
+)
+@api.get("/leads")
+@requires(READ)
+def list_leads():
+    params = args(s.LeadListArgs())
+    model, category = model_and_category(params)
+    lead_filter = queries.LeadFilter(
+        model=model,
+        category=category,
+        cells=params["cell"],
+        fit=params["fit"],
+        activity=params["activity"],
+        lifecycle=params["lifecycle"],
+        owner=params["owner"],
+        text=params.get("q"),
+    )
+    per_page, page = params["per_page"], params["page"]
+    rows, total = queries.list_leads(
+        get_db(),
+        lead_filter,
+        sort=params["sort"],
+        descending=params["order"] == "desc",
+        limit=per_page,
+        offset=(page - 1) * per_page,
+    )
+    config = state().config
+    for row in rows:
+        row["explanation"] = export_service.expand_explanation(
+            config, model, category or None, row["explanation"]
+        )
+    return s.LeadList().dump(
+        {
+            "items": rows,
+            "total": total,
+            "page": page,
+            "per_page": per_page,
+            "pages": math.ceil(total / per_page),
+        }
+    )
+
+
+@route(
+    "GET",
+    "/leads/{lead_id}",
+    s.LeadOut,
+    summary="One lead with every grade, explanation, history and events",
+)
+@api.get("/leads/<path:lead_id>")
+@requires(READ)
+def get_lead(lead_id: str):
+    report = export_service.lead_report(get_db(), state().config, lead_id)
+    if report is None:
+        raise ApiError(404, f"no lead '{lead_id}'")
+    for event in report["events"]:
+        event["at"] = datetime.fromtimestamp(event["at"], UTC).isoformat().replace("+00:00", "Z")
+    return s.LeadOut().dump(report)
+
+
+@route("PATCH", "/leads/{lead_id}", s.LeadOut, s.LeadPatch, summary="Change lifecycle and/or owner")
+@api.patch("/leads/<path:lead_id>")
+@requires(SALES)
+def patch_lead(lead_id: str):
+    changes = body(s.LeadPatch())
+    db = get_db()
+    lead = find_lead(db, lead_id)
+    if lead is None:
+        raise ApiError(404, f"no lead '{lead_id}'")
+    _ingest("leads", [{"id": lead_id, "person": changes}])
+    return get_lead(lead_id)
+
+
+@route(
+    "POST",
+    "/events",
+    s.IngestOut,
+    s.EventBatchIn,
+    summary="Up to 10,000 events; their leads are re-graded at once",
+)
+@api.post("/events")
+@requires(WRITE)
+def post_events():
+    return _ingest("events", body(s.EventBatchIn())["events"]), 200
+
+
+@route(
+    "POST",
+    "/outcomes",
+    s.IngestOut,
+    s.OutcomeBatchIn,
+    summary="Won and lost deals, for calibration",
+)
+@api.post("/outcomes")
+@requires(WRITE)
+def post_outcomes():
+    return _ingest("outcomes", body(s.OutcomeBatchIn())["outcomes"]), 200
+
+
+@route(
+    "GET",
+    "/matrix",
+    s.MatrixOut,
+    query=s.MatrixArgs,
+    summary="Leads, won, lost and conversion per cell",
+)
+@api.get("/matrix")
+@requires(READ)
+def matrix():
+    model, category = model_and_category(args(s.MatrixArgs()))
+    cells = queries.matrix_with_conversion(get_db(), model, category)
+    return s.MatrixOut().dump(
+        {
+            "model": model,
+            "category": category or None,
+            "cells": cells,
+            "total": sum(c["leads"] for c in cells.values()),
+        }
+    )
+
+
+@route(
+    "GET", "/routes", s.RoutesOut, query=s.MatrixArgs, summary="Every route with its member count"
+)
+@api.get("/routes")
+@requires(READ)
+def routes():
+    params = args(s.MatrixArgs())
+    names = [params["model"]] if params.get("model") else [m.name for m in state().config.models]
+    for name in names:
+        model_and_category({"model": name})
+    rows = [row for name in names for row in queries.route_counts(get_db(), name)]
+    return s.RoutesOut().dump({"routes": rows})
+
+
+@route(
+    "GET", "/routes/members", s.LeadList, query=s.RouteMembersArgs, summary="The leads on one route"
+)
+@api.get("/routes/members")
+@requires(READ)
+def route_members():
+    params = args(s.RouteMembersArgs())
+    model, category = model_and_category(params)
+    lead_filter = queries.LeadFilter(
+        model=model,
+        category=category,
+        routes=[(params["to"], params.get("queue"), params.get("campaign"))],
+    )
+    per_page, page = params["per_page"], params["page"]
+    rows, total = queries.list_leads(
+        get_db(), lead_filter, limit=per_page, offset=(page - 1) * per_page
+    )
+    for row in rows:
+        row["explanation"] = export_service.expand_explanation(
+            state().config, model, category or None, row["explanation"]
+        )
+    return s.LeadList().dump(
+        {
+            "items": rows,
+            "total": total,
+            "page": page,
+            "per_page": per_page,
+            "pages": math.ceil(total / per_page),
+        }
+    )
+
+
+@route("GET", "/runs", s.RunsOut, summary="The latest re-grade runs")
+@api.get("/runs")
+@requires(READ)
+def runs():
+    import time
+
+    db = get_db()
+    return s.RunsOut().dump(
+        {
+            "runs": run_store.list_runs(db),
+            "running": run_store.lease_holder(db, "regrade", time.time()),
+        }
+    )
+
+
+@route(
+    "POST",
+    "/regrade",
+    s.RunOut,
+    s.RegradeIn,
+    summary="Re-grade everyone now (409 while another run holds the lease)",
+)
+@api.post("/regrade")
+@requires(ADMIN)
+def regrade_now():
+    params = body(s.RegradeIn()) if request.content_length else {}
+    models = None
+    if params.get("model"):
+        model_and_category({"model": params["model"]})
+        models = [params["model"]]
+    as_of = None
+    if params.get("as_of"):
+        problems: list = []
+        at = parse_time(params["as_of"], "as_of", problems)
+        if problems:
+            raise ApiError(
+                422, "invalid request", [{"field": f, "message": m} for f, m in problems]
+            )
+        as_of = datetime.fromtimestamp(at, UTC)
+    try:
+        run = run_regrade(get_db(), state().loaded, trigger="manual", as_of=as_of, models=models)
+    except Busy as busy:
+        raise ApiError(409, f"a re-grade is already running ({busy})") from None
+    return s.RunOut().dump(run)
+
+
+def models_document() -> dict:
+    current = state()
+    loaded = current.loaded
+    return {
+        "path": loaded.path,
+        "digest": loaded.digest,
+        "schedule": loaded.config.schedule,
+        "models": [
+            {
+                "name": m.name,
+                "label": m.label,
+                "categories": [c.name for c in m.categories],
+                "fit_rules": len(m.fit_rules),
+                "activity_rules": len(m.activity.rules),
+            }
+            for m in loaded.config.models
+        ],
+        "refused": current.problems,
+    }
+
+
+@route("GET", "/models", s.ModelsOut, summary="The active model file and its models")
+@api.get("/models")
+@requires(READ)
+def models():
+    return s.ModelsOut().dump(models_document())
+
+
+@route(
+    "POST",
+    "/models/reload",
+    s.ReloadOut,
+    summary="Re-read the model file; a valid change re-grades everyone",
+)
+@api.post("/models/reload")
+@requires(ADMIN)
+def reload_models():
+    from ..scheduler import reload_and_regrade
+
+    outcome = reload_and_regrade(current_app, trigger="manual")
+    status = 422 if outcome["problems"] else 200
+    return s.ReloadOut().dump(outcome), status
+
+
+@route("GET", "/webhooks", s.WebhooksOut, summary="Delivery state of each webhook")
+@api.get("/webhooks")
+@requires(READ)
+def webhooks():
+    from ..services import webhooks as webhook_service
+
+    return s.WebhooksOut().dump({"webhooks": webhook_service.status(get_db())})
+
+
+@api.get("/openapi.json")
+@requires(READ)
+def openapi():
+    from .openapi import document
+
+    return jsonify(document())

@@ -1,0 +1,51 @@
+"""Bearer tokens and roles: who may call what (SPEC section 6, Roles)."""
+
+from __future__ import annotations
+
+import time
+from functools import wraps
+
+from flask import g, request
+
+from ..store import auth as token_store
+from .common import ApiError, get_db
+
+READ = frozenset({"admin", "marketing", "sales", "viewer"})
+SALES = frozenset({"admin", "marketing", "sales"})  # lifecycle and owner changes
+WRITE = frozenset({"admin", "marketing"})  # leads, events, outcomes
+ADMIN = frozenset({"admin"})  # re-grade, reload, accounts, erase
+
+_last_touch: dict[int, float] = {}
+
+
+def authenticate() -> tuple[int, str, str]:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "send a token: Authorization: Bearer TOKEN")
+    found = token_store.role_of(get_db(), token.strip())
+    if found is None:
+        raise ApiError(401, "unknown or revoked token")
+    token_id = found[0]
+    if (
+        time.monotonic() - _last_touch.get(token_id, -1e9) > 60
+    ):  # at most one write a minute per token
+        _last_touch[token_id] = time.monotonic()
+        token_store.touch(get_db(), token_id, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    return found
+
+
+def requires(roles: frozenset[str]):
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            token_id, name, role = authenticate()
+            if role not in roles:
+                raise ApiError(403, f"the {role} role may not do this")
+            g.token = {"id": token_id, "name": name, "role": role}
+            return view(*args, **kwargs)
+
+        wrapper.roles = roles
+        return wrapper
+
+    return decorate

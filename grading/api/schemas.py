@@ -1,0 +1,306 @@
+"""Request and response schemas of the API; the OpenAPI document is generated from these."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from grading.core.records import LIFECYCLES, MAX_ID, RecordError, parse_lead
+
+MAX_BATCH = 10_000
+CELL = validate.Regexp(r"^[A-D][1-4]$", error="must be a cell like A4")
+ATTRIBUTES = {"keys": fields.Str(), "values": fields.Raw(allow_none=True)}
+
+
+class LeadIn(Schema):
+    id = fields.Str(required=True, validate=validate.Length(1, MAX_ID))
+    person = fields.Dict(
+        **ATTRIBUTES, load_default=dict, metadata={"description": "free-form; null removes"}
+    )
+    company = fields.Dict(
+        **ATTRIBUTES, load_default=dict, metadata={"description": "shared by domain, else name"}
+    )
+
+    @validates_schema
+    def attributes(self, data, **kwargs):
+        try:
+            parse_lead(data)
+        except RecordError as error:
+            raise ValidationError(_by_field(error)) from None
+
+
+def _by_field(error: RecordError) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name, reason in error.problems:
+        out.setdefault(name or "_schema", []).append(reason)
+    return out
+
+
+class LeadBatchIn(Schema):
+    leads = fields.List(
+        fields.Nested(LeadIn), required=True, validate=validate.Length(1, MAX_BATCH)
+    )
+
+
+class EventIn(Schema):
+    id = fields.Str(
+        validate=validate.Length(1, MAX_ID), metadata={"description": "makes resending harmless"}
+    )
+    lead = fields.Str(required=True, validate=validate.Length(1, MAX_ID))
+    type = fields.Str(required=True, validate=validate.Length(1, MAX_ID))
+    at = fields.Str(
+        required=True, metadata={"format": "date-time", "description": "ISO-8601 with offset"}
+    )
+    properties = fields.Dict(**ATTRIBUTES, load_default=dict)
+
+
+class EventBatchIn(Schema):
+    events = fields.List(
+        fields.Nested(EventIn), required=True, validate=validate.Length(1, MAX_BATCH)
+    )
+
+
+class OutcomeIn(Schema):
+    lead = fields.Str(required=True, validate=validate.Length(1, MAX_ID))
+    outcome = fields.Str(required=True, validate=validate.OneOf(["won", "lost"]))
+    at = fields.Str(required=True, metadata={"format": "date-time"})
+    amount = fields.Float(allow_none=True, allow_nan=False)
+
+
+class OutcomeBatchIn(Schema):
+    outcomes = fields.List(
+        fields.Nested(OutcomeIn), required=True, validate=validate.Length(1, MAX_BATCH)
+    )
+
+
+class LeadPatch(Schema):
+    lifecycle = fields.Str(validate=validate.OneOf(LIFECYCLES))
+    owner = fields.Str(allow_none=True, validate=validate.Length(0, MAX_ID))
+
+    @validates_schema
+    def something(self, data, **kwargs):
+        if not data:
+            raise ValidationError("give lifecycle and/or owner")
+
+
+class LeadListArgs(Schema):
+    model = fields.Str(metadata={"description": "default: the first model"})
+    category = fields.Str()
+    cell = fields.List(fields.Str(validate=CELL), load_default=list)
+    fit = fields.List(fields.Str(validate=validate.OneOf(list("ABCD"))), load_default=list)
+    activity = fields.List(fields.Int(validate=validate.Range(1, 4)), load_default=list)
+    lifecycle = fields.List(fields.Str(validate=validate.OneOf(LIFECYCLES)), load_default=list)
+    owner = fields.List(fields.Str(), load_default=list)
+    q = fields.Str(
+        validate=validate.Length(1, 200), metadata={"description": "text in id, person or company"}
+    )
+    sort = fields.Str(
+        load_default="grade",
+        validate=validate.OneOf(["grade", "fit_score", "activity_score", "id", "updated"]),
+    )
+    order = fields.Str(load_default="asc", validate=validate.OneOf(["asc", "desc"]))
+    page = fields.Int(load_default=1, validate=validate.Range(1, 1_000_000))
+    per_page = fields.Int(load_default=50, validate=validate.Range(1, 1000))
+
+
+class MatrixArgs(Schema):
+    model = fields.Str()
+    category = fields.Str()
+
+
+class RouteMembersArgs(Schema):
+    model = fields.Str()
+    category = fields.Str()
+    to = fields.Str(required=True)
+    queue = fields.Str()
+    campaign = fields.Str()
+    page = fields.Int(load_default=1, validate=validate.Range(1, 1_000_000))
+    per_page = fields.Int(load_default=100, validate=validate.Range(1, 1000))
+
+
+class RegradeIn(Schema):
+    model = fields.Str()
+    as_of = fields.Str(metadata={"format": "date-time"})
+
+
+# responses ---------------------------------------------------------------------------------
+
+
+class Contribution(Schema):
+    rule = fields.Str()
+    label = fields.Str(allow_none=True)
+    dimension = fields.Str(metadata={"enum": ["fit", "activity"]})
+    points = fields.Float()
+    events = fields.Int()
+
+
+class Route(Schema):
+    to = fields.Str()
+    queue = fields.Str()
+    campaign = fields.Str()
+
+
+class GradeOut(Schema):
+    model = fields.Str()
+    category = fields.Str(allow_none=True)
+    fit_score = fields.Float()
+    fit = fields.Str()
+    activity_score = fields.Float()
+    activity = fields.Int()
+    grade = fields.Str()
+    route = fields.Nested(Route, allow_none=True)
+    explanation = fields.List(fields.Nested(Contribution))
+    graded_at = fields.Str()
+
+
+class HistoryOut(Schema):
+    model = fields.Str()
+    category = fields.Str(allow_none=True)
+    from_ = fields.Str(data_key="from", allow_none=True)
+    to = fields.Str(allow_none=True)
+    from_route = fields.Nested(Route, allow_none=True)
+    to_route = fields.Nested(Route, allow_none=True)
+    at = fields.Str()
+    reason = fields.Str()
+
+
+class EventOut(Schema):
+    id = fields.Str(allow_none=True)
+    type = fields.Str()
+    at = fields.Str()
+    properties = fields.Dict()
+
+
+class LeadOut(Schema):
+    id = fields.Str()
+    person = fields.Dict()
+    company = fields.Dict()
+    lifecycle = fields.Str()
+    owner = fields.Str(allow_none=True)
+    handed_over_at = fields.Str(allow_none=True)
+    created_at = fields.Str()
+    updated_at = fields.Str()
+    grades = fields.List(fields.Nested(GradeOut))
+    history = fields.List(fields.Nested(HistoryOut))
+    events = fields.List(fields.Nested(EventOut))
+
+
+class LeadListItem(GradeOut):
+    id = fields.Str()
+    person = fields.Dict()
+    company = fields.Dict()
+    lifecycle = fields.Str()
+    owner = fields.Str(allow_none=True)
+
+
+class LeadList(Schema):
+    items = fields.List(fields.Nested(LeadListItem))
+    total = fields.Int()
+    page = fields.Int()
+    per_page = fields.Int()
+    pages = fields.Int()
+
+
+class IngestOut(Schema):
+    received = fields.Int()
+    stored = fields.Int()
+    duplicates = fields.Int()
+    regraded = fields.Int(metadata={"description": "leads re-graded before the response"})
+    changed = fields.Int(metadata={"description": "grades whose cell or route changed"})
+
+
+class Cell(Schema):
+    leads = fields.Int()
+    won = fields.Int()
+    lost = fields.Int()
+    conversion = fields.Float(allow_none=True)
+
+
+class MatrixOut(Schema):
+    model = fields.Str()
+    category = fields.Str(allow_none=True)
+    cells = fields.Dict(keys=fields.Str(), values=fields.Nested(Cell))
+    total = fields.Int()
+
+
+class RouteCount(Schema):
+    model = fields.Str()
+    category = fields.Str(allow_none=True)
+    route = fields.Nested(Route)
+    members = fields.Int()
+
+
+class RoutesOut(Schema):
+    routes = fields.List(fields.Nested(RouteCount))
+
+
+class RunOut(Schema):
+    id = fields.Int()
+    trigger = fields.Str()
+    reason = fields.Str()
+    started_at = fields.Str()
+    finished_at = fields.Str(allow_none=True)
+    leads = fields.Int(allow_none=True)
+    changed = fields.Int(allow_none=True)
+    rows_written = fields.Int(allow_none=True)
+    model_digest = fields.Str(allow_none=True)
+    error = fields.Str(allow_none=True)
+
+
+class RunsOut(Schema):
+    runs = fields.List(fields.Nested(RunOut))
+    running = fields.Str(allow_none=True, metadata={"description": "holder of the re-grade lease"})
+
+
+class ModelOut(Schema):
+    name = fields.Str()
+    label = fields.Str(allow_none=True)
+    categories = fields.List(fields.Str())
+    fit_rules = fields.Int()
+    activity_rules = fields.Int()
+
+
+class ModelsOut(Schema):
+    path = fields.Str()
+    digest = fields.Str()
+    schedule = fields.Str(allow_none=True)
+    models = fields.List(fields.Nested(ModelOut))
+    refused = fields.List(
+        fields.Str(), metadata={"description": "problems of a newer file that was refused"}
+    )
+
+
+class ReloadOut(Schema):
+    changed = fields.Bool()
+    problems = fields.List(fields.Str())
+    run = fields.Nested(RunOut, allow_none=True)
+
+
+class WebhookStatus(Schema):
+    url = fields.Str()
+    pending = fields.Int()
+    delivered = fields.Int()
+    failing = fields.Bool()
+    attempts = fields.Int(allow_none=True)
+    last_error = fields.Str(allow_none=True)
+    next_attempt_at = fields.Str(allow_none=True)
+    oldest_pending_at = fields.Str(allow_none=True)
+
+
+class WebhooksOut(Schema):
+    webhooks = fields.List(fields.Nested(WebhookStatus))
+
+
+class Health(Schema):
+    status = fields.Str()
+    schema_version = fields.Int()
+    model_digest = fields.Str()
+
+
+class Problem(Schema):
+    field = fields.Str(metadata={"description": "e.g. events[3].at"})
+    message = fields.Str()
+
+
+class ErrorOut(Schema):
+    error = fields.Str()
+    problems = fields.List(fields.Nested(Problem))

@@ -1,0 +1,97 @@
+"""The scheduler of `grading serve`: the model file's cron re-grade and the model-file watch.
+
+APScheduler 3 runs a job once per process that starts it, so the re-grade itself takes the lease
+in the database (services.runs): several processes may schedule, only one re-grades at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from flask import Flask
+
+from .services.runs import Busy, run_regrade
+from .store.db import connect
+
+log = logging.getLogger("grading.scheduler")
+WATCH_SECONDS = 2
+
+
+def _database(app: Flask):
+    return connect(app.config["DATABASE"])
+
+
+def regrade_job(app: Flask, trigger: str = "schedule") -> dict | None:
+    db = _database(app)
+    try:
+        return run_regrade(db, app.extensions["grading"].loaded, trigger=trigger)
+    except Busy as busy:
+        log.info("re-grade skipped: %s holds the lease", busy)
+        return None
+    finally:
+        db.conn.close()
+
+
+def reload_and_regrade(app: Flask, trigger: str = "watch") -> dict:
+    """Re-read the model file: refuse an invalid one (the old one keeps serving); a valid change
+    re-grades everyone with reason model-change."""
+    state = app.extensions["grading"]
+    outcome = state.reload()
+    run = None
+    if outcome.problems:
+        log.warning("model file refused: %s", "; ".join(outcome.problems))
+    elif outcome.changed:
+        scheduler = app.extensions.get("grading.scheduler")
+        if scheduler is not None:
+            scheduler.schedule_regrade()
+        db = _database(app)
+        try:
+            run = run_regrade(
+                db, state.loaded, trigger="model-change", reason="model-change", wait_seconds=600
+            )
+        finally:
+            db.conn.close()
+    return {"changed": outcome.changed, "problems": outcome.problems, "run": run}
+
+
+class Scheduler:
+    def __init__(self, app: Flask):
+        self.app = app
+        self.scheduler = BackgroundScheduler(timezone="UTC")
+        app.extensions["grading.scheduler"] = self
+
+    def schedule_regrade(self) -> None:
+        cron = self.app.extensions["grading"].config.schedule
+        if self.scheduler.get_job("regrade"):
+            self.scheduler.remove_job("regrade")
+        if cron:
+            self.scheduler.add_job(
+                regrade_job,
+                CronTrigger.from_crontab(cron, timezone="UTC"),
+                args=[self.app],
+                id="regrade",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=300,
+            )
+
+    def _watch(self) -> None:
+        if self.app.extensions["grading"].file_changed():
+            reload_and_regrade(self.app)
+
+    def start(self) -> None:
+        self.schedule_regrade()
+        self.scheduler.add_job(
+            self._watch,
+            "interval",
+            seconds=WATCH_SECONDS,
+            id="watch-model-file",
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        self.scheduler.shutdown(wait=False)

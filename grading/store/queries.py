@@ -1,0 +1,177 @@
+"""The lead list: filters, sorting and paging over current grades (what the API and web view show)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import sqlite_utils
+
+# sort name -> (column, ascending?) in its natural order; "grade" puts hot cells first: A4, A3, …, D1
+SORTS = {
+    "grade": (("g.fit", True), ("g.activity", False)),
+    "fit_score": (("g.fit_score", True),),
+    "activity_score": (("g.activity_score", True),),
+    "id": (("l.ext_id", True),),
+    "updated": (("l.updated_at", True),),
+}
+
+
+@dataclass
+class LeadFilter:
+    model: str
+    category: str = ""
+    cells: Sequence[str] = ()
+    fit: Sequence[str] = ()
+    activity: Sequence[int] = ()
+    lifecycle: Sequence[str] = ()
+    owner: Sequence[str] = ()
+    text: str | None = None
+    routes: Sequence[tuple[str, str | None, str | None]] = field(default_factory=tuple)
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses = ["g.model = ?", "g.category = ?"]
+        params: list[Any] = [self.model, self.category]
+        for column, values in (
+            ("g.grade", self.cells),
+            ("g.fit", self.fit),
+            ("g.activity", self.activity),
+            ("l.lifecycle", self.lifecycle),
+            ("l.owner", self.owner),
+        ):
+            if values:
+                clauses.append(f"{column} IN ({','.join('?' * len(values))})")
+                params.extend(values)
+        if self.routes:
+            parts = []
+            for route in self.routes:
+                parts.append("g.route = ?")
+                params.append(route_json(*route))
+            clauses.append("(" + " OR ".join(parts) + ")")
+        if self.text:
+            clauses.append(
+                "(l.ext_id LIKE ? ESCAPE '\\' OR l.attrs LIKE ? ESCAPE '\\' OR c.attrs LIKE ? ESCAPE '\\')"
+            )
+            pattern = (
+                "%" + self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            )
+            params.extend([pattern] * 3)
+        return " AND ".join(clauses), params
+
+
+def route_json(to: str, queue: str | None = None, campaign: str | None = None) -> str:
+    route = {"to": to}
+    if queue is not None:
+        route["queue"] = queue
+    if campaign is not None:
+        route["campaign"] = campaign
+    return orjson.dumps(route).decode()
+
+
+FROM = "FROM grades g JOIN leads l ON l.id = g.lead_id LEFT JOIN companies c ON c.id = l.company_id"
+COLUMNS = (
+    "l.id, l.ext_id, l.attrs, c.attrs, l.lifecycle, l.owner, g.model, g.category, g.fit_score, g.fit,"
+    " g.activity_score, g.activity, g.grade, g.route, g.explanation, g.graded_at"
+)
+
+
+def list_leads(
+    db: sqlite_utils.Database,
+    lead_filter: LeadFilter,
+    *,
+    sort: str = "grade",
+    descending: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+    with_total: bool = True,
+) -> tuple[list[dict[str, Any]], int | None]:
+    where, params = lead_filter.where()
+    order = ", ".join(
+        f"{column} {'ASC' if ascending != descending else 'DESC'}"
+        for column, ascending in SORTS[sort]
+    )
+    rows = db.execute(
+        f"SELECT {COLUMNS} {FROM} WHERE {where} ORDER BY {order}, g.lead_id LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    ).fetchall()
+    total = None
+    if with_total:
+        total = db.execute(f"SELECT count(*) {FROM} WHERE {where}", params).fetchone()[0]
+    return [lead_row(r) for r in rows], total
+
+
+def lead_row(row: Sequence[Any]) -> dict[str, Any]:
+    (
+        _,
+        ext_id,
+        person,
+        company,
+        lifecycle,
+        owner,
+        model,
+        category,
+        fit_score,
+        fit,
+        act_score,
+        act,
+        grade,
+        route,
+        explanation,
+        graded_at,
+    ) = row
+    return {
+        "id": ext_id,
+        "person": orjson.loads(person),
+        "company": orjson.loads(company) if company else {},
+        "lifecycle": lifecycle,
+        "owner": owner,
+        "model": model,
+        "category": category or None,
+        "fit_score": fit_score,
+        "fit": fit,
+        "activity_score": act_score,
+        "activity": act,
+        "grade": grade,
+        "route": orjson.loads(route) if route else None,
+        "explanation": orjson.loads(explanation),
+        "graded_at": graded_at,
+    }
+
+
+def matrix_with_conversion(
+    db: sqlite_utils.Database, model: str, category: str = ""
+) -> dict[str, dict]:
+    """Per cell: leads, and of those with an outcome (the latest counts) how many were won and lost."""
+    cells = {f"{f}{a}": {"leads": 0, "won": 0, "lost": 0} for f in "ABCD" for a in (1, 2, 3, 4)}
+    for grade, n in db.execute(
+        "SELECT grade, count(*) FROM grades WHERE model = ? AND category = ? GROUP BY grade",
+        [model, category],
+    ):
+        cells[grade]["leads"] = n
+    rows = db.execute(
+        "SELECT g.grade, o.outcome, count(*) FROM grades g JOIN outcomes o ON o.lead_id = g.lead_id"
+        " AND o.id = (SELECT o2.id FROM outcomes o2 WHERE o2.lead_id = g.lead_id ORDER BY o2.at DESC, o2.id DESC"
+        " LIMIT 1) WHERE g.model = ? AND g.category = ? GROUP BY g.grade, o.outcome",
+        [model, category],
+    )
+    for grade, outcome, n in rows:
+        cells[grade][outcome] = n
+    for cell in cells.values():
+        closed = cell["won"] + cell["lost"]
+        cell["conversion"] = round(cell["won"] / closed, 4) if closed else None
+    return cells
+
+
+def route_counts(db: sqlite_utils.Database, model: str) -> list[dict[str, Any]]:
+    """Members per route of a model's main grade and each category."""
+    rows = db.execute(
+        "SELECT category, route, count(*) FROM grades WHERE model = ? AND route IS NOT NULL"
+        " GROUP BY category, route ORDER BY category, count(*) DESC",
+        [model],
+    )
+    return [
+        {"model": model, "category": category or None, "route": orjson.loads(route), "members": n}
+        for category, route, n in rows
+    ]
