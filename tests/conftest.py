@@ -143,3 +143,29 @@ def cli(tmp_path, config_file):
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def app(tmp_path, config_file):
+    from grading.app import create_app
+
+    return create_app({"DATABASE": str(tmp_path / "api.db"), "MODEL_FILE": config_file, "TESTING": True})
+
+
+@pytest.fixture
+def tokens(app):
+    """A bearer header per role."""
+    from grading.store.auth import create_token
+
+    database = connect(app.config["DATABASE"])
+    headers = {}
+    for role in ("admin", "marketing", "sales", "viewer"):
+        _, secret = create_token(database, role, role, "2026-11-01T00:00:00Z")
+        headers[role] = {"Authorization": f"Bearer {secret}"}
+    database.conn.close()
+    return headers
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

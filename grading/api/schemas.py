@@ -155,7 +155,7 @@ class GradeOut(Schema):
 class HistoryOut(Schema):
     model = fields.Str()
     category = fields.Str(allow_none=True)
-    from_ = fields.Str(data_key="from", allow_none=True)
+    from_ = fields.Str(data_key="from", attribute="from", allow_none=True)
     to = fields.Str(allow_none=True)
     from_route = fields.Nested(Route, allow_none=True)
     to_route = fields.Nested(Route, allow_none=True)
