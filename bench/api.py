@@ -1,0 +1,121 @@
+"""API benchmark against a real `grading serve` on a loopback port.
+
+`python bench/api.py DB [--config FILE]` — DB is a graded database (bench/run.py --keep leaves
+one in bench/data/SIZE/bench.db). Measures batch ingest, single-event latency (the lead is
+re-graded before the response), the lead list for one cell and the matrix; prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+GRADING = os.path.join(os.path.dirname(sys.executable), "grading")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+class Client:
+    def __init__(self, port: int, token: str):
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def call(self, method: str, path: str, body=None) -> tuple[int, dict, float]:
+        data = json.dumps(body).encode() if body is not None else None
+        started = time.perf_counter()
+        self.connection.request(method, path, body=data, headers=self.headers)
+        response = self.connection.getresponse()
+        payload = json.loads(response.read())
+        return response.status, payload, time.perf_counter() - started
+
+
+def run(db: str, config: str, batches: int = 20, singles: int = 200, reads: int = 100) -> list[tuple]:
+    env = {**os.environ, "GRADING_DB": db, "GRADING_CONFIG": config}
+    token = subprocess.run(
+        [GRADING, "token", "create", "--role", "admin", "--name", "bench"], env=env, capture_output=True,
+        text=True, check=True,
+    ).stdout.strip()
+    port = free_port()
+    server = subprocess.Popen([GRADING, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        client = Client(port, token)
+        leads = [row["id"] for row in client.call("GET", "/api/leads?per_page=1000&sort=id")[1]["items"]]
+        now = datetime.now(UTC)
+        stamp = (now - timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
+        run_id = int(time.time())
+        rows = []
+
+        total, started = 0, time.perf_counter()
+        for b in range(batches):
+            events = [
+                {"id": f"B-{run_id}-{b}-{i}", "lead": leads[(b * 1000 + i) % len(leads)], "type": "page_view",
+                 "at": stamp, "properties": {"url": "/pricing", "product": "analytics"}}
+                for i in range(1000)
+            ]
+            status, payload, _ = client.call("POST", "/api/events", {"events": events})
+            assert status == 200, payload
+            total += payload["stored"]
+        seconds = time.perf_counter() - started
+        rows.append(("POST /api/events, batches of 1,000", f"{total / seconds:,.0f} events/s", f"{batches} batches"))
+
+        latencies = []
+        for i in range(singles):
+            event = {"id": f"S-{run_id}-{i}", "lead": leads[i % len(leads)], "type": "download", "at": stamp,
+                     "properties": {"product": "crm"}}
+            status, payload, took = client.call("POST", "/api/events", {"events": [event]})
+            assert status == 200 and payload["regraded"] == 1, payload
+            latencies.append(took)
+        rows.append(("POST /api/events, one event, re-graded before the answer",
+                     f"p50 {percentile(latencies, 50) * 1000:.1f} ms, p99 {percentile(latencies, 99) * 1000:.1f} ms",
+                     f"{singles} requests"))
+
+        for label, path in (("GET /api/leads?cell=A4", "/api/leads?cell=A4"), ("GET /api/matrix", "/api/matrix")):
+            latencies = []
+            for _ in range(reads):
+                status, payload, took = client.call("GET", path)
+                assert status == 200, payload
+                latencies.append(took)
+            rows.append((label, f"p50 {percentile(latencies, 50) * 1000:.1f} ms, p95 "
+                                f"{percentile(latencies, 95) * 1000:.1f} ms", f"{reads} requests"))
+        return rows
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("db")
+    parser.add_argument("--config", default=os.path.join(ROOT, "config", "grading.yaml"))
+    options = parser.parse_args()
+    for name, value, note in run(options.db, options.config):
+        print(f"| {name} | {value} | {note} |")
+
+
+if __name__ == "__main__":
+    main()
