@@ -13,6 +13,7 @@ from grading.core.records import parse_time
 from ..services import export as export_service
 from ..services import ingest
 from ..services.runs import Busy, run_regrade
+from ..store import grades as grade_store
 from ..store import queries
 from ..store import runs as run_store
 from ..store.db import schema_version
@@ -235,7 +236,7 @@ def post_outcomes():
 @requires(READ)
 def matrix():
     model, category = model_and_category(args(s.MatrixArgs()))
-    cells = queries.matrix_with_conversion(get_db(), model, category)
+    cells = grade_store.cell_stats(get_db(), model, category)
     return s.MatrixOut().dump(
         {
             "model": model,

@@ -105,7 +105,7 @@ class Grader:
             return RegradeResult()
         positions = {lead_id: i for i, (lead_id, *_) in enumerate(facts)}
         events = self._events(now, positions, id_range=id_range)
-        records = [lead_record(person, company) for _, person, company, _ in facts]
+        records = [lead_record(person, company) for _, person, company, _, _ in facts]
         graded = {name: grader.grade(records, events, now) for name, grader in self.batch.items()}
         existing = current_grades(
             self.db, lead_ids=None if id_range else list(positions), id_range=id_range
@@ -118,7 +118,7 @@ class Grader:
         known_models = {m.name for m in self.config.models}
         changes = GradeChanges.empty()
         hand_overs: list[int] = []
-        for i, (lead_id, _, _, handed_over) in enumerate(facts):
+        for i, (lead_id, _, _, handed_over, outcome) in enumerate(facts):
             old_grades = by_lead.get(lead_id, {})
             produced: set[tuple[str, str]] = set()
             wants_sales = False
@@ -130,6 +130,8 @@ class Grader:
                     old = old_grades.get((model_name, category))
                     if old != stored:
                         changes.upserts.append(((lead_id, model_name, category), stored))
+                        if old is None or old[4] != stored[4]:
+                            changes.move(model_name, category, old[4] if old else None, stored[4], outcome)
                         if old is None or old[4] != stored[4] or old[5] != stored[5]:
                             changes.history.append(
                                 (
@@ -151,6 +153,7 @@ class Grader:
                     continue
                 if model_name in graded_models or (every_model and model_name not in known_models):
                     changes.deletes.append((lead_id, model_name, category))
+                    changes.move(model_name, category, old[4], None, outcome)
                     changes.history.append(
                         (
                             lead_id,

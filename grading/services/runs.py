@@ -90,6 +90,9 @@ def run_regrade(
         )
         if not models:
             set_meta(db, MODEL_DIGEST, loaded.digest)
+        # Fresh statistics keep the query planner on the cell index (a sampled ANALYZE is quick).
+        db.execute("PRAGMA analysis_limit = 1000")
+        db.execute("ANALYZE")
         return next(r for r in run_store.list_runs(db, limit=5) if r["id"] == run_id)
     finally:
         run_store.release_lease(db, LEASE, holder)

@@ -132,6 +132,19 @@ MIGRATIONS = [
         last_error TEXT
     );
     CREATE INDEX outbox_due ON outbox(delivered_at, url, id);
+    -- the latest outcome of each lead, kept on the lead so the matrix never scans outcomes
+    ALTER TABLE leads ADD COLUMN outcome TEXT;
+    ALTER TABLE leads ADD COLUMN outcome_at INTEGER;
+    -- per model, category and cell: leads, and of them won and lost (kept with every grade write)
+    CREATE TABLE cell_stats (
+        model TEXT NOT NULL,
+        category TEXT NOT NULL,
+        grade TEXT NOT NULL,
+        leads INTEGER NOT NULL DEFAULT 0,
+        won INTEGER NOT NULL DEFAULT 0,
+        lost INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (model, category, grade)
+    ) WITHOUT ROWID;
     """,
 ]
 

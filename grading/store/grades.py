@@ -22,10 +22,23 @@ class GradeChanges:
     upserts: list[tuple[GradeKey, StoredGrade]]
     deletes: list[GradeKey]
     history: list[tuple]  # rows for grade_history
+    cells: dict[tuple[str, str, str], list[int]]  # (model, category, grade) -> [leads, won, lost] deltas
 
     @classmethod
     def empty(cls) -> GradeChanges:
-        return cls([], [], [])
+        return cls([], [], [], {})
+
+    def move(self, model: str, category: str, old: str | None, new: str | None, outcome: str | None) -> None:
+        """Count a lead leaving cell `old` and entering cell `new` (either may be None)."""
+        for grade, sign in ((old, -1), (new, 1)):
+            if grade is None:
+                continue
+            delta = self.cells.setdefault((model, category, grade), [0, 0, 0])
+            delta[0] += sign
+            if outcome == "won":
+                delta[1] += sign
+            elif outcome == "lost":
+                delta[2] += sign
 
     def __len__(self) -> int:
         return len(self.upserts) + len(self.deletes)
@@ -62,12 +75,37 @@ def write_changes(db: sqlite_utils.Database, changes: GradeChanges, graded_at: s
         db.conn.executemany(
             "DELETE FROM grades WHERE lead_id = ? AND model = ? AND category = ?", changes.deletes
         )
+    apply_cell_deltas(db, changes.cells)
     if changes.history:
         db.conn.executemany(
             "INSERT INTO grade_history (lead_id, model, category, from_grade, to_grade, from_route,"
             " to_route, at, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             changes.history,
         )
+
+
+def apply_cell_deltas(db: sqlite_utils.Database, cells: dict[tuple[str, str, str], list[int]]) -> None:
+    rows = [(*key, *delta) for key, delta in cells.items() if any(delta)]
+    if rows:
+        db.conn.executemany(
+            "INSERT INTO cell_stats (model, category, grade, leads, won, lost) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (model, category, grade) DO UPDATE SET leads = leads + excluded.leads,"
+            " won = won + excluded.won, lost = lost + excluded.lost",
+            rows,
+        )
+
+
+def cell_stats(db: sqlite_utils.Database, model: str, category: str = "") -> dict[str, dict]:
+    """Per cell: leads, won, lost, conversion (won of the leads with an outcome)."""
+    cells = {f"{f}{a}": {"leads": 0, "won": 0, "lost": 0} for f in "ABCD" for a in (1, 2, 3, 4)}
+    for grade, leads, won, lost in db.execute(
+        "SELECT grade, leads, won, lost FROM cell_stats WHERE model = ? AND category = ?", [model, category]
+    ):
+        cells[grade] = {"leads": leads, "won": won, "lost": lost}
+    for cell in cells.values():
+        closed = cell["won"] + cell["lost"]
+        cell["conversion"] = round(cell["won"] / closed, 4) if closed else None
+    return cells
 
 
 def grade_row(row: Sequence[Any]) -> dict[str, Any]:

@@ -177,10 +177,10 @@ def iter_lead_facts(
     db: sqlite_utils.Database,
     lead_ids: list[int] | None = None,
     id_range: tuple[int, int] | None = None,
-) -> Iterator[tuple[int, dict[str, Any], dict[str, Any], str | None]]:
-    """(lead id, person attrs, company attrs, hand-over time) for a range or a list of leads."""
+) -> Iterator[tuple[int, dict[str, Any], dict[str, Any], str | None, str | None]]:
+    """(lead id, person, company, hand-over time, latest outcome) for a range or a list of leads."""
     sql = (
-        "SELECT l.id, l.attrs, c.attrs, l.handed_over_at FROM leads l"
+        "SELECT l.id, l.attrs, c.attrs, l.handed_over_at, l.outcome FROM leads l"
         " LEFT JOIN companies c ON c.id = l.company_id"
     )
     if id_range is not None:
@@ -189,8 +189,8 @@ def iter_lead_facts(
         marks = ",".join("?" * len(lead_ids or []))
         rows = db.execute(sql + f" WHERE l.id IN ({marks}) ORDER BY l.id", list(lead_ids or []))
     loads = orjson.loads
-    for lead_id, person, company, handed in rows:
-        yield lead_id, loads(person), loads(company) if company else {}, handed
+    for lead_id, person, company, handed, outcome in rows:
+        yield lead_id, loads(person), loads(company) if company else {}, handed, outcome
 
 
 def hand_over(db: sqlite_utils.Database, lead_id: int, at: str) -> None:
@@ -210,8 +210,30 @@ def hand_over(db: sqlite_utils.Database, lead_id: int, at: str) -> None:
 
 
 def insert_outcomes(db: sqlite_utils.Database, rows: list[tuple[int, OutcomeInput]]) -> int:
+    """Store outcomes; the latest one of a lead is kept on the lead and counted in cell_stats."""
+    from .grades import apply_cell_deltas
+
     db.conn.executemany(
         "INSERT INTO outcomes (lead_id, outcome, at, amount) VALUES (?, ?, ?, ?)",
         [(lead_id, o.outcome, o.at, o.amount) for lead_id, o in rows],
     )
+    cells: dict[tuple[str, str, str], list[int]] = {}
+    for lead_id in {lead_id for lead_id, _ in rows}:
+        (before,) = db.execute("SELECT outcome FROM leads WHERE id = ?", [lead_id]).fetchone()
+        latest = db.execute(
+            "SELECT outcome, at FROM outcomes WHERE lead_id = ? ORDER BY at DESC, id DESC LIMIT 1", [lead_id]
+        ).fetchone()
+        db.execute("UPDATE leads SET outcome = ?, outcome_at = ? WHERE id = ?", [*latest, lead_id])
+        if latest[0] == before:
+            continue
+        for model, category, grade in db.execute(
+            "SELECT model, category, grade FROM grades WHERE lead_id = ?", [lead_id]
+        ):
+            delta = cells.setdefault((model, category, grade), [0, 0, 0])
+            for outcome, sign in ((before, -1), (latest[0], 1)):
+                if outcome == "won":
+                    delta[1] += sign
+                elif outcome == "lost":
+                    delta[2] += sign
+    apply_cell_deltas(db, cells)
     return len(rows)

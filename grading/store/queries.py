@@ -140,30 +140,6 @@ def lead_row(row: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-def matrix_with_conversion(
-    db: sqlite_utils.Database, model: str, category: str = ""
-) -> dict[str, dict]:
-    """Per cell: leads, and of those with an outcome (the latest counts) how many were won and lost."""
-    cells = {f"{f}{a}": {"leads": 0, "won": 0, "lost": 0} for f in "ABCD" for a in (1, 2, 3, 4)}
-    for grade, n in db.execute(
-        "SELECT grade, count(*) FROM grades WHERE model = ? AND category = ? GROUP BY grade",
-        [model, category],
-    ):
-        cells[grade]["leads"] = n
-    rows = db.execute(
-        "SELECT g.grade, o.outcome, count(*) FROM grades g JOIN outcomes o ON o.lead_id = g.lead_id"
-        " AND o.id = (SELECT o2.id FROM outcomes o2 WHERE o2.lead_id = g.lead_id ORDER BY o2.at DESC, o2.id DESC"
-        " LIMIT 1) WHERE g.model = ? AND g.category = ? GROUP BY g.grade, o.outcome",
-        [model, category],
-    )
-    for grade, outcome, n in rows:
-        cells[grade][outcome] = n
-    for cell in cells.values():
-        closed = cell["won"] + cell["lost"]
-        cell["conversion"] = round(cell["won"] / closed, 4) if closed else None
-    return cells
-
-
 def route_counts(db: sqlite_utils.Database, model: str) -> list[dict[str, Any]]:
     """Members per route of a model's main grade and each category."""
     rows = db.execute(
