@@ -47,15 +47,24 @@ class Client:
         return response.status, payload, time.perf_counter() - started
 
 
-def run(db: str, config: str, batches: int = 20, singles: int = 200, reads: int = 100) -> list[tuple]:
+def run(
+    db: str, config: str, batches: int = 20, singles: int = 200, reads: int = 100
+) -> list[tuple]:
     env = {**os.environ, "GRADING_DB": db, "GRADING_CONFIG": config}
     token = subprocess.run(
-        [GRADING, "token", "create", "--role", "admin", "--name", "bench"], env=env, capture_output=True,
-        text=True, check=True,
+        [GRADING, "token", "create", "--role", "admin", "--name", "bench"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     port = free_port()
-    server = subprocess.Popen([GRADING, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [GRADING, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(300):
             try:
@@ -64,7 +73,9 @@ def run(db: str, config: str, batches: int = 20, singles: int = 200, reads: int 
             except OSError:
                 time.sleep(0.1)
         client = Client(port, token)
-        leads = [row["id"] for row in client.call("GET", "/api/leads?per_page=1000&sort=id")[1]["items"]]
+        leads = [
+            row["id"] for row in client.call("GET", "/api/leads?per_page=1000&sort=id")[1]["items"]
+        ]
         now = datetime.now(UTC)
         stamp = (now - timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
         run_id = int(time.time())
@@ -73,35 +84,64 @@ def run(db: str, config: str, batches: int = 20, singles: int = 200, reads: int 
         total, started = 0, time.perf_counter()
         for b in range(batches):
             events = [
-                {"id": f"B-{run_id}-{b}-{i}", "lead": leads[(b * 1000 + i) % len(leads)], "type": "page_view",
-                 "at": stamp, "properties": {"url": "/pricing", "product": "analytics"}}
+                {
+                    "id": f"B-{run_id}-{b}-{i}",
+                    "lead": leads[(b * 1000 + i) % len(leads)],
+                    "type": "page_view",
+                    "at": stamp,
+                    "properties": {"url": "/pricing", "product": "analytics"},
+                }
                 for i in range(1000)
             ]
             status, payload, _ = client.call("POST", "/api/events", {"events": events})
             assert status == 200, payload
             total += payload["stored"]
         seconds = time.perf_counter() - started
-        rows.append(("POST /api/events, batches of 1,000", f"{total / seconds:,.0f} events/s", f"{batches} batches"))
+        rows.append(
+            (
+                "POST /api/events, batches of 1,000",
+                f"{total / seconds:,.0f} events/s",
+                f"{batches} batches",
+            )
+        )
 
         latencies = []
         for i in range(singles):
-            event = {"id": f"S-{run_id}-{i}", "lead": leads[i % len(leads)], "type": "download", "at": stamp,
-                     "properties": {"product": "crm"}}
+            event = {
+                "id": f"S-{run_id}-{i}",
+                "lead": leads[i % len(leads)],
+                "type": "download",
+                "at": stamp,
+                "properties": {"product": "crm"},
+            }
             status, payload, took = client.call("POST", "/api/events", {"events": [event]})
             assert status == 200 and payload["regraded"] == 1, payload
             latencies.append(took)
-        rows.append(("POST /api/events, one event, re-graded before the answer",
-                     f"p50 {percentile(latencies, 50) * 1000:.1f} ms, p99 {percentile(latencies, 99) * 1000:.1f} ms",
-                     f"{singles} requests"))
+        rows.append(
+            (
+                "POST /api/events, one event, re-graded before the answer",
+                f"p50 {percentile(latencies, 50) * 1000:.1f} ms, p99 {percentile(latencies, 99) * 1000:.1f} ms",
+                f"{singles} requests",
+            )
+        )
 
-        for label, path in (("GET /api/leads?cell=A4", "/api/leads?cell=A4"), ("GET /api/matrix", "/api/matrix")):
+        for label, path in (
+            ("GET /api/leads?cell=A4", "/api/leads?cell=A4"),
+            ("GET /api/matrix", "/api/matrix"),
+        ):
             latencies = []
             for _ in range(reads):
                 status, payload, took = client.call("GET", path)
                 assert status == 200, payload
                 latencies.append(took)
-            rows.append((label, f"p50 {percentile(latencies, 50) * 1000:.1f} ms, p95 "
-                                f"{percentile(latencies, 95) * 1000:.1f} ms", f"{reads} requests"))
+            rows.append(
+                (
+                    label,
+                    f"p50 {percentile(latencies, 50) * 1000:.1f} ms, p95 "
+                    f"{percentile(latencies, 95) * 1000:.1f} ms",
+                    f"{reads} requests",
+                )
+            )
         return rows
     finally:
         server.terminate()

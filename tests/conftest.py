@@ -149,7 +149,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def app(tmp_path, config_file):
     from grading.app import create_app
 
-    return create_app({"DATABASE": str(tmp_path / "api.db"), "MODEL_FILE": config_file, "TESTING": True})
+    return create_app(
+        {"DATABASE": str(tmp_path / "api.db"), "MODEL_FILE": config_file, "TESTING": True}
+    )
 
 
 @pytest.fixture

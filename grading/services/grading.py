@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,13 +54,17 @@ def stored_form(grade: CompactGrade) -> StoredGrade:
 
 
 class Grader:
-    """Grades leads of one database under one config; event classes are classified once per model."""
+    """Grades leads of one database under one config; event classes are classified once per model.
+
+    A grader is kept between calls (see `grader_for`), so a single event costs no re-reading of
+    the classes; `using(db)` lends it the caller's connection for one call at a time."""
 
     def __init__(
         self, db: sqlite_utils.Database, config: Config, models: Sequence[str] | None = None
     ):
         self.db = db
         self.config = config
+        self.lock = threading.RLock()
         self.models: list[Model] = [m for m in config.models if models is None or m.name in models]
         with transaction(db):
             ensure_signature(db, config.event_property_keys)
@@ -70,8 +76,14 @@ class Grader:
             [1, *(b.longest_window for g in self.batch.values() for b in g.blocks)]
         )
 
+    @contextmanager
+    def using(self, db: sqlite_utils.Database):
+        with self.lock:
+            self.db = self.classes.db = db
+            yield self
+
     def _classify_new(self) -> None:
-        fresh = [(c, t, p) for c, t, p in self.classes.all() if c not in self.known_classes]
+        fresh = list(self.classes.since(max(self.known_classes, default=0)))
         if not fresh:
             return
         for model in self.models:
@@ -131,7 +143,9 @@ class Grader:
                     if old != stored:
                         changes.upserts.append(((lead_id, model_name, category), stored))
                         if old is None or old[4] != stored[4]:
-                            changes.move(model_name, category, old[4] if old else None, stored[4], outcome)
+                            changes.move(
+                                model_name, category, old[4] if old else None, stored[4], outcome
+                            )
                         if old is None or old[4] != stored[4] or old[5] != stored[5]:
                             changes.history.append(
                                 (
@@ -207,6 +221,27 @@ def _grade_slice(start: int, stop: int, as_of: datetime, reason: str) -> Regrade
     return result
 
 
+_graders: dict[tuple[str, int], Grader] = {}
+_graders_lock = threading.Lock()
+
+
+def grader_for(
+    db: sqlite_utils.Database, config: Config, models: Sequence[str] | None = None
+) -> Grader:
+    """The kept grader of a database file and config (a new one for in-memory or partial grading)."""
+    path = database_path(db)
+    if path is None or models is not None:
+        return Grader(db, config, models)
+    key = (path, id(config))
+    with _graders_lock:
+        grader = _graders.get(key)
+        if grader is None or grader.config is not config:
+            if len(_graders) >= 8:
+                _graders.clear()
+            grader = _graders[key] = Grader(db, config)
+    return grader
+
+
 def regrade(
     db: sqlite_utils.Database,
     config: Config,
@@ -224,15 +259,15 @@ def regrade(
     core), each grading its own slices of lead ids; SQLite serialises their short writes."""
     if reason not in REASONS:
         raise ValueError(f"unknown reason {reason!r}")
-    grader = Grader(db, config, models)
     result = RegradeResult()
     if lead_ids is not None:
         ids = sorted(set(lead_ids))
-        for start in range(0, len(ids), CHUNK):
-            part = grader.grade_chunk(as_of, reason, lead_ids=ids[start : start + CHUNK])
-            result.add(part)
-            if progress:
-                progress(part.leads)
+        with grader_for(db, config, models).using(db) as grader:
+            for start in range(0, len(ids), CHUNK):
+                part = grader.grade_chunk(as_of, reason, lead_ids=ids[start : start + CHUNK])
+                result.add(part)
+                if progress:
+                    progress(part.leads)
         return result
     (low, high, count) = db.execute(
         "SELECT coalesce(min(id), 0), coalesce(max(id), -1), count(*) FROM leads"
@@ -241,19 +276,21 @@ def regrade(
     path = database_path(db)
     if workers > 1 and path and count >= PARALLEL_MIN_LEADS and config.source:
         return _regrade_parallel(path, config, models, low, high, as_of, reason, workers, progress)
-    for start in range(low, high + 1, CHUNK):
-        part = grader.grade_chunk(as_of, reason, id_range=(start, start + CHUNK))
-        result.add(part)
-        if progress:
-            progress(part.leads)
+    with grader_for(db, config, models).using(db) as grader:
+        for start in range(low, high + 1, CHUNK):
+            part = grader.grade_chunk(as_of, reason, id_range=(start, start + CHUNK))
+            result.add(part)
+            if progress:
+                progress(part.leads)
     return result
 
 
 def _regrade_parallel(
     path, config, models, low, high, as_of, reason, workers, progress
 ) -> RegradeResult:
-    # fork: workers open their own connections in _init_worker and never touch the parent's.
-    context = multiprocessing.get_context("fork")
+    # Workers open their own connections in _init_worker. Fork is quick, but forking a process
+    # with other threads (the server) can inherit a held lock: spawn there.
+    context = multiprocessing.get_context("fork" if threading.active_count() == 1 else "spawn")
     result = RegradeResult()
     with ProcessPoolExecutor(
         workers,

@@ -24,8 +24,8 @@ from grading.core.records import RecordError, from_dotted, parse_event, parse_le
 
 from ..store import leads as lead_store
 from ..store.db import CACHE_KIB, transaction
-from ..store.events import EventClasses, ensure_signature, insert_events
-from .grading import RegradeResult, regrade
+from ..store.events import EventClasses, insert_events
+from .grading import RegradeResult, grader_for, regrade
 
 KINDS = ("leads", "events", "outcomes")
 BATCH = 20_000
@@ -235,8 +235,7 @@ def import_records(
     result = ImportResult(kind)
     now = datetime.now(UTC)
     stamp = now.isoformat(timespec="seconds").replace("+00:00", "Z")
-    with transaction(db):
-        ensure_signature(db, config.event_property_keys)
+    grader = grader_for(db, config)
     # A big file touches index pages all over: a larger page cache keeps them in memory.
     db.execute(f"PRAGMA cache_size = {IMPORT_CACHE_KIB}")
     try:
@@ -244,8 +243,12 @@ def import_records(
             if kind == "leads":
                 _import_leads(db, records, source, result, stamp)
             elif kind == "events":
-                classes = EventClasses(db, config.event_property_keys)
-                _import_events(db, records, source, result, classes)
+                with grader.using(db):
+                    try:
+                        _import_events(db, records, source, result, grader.classes)
+                    except BaseException:
+                        grader.classes.forget_unsaved()  # the rollback drops classes added here
+                        raise
             else:
                 _import_outcomes(db, records, source, result)
             if result.problems:

@@ -43,12 +43,25 @@ class EventClasses:
         key = class_key(event_type, properties, self.signature)
         class_id = self.ids.get(key)
         if class_id is None:
-            cursor = self.db.execute("INSERT INTO event_classes (key) VALUES (?)", [key.decode()])
-            class_id = self.ids[key] = cursor.lastrowid
+            # Another process may have added the same class since we read them: take its id.
+            self.db.execute("INSERT OR IGNORE INTO event_classes (key) VALUES (?)", [key.decode()])
+            (class_id,) = self.db.execute(
+                "SELECT id FROM event_classes WHERE key = ?", [key.decode()]
+            ).fetchone()
+            self.ids[key] = class_id
         return class_id
 
-    def all(self) -> Iterator[tuple[int, str, dict[str, Any]]]:
-        for class_id, key in self.db.execute("SELECT id, key FROM event_classes ORDER BY id"):
+    def forget_unsaved(self) -> None:
+        """After a rollback: drop ids that may not exist in the database."""
+        self.ids = {
+            key.encode(): i for i, key in self.db.execute("SELECT id, key FROM event_classes")
+        }
+
+    def since(self, after_id: int) -> Iterator[tuple[int, str, dict[str, Any]]]:
+        rows = self.db.execute(
+            "SELECT id, key FROM event_classes WHERE id > ? ORDER BY id", [after_id]
+        )
+        for class_id, key in rows.fetchall():
             yield class_id, *decode_class_key(key, self.signature)
 
 

@@ -22,13 +22,17 @@ class GradeChanges:
     upserts: list[tuple[GradeKey, StoredGrade]]
     deletes: list[GradeKey]
     history: list[tuple]  # rows for grade_history
-    cells: dict[tuple[str, str, str], list[int]]  # (model, category, grade) -> [leads, won, lost] deltas
+    cells: dict[
+        tuple[str, str, str], list[int]
+    ]  # (model, category, grade) -> [leads, won, lost] deltas
 
     @classmethod
     def empty(cls) -> GradeChanges:
         return cls([], [], [], {})
 
-    def move(self, model: str, category: str, old: str | None, new: str | None, outcome: str | None) -> None:
+    def move(
+        self, model: str, category: str, old: str | None, new: str | None, outcome: str | None
+    ) -> None:
         """Count a lead leaving cell `old` and entering cell `new` (either may be None)."""
         for grade, sign in ((old, -1), (new, 1)):
             if grade is None:
@@ -84,7 +88,9 @@ def write_changes(db: sqlite_utils.Database, changes: GradeChanges, graded_at: s
         )
 
 
-def apply_cell_deltas(db: sqlite_utils.Database, cells: dict[tuple[str, str, str], list[int]]) -> None:
+def apply_cell_deltas(
+    db: sqlite_utils.Database, cells: dict[tuple[str, str, str], list[int]]
+) -> None:
     rows = [(*key, *delta) for key, delta in cells.items() if any(delta)]
     if rows:
         db.conn.executemany(
@@ -99,7 +105,8 @@ def cell_stats(db: sqlite_utils.Database, model: str, category: str = "") -> dic
     """Per cell: leads, won, lost, conversion (won of the leads with an outcome)."""
     cells = {f"{f}{a}": {"leads": 0, "won": 0, "lost": 0} for f in "ABCD" for a in (1, 2, 3, 4)}
     for grade, leads, won, lost in db.execute(
-        "SELECT grade, leads, won, lost FROM cell_stats WHERE model = ? AND category = ?", [model, category]
+        "SELECT grade, leads, won, lost FROM cell_stats WHERE model = ? AND category = ?",
+        [model, category],
     ):
         cells[grade] = {"leads": leads, "won": won, "lost": lost}
     for cell in cells.values():

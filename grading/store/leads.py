@@ -221,7 +221,8 @@ def insert_outcomes(db: sqlite_utils.Database, rows: list[tuple[int, OutcomeInpu
     for lead_id in {lead_id for lead_id, _ in rows}:
         (before,) = db.execute("SELECT outcome FROM leads WHERE id = ?", [lead_id]).fetchone()
         latest = db.execute(
-            "SELECT outcome, at FROM outcomes WHERE lead_id = ? ORDER BY at DESC, id DESC LIMIT 1", [lead_id]
+            "SELECT outcome, at FROM outcomes WHERE lead_id = ? ORDER BY at DESC, id DESC LIMIT 1",
+            [lead_id],
         ).fetchone()
         db.execute("UPDATE leads SET outcome = ?, outcome_at = ? WHERE id = ?", [*latest, lead_id])
         if latest[0] == before:

@@ -4,8 +4,11 @@ import pytest
 
 from grading.api.openapi import ROUTES
 
-LEAD = {"id": "L-1", "person": {"title": "CEO", "phone": "1"},
-        "company": {"domain": "acme.io", "industry": "software", "employees": 500}}
+LEAD = {
+    "id": "L-1",
+    "person": {"title": "CEO", "phone": "1"},
+    "company": {"domain": "acme.io", "industry": "software", "employees": 500},
+}
 
 
 def event(i, lead="L-1", kind="download", at="2026-11-23T10:00:00Z", **props):
@@ -44,13 +47,23 @@ def test_events_regrade_at_once_and_duplicates_are_counted(client, admin):
     assert (first["stored"], first["duplicates"]) == (3, 0)
     assert (again["stored"], again["duplicates"]) == (0, 3)
     lead = client.get("/api/leads/L-1", headers=admin).json
-    assert [h["reason"] for h in lead["history"] if h["category"] is None] == ["lead-update", "event"]
+    assert [h["reason"] for h in lead["history"] if h["category"] is None] == [
+        "lead-update",
+        "event",
+    ]
     assert len(lead["events"]) == 3
 
 
 def test_a_bad_batch_lists_every_problem_by_item_and_stores_nothing(client, admin):
     client.post("/api/leads", json=LEAD, headers=admin)
-    batch = {"events": [event(1), {"lead": "L-1", "type": "x"}, event(3, lead="L-404"), event(4, at="2099-01-01T00:00:00Z")]}
+    batch = {
+        "events": [
+            event(1),
+            {"lead": "L-1", "type": "x"},
+            event(3, lead="L-404"),
+            event(4, at="2099-01-01T00:00:00Z"),
+        ]
+    }
     response = client.post("/api/events", json=batch, headers=admin)
     assert response.status_code == 422
     fields = {(p["field"], p["message"]) for p in response.json["problems"]}
@@ -58,7 +71,10 @@ def test_a_bad_batch_lists_every_problem_by_item_and_stores_nothing(client, admi
     batch["events"][1]["at"] = "2026-11-23T10:00:00Z"
     response = client.post("/api/events", json=batch, headers=admin)
     fields = {(p["field"], p["message"]) for p in response.json["problems"]}
-    assert fields == {("events[2].lead", "unknown lead 'L-404'"), ("events[3].at", "is more than 1 day in the future")}
+    assert fields == {
+        ("events[2].lead", "unknown lead 'L-404'"),
+        ("events[3].at", "is more than 1 day in the future"),
+    }
     assert client.get("/api/leads/L-1", headers=admin).json["events"] == []
 
 
@@ -72,8 +88,12 @@ def test_bad_lead_attributes_are_422_by_field(client, admin):
 
 
 def test_unknown_keys_and_non_json_bodies_are_refused(client, admin):
-    assert client.post("/api/leads", json={**LEAD, "colour": "red"}, headers=admin).status_code == 422
-    response = client.post("/api/leads", data="{", headers={**admin, "Content-Type": "application/json"})
+    assert (
+        client.post("/api/leads", json={**LEAD, "colour": "red"}, headers=admin).status_code == 422
+    )
+    response = client.post(
+        "/api/leads", data="{", headers={**admin, "Content-Type": "application/json"}
+    )
     assert response.status_code == 400
 
 
@@ -84,33 +104,50 @@ def test_batches_over_10000_items_are_refused(client, admin):
 
 
 def test_bodies_over_10_mb_get_413(client, admin):
-    response = client.post("/api/leads", data=b"x" * (10 * 1024 * 1024 + 1),
-                           headers={**admin, "Content-Type": "application/json"})
+    response = client.post(
+        "/api/leads",
+        data=b"x" * (10 * 1024 * 1024 + 1),
+        headers={**admin, "Content-Type": "application/json"},
+    )
     assert response.status_code == 413
 
 
 def test_lead_list_filters_sorts_and_pages(client, admin):
-    leads = [LEAD, {"id": "L-2", "person": {"title": "Student", "owner": "kim"}, "company": {"name": "Uni"}},
-             {"id": "L-3", "person": {"title": "CTO", "owner": "kim"}, "company": {"domain": "acme.io"}}]
+    leads = [
+        LEAD,
+        {"id": "L-2", "person": {"title": "Student", "owner": "kim"}, "company": {"name": "Uni"}},
+        {"id": "L-3", "person": {"title": "CTO", "owner": "kim"}, "company": {"domain": "acme.io"}},
+    ]
     client.post("/api/leads/batch", json={"leads": leads}, headers=admin)
     everyone = client.get("/api/leads?sort=fit_score&order=desc", headers=admin).json
     assert [i["id"] for i in everyone["items"]] == ["L-1", "L-3", "L-2"] and everyone["total"] == 3
-    assert [i["id"] for i in client.get("/api/leads?owner=kim&sort=id", headers=admin).json["items"]] == ["L-2", "L-3"]
+    assert [
+        i["id"] for i in client.get("/api/leads?owner=kim&sort=id", headers=admin).json["items"]
+    ] == ["L-2", "L-3"]
     assert client.get("/api/leads?cell=A1&cell=D1", headers=admin).json["total"] == 2
     assert client.get("/api/leads?cell=A1,B1&fit=A", headers=admin).json["total"] == 1
     assert client.get("/api/leads?q=uni", headers=admin).json["items"][0]["id"] == "L-2"
     page = client.get("/api/leads?per_page=2&page=2&sort=id", headers=admin).json
     assert (page["pages"], [i["id"] for i in page["items"]]) == (2, ["L-3"])
     bad = client.get("/api/leads?cell=Z9&per_page=0", headers=admin)
-    assert bad.status_code == 400 and {p["field"] for p in bad.json["problems"]} == {"cell[0]", "per_page"}
+    assert bad.status_code == 400 and {p["field"] for p in bad.json["problems"]} == {
+        "cell[0]",
+        "per_page",
+    }
     assert client.get("/api/leads?model=nope", headers=admin).status_code == 404
-    assert client.get("/api/leads?category=analytics", headers=admin).json["items"][0]["category"] == "analytics"
+    assert (
+        client.get("/api/leads?category=analytics", headers=admin).json["items"][0]["category"]
+        == "analytics"
+    )
 
 
 def test_matrix_counts_and_conversion(client, admin):
     client.post("/api/leads", json=LEAD, headers=admin)
-    client.post("/api/outcomes", json={"outcomes": [{"lead": "L-1", "outcome": "won", "at": "2026-11-01T00:00:00Z"}]},
-                headers=admin)
+    client.post(
+        "/api/outcomes",
+        json={"outcomes": [{"lead": "L-1", "outcome": "won", "at": "2026-11-01T00:00:00Z"}]},
+        headers=admin,
+    )
     cells = client.get("/api/matrix", headers=admin).json["cells"]
     assert cells["A1"] == {"leads": 1, "won": 1, "lost": 0, "conversion": 1.0}
 
@@ -119,8 +156,18 @@ def test_routes_and_members(client, admin):
     client.post("/api/leads", json=LEAD, headers=admin)
     routes = client.get("/api/routes", headers=admin).json["routes"]
     assert routes == [
-        {"model": "prospects", "category": None, "route": {"to": "nurture", "campaign": "accelerate"}, "members": 1},
-        {"model": "prospects", "category": "analytics", "route": {"to": "sales", "queue": "analytics"}, "members": 1},
+        {
+            "model": "prospects",
+            "category": None,
+            "route": {"to": "nurture", "campaign": "accelerate"},
+            "members": 1,
+        },
+        {
+            "model": "prospects",
+            "category": "analytics",
+            "route": {"to": "sales", "queue": "analytics"},
+            "members": 1,
+        },
     ]
     members = client.get("/api/routes/members?to=nurture&campaign=accelerate", headers=admin).json
     assert [m["id"] for m in members["items"]] == ["L-1"]
@@ -128,12 +175,23 @@ def test_routes_and_members(client, admin):
 
 def test_sales_may_change_lifecycle_and_owner_but_not_write_leads(client, tokens):
     client.post("/api/leads", json=LEAD, headers=tokens["marketing"])
-    response = client.patch("/api/leads/L-1", json={"owner": "kim", "lifecycle": "sql"}, headers=tokens["sales"])
-    assert response.status_code == 200 and (response.json["owner"], response.json["lifecycle"]) == ("kim", "sql")
+    response = client.patch(
+        "/api/leads/L-1", json={"owner": "kim", "lifecycle": "sql"}, headers=tokens["sales"]
+    )
+    assert response.status_code == 200 and (response.json["owner"], response.json["lifecycle"]) == (
+        "kim",
+        "sql",
+    )
     assert client.post("/api/leads", json=LEAD, headers=tokens["sales"]).status_code == 403
-    assert client.patch("/api/leads/L-1", json={"owner": "x"}, headers=tokens["viewer"]).status_code == 403
+    assert (
+        client.patch("/api/leads/L-1", json={"owner": "x"}, headers=tokens["viewer"]).status_code
+        == 403
+    )
     assert client.patch("/api/leads/L-1", json={}, headers=tokens["sales"]).status_code == 422
-    assert client.patch("/api/leads/L-404", json={"owner": "x"}, headers=tokens["sales"]).status_code == 404
+    assert (
+        client.patch("/api/leads/L-404", json={"owner": "x"}, headers=tokens["sales"]).status_code
+        == 404
+    )
 
 
 def test_regrade_runs_are_recorded(client, admin):
@@ -148,12 +206,18 @@ def test_models_and_reload_refuse_an_invalid_file(client, admin, config_file):
     with open(config_file, "a") as handle:
         handle.write("\nnonsense: 1\n")
     response = client.post("/api/models/reload", headers=admin)
-    assert response.status_code == 422 and response.json["problems"] == ["nonsense: unknown key 'nonsense'"]
-    assert client.get("/api/models", headers=admin).json["refused"] == ["nonsense: unknown key 'nonsense'"]
+    assert response.status_code == 422 and response.json["problems"] == [
+        "nonsense: unknown key 'nonsense'"
+    ]
+    assert client.get("/api/models", headers=admin).json["refused"] == [
+        "nonsense: unknown key 'nonsense'"
+    ]
     assert client.get("/api/leads", headers=admin).status_code == 200
 
 
-def test_a_valid_model_change_regrades_everyone_with_reason_model_change(client, admin, config_file):
+def test_a_valid_model_change_regrades_everyone_with_reason_model_change(
+    client, admin, config_file
+):
     import yaml
 
     client.post("/api/leads", json=LEAD, headers=admin)
@@ -164,7 +228,11 @@ def test_a_valid_model_change_regrades_everyone_with_reason_model_change(client,
     outcome = client.post("/api/models/reload", headers=admin).json
     assert outcome["changed"] and outcome["run"]["reason"] == "model-change"
     history = client.get("/api/leads/L-1", headers=admin).json["history"]
-    assert (history[-1]["from"], history[-1]["to"], history[-1]["reason"]) == ("A1", "B1", "model-change")
+    assert (history[-1]["from"], history[-1]["to"], history[-1]["reason"]) == (
+        "A1",
+        "B1",
+        "model-change",
+    )
 
 
 # every endpoint x every role --------------------------------------------------------------
@@ -179,7 +247,9 @@ ALLOWED = {
     ("POST", "/models/reload"): {"admin"},
 }
 BODIES = {
-    "/leads": LEAD, "/leads/batch": {"leads": [LEAD]}, "/events": {"events": [event(1)]},
+    "/leads": LEAD,
+    "/leads/batch": {"leads": [LEAD]},
+    "/events": {"events": [event(1)]},
     "/outcomes": {"outcomes": [{"lead": "L-1", "outcome": "won", "at": "2026-11-01T00:00:00Z"}]},
     "/leads/{lead_id}": {"owner": "kim"},
 }
@@ -213,5 +283,6 @@ def test_the_openapi_document_covers_every_endpoint_with_schemas(client, admin):
             operation = document["paths"][path][method.lower()]
             assert "200" in operation["responses"]
     assert "EventBatchIn" in document["components"]["schemas"]
-    assert document["paths"]["/events"]["post"]["requestBody"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/EventBatchIn"}
+    assert document["paths"]["/events"]["post"]["requestBody"]["content"]["application/json"][
+        "schema"
+    ] == {"$ref": "#/components/schemas/EventBatchIn"}

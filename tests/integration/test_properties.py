@@ -79,34 +79,72 @@ def kept_cell_stats(db):
 
 
 step = st.one_of(
-    st.tuples(st.just("lead"), st.integers(0, 4), st.sampled_from(["CEO", "Student", "CTO"]),
-              st.sampled_from(["lead", "customer"])),
-    st.tuples(st.just("event"), st.integers(0, 4), st.sampled_from(["download", "page_view"]), st.integers(0, 40)),
-    st.tuples(st.just("outcome"), st.integers(0, 4), st.sampled_from(["won", "lost"]), st.integers(0, 40)),
+    st.tuples(
+        st.just("lead"),
+        st.integers(0, 4),
+        st.sampled_from(["CEO", "Student", "CTO"]),
+        st.sampled_from(["lead", "customer"]),
+    ),
+    st.tuples(
+        st.just("event"),
+        st.integers(0, 4),
+        st.sampled_from(["download", "page_view"]),
+        st.integers(0, 40),
+    ),
+    st.tuples(
+        st.just("outcome"), st.integers(0, 4), st.sampled_from(["won", "lost"]), st.integers(0, 40)
+    ),
     st.tuples(st.just("regrade"), st.integers(0, 120)),
 )
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(steps=st.lists(step, min_size=1, max_size=15))
-def test_the_kept_matrix_always_equals_the_matrix_counted_from_grades(tmp_path_factory, config, steps):
+def test_the_kept_matrix_always_equals_the_matrix_counted_from_grades(
+    tmp_path_factory, config, steps
+):
     db = connect(str(tmp_path_factory.mktemp("m") / "g.db"))
     known = set()
     for item in steps:
         kind = item[0]
         if kind == "lead":
             _, n, title, lifecycle = item
-            import_records(db, config, "leads", numbered([{"id": f"L-{n}", "person": {
-                "title": title, "lifecycle": lifecycle}, "company": {"employees": 500}}]), as_of=T)
+            import_records(
+                db,
+                config,
+                "leads",
+                numbered(
+                    [
+                        {
+                            "id": f"L-{n}",
+                            "person": {"title": title, "lifecycle": lifecycle},
+                            "company": {"employees": 500},
+                        }
+                    ]
+                ),
+                as_of=T,
+            )
             known.add(n)
         elif kind in ("event", "outcome") and item[1] in known:
             _, n, what, days = item
             at = (T - timedelta(days=days)).isoformat()
             if kind == "event":
-                record = {"lead": f"L-{n}", "type": what, "at": at, "properties": {"product": "analytics"}}
+                record = {
+                    "lead": f"L-{n}",
+                    "type": what,
+                    "at": at,
+                    "properties": {"product": "analytics"},
+                }
                 import_records(db, config, "events", numbered([record]), as_of=T)
             else:
-                import_records(db, config, "outcomes", numbered([{"lead": f"L-{n}", "outcome": what, "at": at}]))
+                import_records(
+                    db,
+                    config,
+                    "outcomes",
+                    numbered([{"lead": f"L-{n}", "outcome": what, "at": at}]),
+                )
         elif kind == "regrade":
             regrade(db, config, as_of=T + timedelta(days=item[1]))
         assert kept_cell_stats(db) == slow_cell_stats(db)

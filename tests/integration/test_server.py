@@ -42,11 +42,21 @@ def call(base, method, path, token=None, body=None):
 def server(tmp_path, config_file):
     db = str(tmp_path / "served.db")
     env = {**os.environ, "GRADING_DB": db, "GRADING_CONFIG": config_file}
-    token = subprocess.run([BIN, "token", "create", "--role", "marketing"], env=env, capture_output=True,
-                           text=True, check=True).stdout.strip()
+    token = subprocess.run(
+        [BIN, "token", "create", "--role", "marketing"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     port = free_port()
-    process = subprocess.Popen([BIN, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [BIN, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}/api"
     for _ in range(100):
         try:
@@ -64,10 +74,24 @@ def server(tmp_path, config_file):
 
 def test_a_real_server_grades_over_http(server):
     base, token, _ = server
-    lead = {"id": "L-1", "person": {"title": "CEO"}, "company": {"industry": "software", "employees": 900}}
+    lead = {
+        "id": "L-1",
+        "person": {"title": "CEO"},
+        "company": {"industry": "software", "employees": 900},
+    }
     assert call(base, "POST", "/leads", token, lead)[0] == 200
-    events = {"events": [{"id": f"E-{i}", "lead": "L-1", "type": "page_view", "at": "2026-11-23T10:00:00Z",
-                          "properties": {"url": "/pricing"}} for i in range(6)]}
+    events = {
+        "events": [
+            {
+                "id": f"E-{i}",
+                "lead": "L-1",
+                "type": "page_view",
+                "at": "2026-11-23T10:00:00Z",
+                "properties": {"url": "/pricing"},
+            }
+            for i in range(6)
+        ]
+    }
     status, result = call(base, "POST", "/events", token, events)
     assert status == 200 and result["stored"] == 6 and result["regraded"] == 1
     status, got = call(base, "GET", "/leads/L-1", token)
@@ -79,8 +103,12 @@ def test_a_real_server_grades_over_http(server):
 
 def test_an_api_regrade_is_refused_while_another_process_holds_the_lease(server):
     base, token, db_path = server
-    admin = subprocess.run([BIN, "--db", db_path, "token", "create", "--role", "admin"], capture_output=True,
-                           text=True, check=True).stdout.strip()
+    admin = subprocess.run(
+        [BIN, "--db", db_path, "token", "create", "--role", "admin"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     db = connect(db_path)
     assert run_store.take_lease(db, "regrade", "someone-else", time.time(), 60)
     assert call(base, "POST", "/regrade", admin)[0] == 409
@@ -107,8 +135,12 @@ def test_two_processes_never_regrade_at_the_same_time(tmp_path, config_file):
 
     leads = [(str(i), {"id": f"L-{i}", "person": {"title": "CEO"}}) for i in range(6000)]
     import_records(db, loaded.config, "leads", leads, grade=False)
-    workers = [subprocess.Popen([sys.executable, "-c", WORKER, db_path, config_file], stdout=subprocess.PIPE,
-                                text=True) for _ in range(2)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, db_path, config_file], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     runs = [json.loads(w.communicate(timeout=120)[0]) for w in workers]
     assert all(w.returncode == 0 for w in workers)
     first, second = sorted(runs, key=lambda r: r["started_at"])

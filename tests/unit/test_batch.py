@@ -11,39 +11,74 @@ from grading.core.config import load_config
 from grading.core.scoring import classify, epoch, grade_model, lead_record, tally
 
 T = datetime(2026, 11, 1, 15, 30, tzinfo=UTC)
-MODEL = load_config({
-    "models": [{
-        "name": "m",
-        "audience": {"field": "person.lifecycle", "not_equals": "customer"},
-        "fit": {
-            "rules": [
-                {"id": "big", "when": {"field": "company.employees", "gte": 200}, "points": 30},
-                {"id": "ceo", "when": {"field": "person.title", "matches": "ceo"}, "points": 40},
-                {"id": "student", "when": {"field": "person.title", "contains": "student"}, "points": -50},
-            ],
-            "thresholds": {"A": 60, "B": 30, "C": 10},
-        },
-        "activity": {
-            "window_days": 30,
-            "half_life_days": 7,
-            "rules": [
-                {"id": "dl", "event": "download", "points": 10, "max_points": 25},
-                {"id": "visits", "event": "page_view", "min_count": 3, "points": 20},
-                {"id": "pricing", "where": {"field": "url", "equals": "/pricing"}, "within_days": 7, "points": 15},
-                {"id": "careers", "where": {"field": "url", "contains": "career"}, "points": -8, "max_points": 12},
-            ],
-            "thresholds": {"4": 50, "3": 30, "2": 10},
-        },
-        "categories": [
-            {"name": "crm", "where": {"field": "product", "equals": "crm"}},
-            {"name": "bi", "where": {"field": "product", "equals": "bi"},
-             "activity": {"window_days": 120, "rules": [{"id": "any", "points": 3}],
-                          "thresholds": {"4": 12, "3": 6, "2": 3}},
-             "routing": [{"cells": ["*4"], "to": "sales"}]},
-        ],
-        "routing": [{"cells": ["A*"], "to": "sales"}, {"cells": ["*"], "to": "nurture", "campaign": "n"}],
-    }]
-}).models[0]
+MODEL = load_config(
+    {
+        "models": [
+            {
+                "name": "m",
+                "audience": {"field": "person.lifecycle", "not_equals": "customer"},
+                "fit": {
+                    "rules": [
+                        {
+                            "id": "big",
+                            "when": {"field": "company.employees", "gte": 200},
+                            "points": 30,
+                        },
+                        {
+                            "id": "ceo",
+                            "when": {"field": "person.title", "matches": "ceo"},
+                            "points": 40,
+                        },
+                        {
+                            "id": "student",
+                            "when": {"field": "person.title", "contains": "student"},
+                            "points": -50,
+                        },
+                    ],
+                    "thresholds": {"A": 60, "B": 30, "C": 10},
+                },
+                "activity": {
+                    "window_days": 30,
+                    "half_life_days": 7,
+                    "rules": [
+                        {"id": "dl", "event": "download", "points": 10, "max_points": 25},
+                        {"id": "visits", "event": "page_view", "min_count": 3, "points": 20},
+                        {
+                            "id": "pricing",
+                            "where": {"field": "url", "equals": "/pricing"},
+                            "within_days": 7,
+                            "points": 15,
+                        },
+                        {
+                            "id": "careers",
+                            "where": {"field": "url", "contains": "career"},
+                            "points": -8,
+                            "max_points": 12,
+                        },
+                    ],
+                    "thresholds": {"4": 50, "3": 30, "2": 10},
+                },
+                "categories": [
+                    {"name": "crm", "where": {"field": "product", "equals": "crm"}},
+                    {
+                        "name": "bi",
+                        "where": {"field": "product", "equals": "bi"},
+                        "activity": {
+                            "window_days": 120,
+                            "rules": [{"id": "any", "points": 3}],
+                            "thresholds": {"4": 12, "3": 6, "2": 3},
+                        },
+                        "routing": [{"cells": ["*4"], "to": "sales"}],
+                    },
+                ],
+                "routing": [
+                    {"cells": ["A*"], "to": "sales"},
+                    {"cells": ["*"], "to": "nurture", "campaign": "n"},
+                ],
+            }
+        ]
+    }
+).models[0]
 
 event = st.tuples(
     st.sampled_from(["download", "page_view", "webinar"]),
@@ -86,7 +121,13 @@ def bulk(records, leads):
 
 
 def same(a: CompactGrade, b: CompactGrade):
-    assert (a.category, a.fit, a.activity, a.route, a.fit_score) == (b.category, b.fit, b.activity, b.route, b.fit_score)
+    assert (a.category, a.fit, a.activity, a.route, a.fit_score) == (
+        b.category,
+        b.fit,
+        b.activity,
+        b.route,
+        b.fit_score,
+    )
     assert a.activity_score == pytest.approx(b.activity_score, abs=1e-9)
     assert [x[:2] + x[3:] for x in a.explanation] == [x[:2] + x[3:] for x in b.explanation]
     assert [x[2] for x in a.explanation] == pytest.approx([x[2] for x in b.explanation], abs=1e-9)
@@ -96,8 +137,10 @@ def same(a: CompactGrade, b: CompactGrade):
 @given(leads=st.lists(lead, max_size=8))
 def test_bulk_grades_equal_the_reference(leads):
     records = [
-        lead_record({"lifecycle": life} | ({"title": title} if title else {}),
-                    {"employees": size} if size is not None else {})
+        lead_record(
+            {"lifecycle": life} | ({"title": title} if title else {}),
+            {"employees": size} if size is not None else {},
+        )
         for title, size, life, _ in leads
     ]
     expected, actual = reference(records, leads), bulk(records, leads)
