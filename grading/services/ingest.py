@@ -150,7 +150,7 @@ def _import_leads(db, records, path: str, result: ImportResult, now: str) -> Non
 
 
 def _import_events(db, records, path: str, result: ImportResult, classes: EventClasses) -> None:
-    lead_ids = lead_store.lead_id_map(db)
+    lead_ids = lead_store.LeadIds(db)
     now = int(time.time())
     batch: list = []
     for position, record in records:
@@ -159,7 +159,7 @@ def _import_events(db, records, path: str, result: ImportResult, classes: EventC
             if isinstance(record, RecordError):
                 raise record
             event = parse_event(record, now)
-            lead_id = lead_ids.get(event.lead)
+            lead_id = lead_ids[event.lead]
             if lead_id is None:
                 raise RecordError([("lead", f"unknown lead '{event.lead[:60]}'")])
         except RecordError as error:
@@ -183,7 +183,7 @@ def _flush_events(db, classes: EventClasses, batch: list, result: ImportResult) 
 
 
 def _import_outcomes(db, records, path: str, result: ImportResult) -> None:
-    lead_ids = lead_store.lead_id_map(db)
+    lead_ids = lead_store.LeadIds(db)
     rows = []
     for position, record in records:
         result.rows += 1
@@ -191,7 +191,7 @@ def _import_outcomes(db, records, path: str, result: ImportResult) -> None:
             if isinstance(record, RecordError):
                 raise record
             outcome = parse_outcome(record)
-            lead_id = lead_ids.get(outcome.lead)
+            lead_id = lead_ids[outcome.lead]
             if lead_id is None:
                 raise RecordError([("lead", f"unknown lead '{outcome.lead[:60]}'")])
         except RecordError as error:

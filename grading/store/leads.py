@@ -147,9 +147,17 @@ def lead_ids_of_companies(db: sqlite_utils.Database, company_ids: Iterable[int])
     return found
 
 
-def lead_id_map(db: sqlite_utils.Database) -> dict[str, int]:
-    """Every lead's external id -> internal id (for bulk event imports)."""
-    return dict(db.execute("SELECT ext_id, id FROM leads"))
+class LeadIds(dict):
+    """External lead id -> internal id, looked up on first use and remembered (None: unknown)."""
+
+    def __init__(self, db: sqlite_utils.Database):
+        super().__init__()
+        self.db = db
+
+    def __missing__(self, ext_id: str) -> int | None:
+        row = self.db.execute("SELECT id FROM leads WHERE ext_id = ?", [ext_id]).fetchone()
+        self[ext_id] = row[0] if row else None
+        return self[ext_id]
 
 
 def find_lead(db: sqlite_utils.Database, ext_id: str) -> dict[str, Any] | None:
