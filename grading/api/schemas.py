@@ -186,6 +186,10 @@ class LeadOut(Schema):
 
 class LeadListItem(GradeOut):
     id = fields.Str()
+    name = fields.Str(allow_none=True)
+    last_event_at = fields.Int(
+        allow_none=True, metadata={"description": "epoch seconds of the newest event graded"}
+    )
     person = fields.Dict()
     company = fields.Dict()
     lifecycle = fields.Str()

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 import orjson
 import sqlite_utils
 
@@ -107,6 +108,14 @@ class Grader:
             [(positions[lead], class_id, at) for lead, class_id, at in rows]
         )
 
+    @staticmethod
+    def _newest_events(events: EventArrays, facts: list) -> list[int | None]:
+        """Per lead of the chunk: the time of its newest event in the grading window, or None."""
+        newest = np.full(len(facts), -1, dtype=np.int64)
+        if len(events.at):
+            np.maximum.at(newest, events.lead_index, events.at)
+        return [None if t < 0 else t for t in newest.tolist()]
+
     def grade_chunk(
         self, as_of: datetime, reason: str, lead_ids=None, id_range=None
     ) -> RegradeResult:
@@ -117,7 +126,7 @@ class Grader:
             return RegradeResult()
         positions = {lead_id: i for i, (lead_id, *_) in enumerate(facts)}
         events = self._events(now, positions, id_range=id_range)
-        records = [lead_record(person, company) for _, person, company, _, _ in facts]
+        records = [lead_record(person, company) for _, person, company, *_ in facts]
         graded = {name: grader.grade(records, events, now) for name, grader in self.batch.items()}
         existing = current_grades(
             self.db, lead_ids=None if id_range else list(positions), id_range=id_range
@@ -130,7 +139,11 @@ class Grader:
         known_models = {m.name for m in self.config.models}
         changes = GradeChanges.empty()
         hand_overs: list[int] = []
-        for i, (lead_id, _, _, handed_over, outcome) in enumerate(facts):
+        newest = self._newest_events(events, facts)
+        last_events = [
+            (newest[i], lead_id) for i, (lead_id, *_, seen) in enumerate(facts) if newest[i] != seen
+        ]
+        for i, (lead_id, _, _, handed_over, outcome, _) in enumerate(facts):
             old_grades = by_lead.get(lead_id, {})
             produced: set[tuple[str, str]] = set()
             wants_sales = False
@@ -185,6 +198,10 @@ class Grader:
                 hand_overs.append(lead_id)
         with transaction(self.db):
             write_changes(self.db, changes, stamp)
+            if last_events:
+                self.db.conn.executemany(
+                    "UPDATE leads SET last_event_at = ? WHERE id = ?", last_events
+                )
             for lead_id in hand_overs:
                 lead_store.hand_over(self.db, lead_id, stamp)
         return RegradeResult(len(facts), len(changes.history), len(changes))

@@ -132,6 +132,17 @@ MIGRATIONS = [
         last_error TEXT
     );
     CREATE INDEX outbox_due ON outbox(delivered_at, url, id);
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL,
+        password_hash TEXT NOT NULL,   -- scrypt (werkzeug.security), never the password
+        created_at TEXT NOT NULL,
+        last_login_at TEXT
+    );
+    -- what the lead list shows and sorts by: a display name, and the newest event the grader saw
+    ALTER TABLE leads ADD COLUMN name TEXT;
+    ALTER TABLE leads ADD COLUMN last_event_at INTEGER;
     -- the latest outcome of each lead, kept on the lead so the matrix never scans outcomes
     ALTER TABLE leads ADD COLUMN outcome TEXT;
     ALTER TABLE leads ADD COLUMN outcome_at INTEGER;

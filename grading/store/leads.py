@@ -97,14 +97,15 @@ class LeadWriter:
             attrs = _merge({"lifecycle": DEFAULT_LIFECYCLE}, lead.person)
             attrs.setdefault("lifecycle", DEFAULT_LIFECYCLE)
             cursor = self.db.execute(
-                "INSERT INTO leads (ext_id, company_id, attrs, lifecycle, owner, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO leads (ext_id, company_id, attrs, lifecycle, owner, name, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     lead.id,
                     company_id,
                     orjson.dumps(attrs).decode(),
                     attrs["lifecycle"],
                     _owner(attrs),
+                    display_name(attrs),
                     self.now,
                     self.now,
                 ],
@@ -117,17 +118,31 @@ class LeadWriter:
         if attrs == current and company_id == current_company:
             return lead_id, company_id in self.touched_companies
         self.db.execute(
-            "UPDATE leads SET company_id = ?, attrs = ?, lifecycle = ?, owner = ?, updated_at = ? WHERE id = ?",
+            "UPDATE leads SET company_id = ?, attrs = ?, lifecycle = ?, owner = ?, name = ?, updated_at = ?"
+            " WHERE id = ?",
             [
                 company_id,
                 orjson.dumps(attrs).decode(),
                 attrs["lifecycle"],
                 _owner(attrs),
+                display_name(attrs),
                 self.now,
                 lead_id,
             ],
         )
         return lead_id, True
+
+
+def display_name(person: dict[str, Any]) -> str | None:
+    """How people are shown and sorted: name, else first and last name, else e-mail."""
+    for key in ("name", "full_name"):
+        if isinstance(person.get(key), str) and person[key].strip():
+            return person[key].strip()
+    parts = [person.get(k) for k in ("first_name", "last_name") if isinstance(person.get(k), str)]
+    if any(p.strip() for p in parts):
+        return " ".join(p.strip() for p in parts if p.strip())
+    email = person.get("email")
+    return email.strip() if isinstance(email, str) and email.strip() else None
 
 
 def _owner(attrs: dict[str, Any]) -> str | None:
@@ -185,10 +200,10 @@ def iter_lead_facts(
     db: sqlite_utils.Database,
     lead_ids: list[int] | None = None,
     id_range: tuple[int, int] | None = None,
-) -> Iterator[tuple[int, dict[str, Any], dict[str, Any], str | None, str | None]]:
-    """(lead id, person, company, hand-over time, latest outcome) for a range or a list of leads."""
+) -> Iterator[tuple[int, dict[str, Any], dict[str, Any], str | None, str | None, int | None]]:
+    """(lead id, person, company, hand-over time, latest outcome, newest event seen) per lead."""
     sql = (
-        "SELECT l.id, l.attrs, c.attrs, l.handed_over_at, l.outcome FROM leads l"
+        "SELECT l.id, l.attrs, c.attrs, l.handed_over_at, l.outcome, l.last_event_at FROM leads l"
         " LEFT JOIN companies c ON c.id = l.company_id"
     )
     if id_range is not None:
@@ -197,8 +212,8 @@ def iter_lead_facts(
         marks = ",".join("?" * len(lead_ids or []))
         rows = db.execute(sql + f" WHERE l.id IN ({marks}) ORDER BY l.id", list(lead_ids or []))
     loads = orjson.loads
-    for lead_id, person, company, handed, outcome in rows:
-        yield lead_id, loads(person), loads(company) if company else {}, handed, outcome
+    for lead_id, person, company, handed, outcome, last_event in rows:
+        yield lead_id, loads(person), loads(company) if company else {}, handed, outcome, last_event
 
 
 def hand_over(db: sqlite_utils.Database, lead_id: int, at: str) -> None:

@@ -14,6 +14,8 @@ SORTS = {
     "grade": (("g.fit", True), ("g.activity", False)),
     "fit_score": (("g.fit_score", True),),
     "activity_score": (("g.activity_score", True),),
+    "last_activity": (("l.last_event_at", False),),
+    "name": (("l.name", True),),
     "id": (("l.ext_id", True),),
     "updated": (("l.updated_at", True),),
 }
@@ -73,7 +75,7 @@ def route_json(to: str, queue: str | None = None, campaign: str | None = None) -
 FROM = "FROM grades g JOIN leads l ON l.id = g.lead_id LEFT JOIN companies c ON c.id = l.company_id"
 COLUMNS = (
     "l.id, l.ext_id, l.attrs, c.attrs, l.lifecycle, l.owner, g.model, g.category, g.fit_score, g.fit,"
-    " g.activity_score, g.activity, g.grade, g.route, g.explanation, g.graded_at"
+    " g.activity_score, g.activity, g.grade, g.route, g.explanation, g.graded_at, l.name, l.last_event_at"
 )
 
 
@@ -137,6 +139,8 @@ def lead_row(row: Sequence[Any]) -> dict[str, Any]:
         "route": orjson.loads(route) if route else None,
         "explanation": orjson.loads(explanation),
         "graded_at": graded_at,
+        "name": name,
+        "last_event_at": last_event_at,
     }
 
 
