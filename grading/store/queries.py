@@ -122,6 +122,8 @@ def lead_row(row: Sequence[Any]) -> dict[str, Any]:
         route,
         explanation,
         graded_at,
+        name,
+        last_event_at,
     ) = row
     return {
         "id": ext_id,
