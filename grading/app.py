@@ -3,29 +3,35 @@
 from __future__ import annotations
 
 import os
+import secrets
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from .api import api
 from .api.common import ApiError, close_db
 from .state import ModelState
+from .web import web
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAX_BODY = 10 * 1024 * 1024
 
 
 def create_app(settings: dict | None = None) -> Flask:
-    app = Flask(__name__, template_folder=os.path.join(ROOT, "templates"))
+    app = Flask(__name__, template_folder=os.path.join(ROOT, "templates"), static_folder="static")
     app.config.from_mapping(
         DATABASE=os.environ.get("GRADING_DB", "instance/grading.db"),
         MODEL_FILE=os.environ.get("GRADING_CONFIG", "config/grading.yaml"),
         MAX_CONTENT_LENGTH=MAX_BODY,
     )
     app.config.update(settings or {})
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secret_key(app.config["DATABASE"])
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     app.json.sort_keys = False
     app.extensions["grading"] = ModelState(app.config["MODEL_FILE"])
     app.register_blueprint(api)
+    app.register_blueprint(web)
     app.teardown_appcontext(close_db)
 
     @app.errorhandler(ApiError)
@@ -34,9 +40,27 @@ def create_app(settings: dict | None = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if not request.path.startswith("/api/"):
+            return render_template("error.html", error=error), error.code
         messages = {413: "the body is over 10 MB", 405: "method not allowed", 404: "not found"}
         response = jsonify({"error": messages.get(error.code, error.description), "problems": []})
         response.status_code = error.code or 500
         return response
 
     return app
+
+
+def secret_key(database: str) -> str:
+    """GRADING_SECRET_KEY, else a key kept beside the database (made once, readable only by us)."""
+    if os.environ.get("GRADING_SECRET_KEY"):
+        return os.environ["GRADING_SECRET_KEY"]
+    if database == ":memory:":
+        return secrets.token_hex(32)
+    path = os.path.join(os.path.dirname(os.path.abspath(database)), ".secret_key")
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    with open(path) as handle:
+        return handle.read().strip()

@@ -273,7 +273,7 @@ def matrix(obj: Context, model: str, category: str | None) -> None:
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
 @click.pass_obj
 def serve(obj: Context, host: str, port: int, threads: int) -> None:
-    """Serve the web app and the API (waitress) with the scheduler and webhook delivery."""
+    """Serve the web view and the API (waitress) with the scheduler and webhook delivery."""
     import logging
 
     import waitress
@@ -344,6 +344,46 @@ def token_revoke(obj: Context, token_id: int) -> None:
         click.echo(f"no active token {token_id}", err=True)
         raise SystemExit(1)
     click.echo(f"token {token_id} revoked")
+
+
+@main.group()
+def user() -> None:
+    """Accounts for the web view."""
+
+
+@user.command("create")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["admin", "marketing", "sales", "viewer"]))
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Asked for when not given (or piped on stdin).",
+)
+@click.pass_obj
+def user_create(obj: Context, name: str, role: str, password: str) -> None:
+    """Create a web account (the password is stored only as a scrypt hash)."""
+    from .store.users import create_user
+
+    try:
+        create_user(obj.db, name, role, password, _now())
+    except ValueError as error:
+        click.echo(str(error), err=True)
+        raise SystemExit(1) from None
+    click.echo(f"user {name} ({role}) created")
+
+
+@user.command("list")
+@click.pass_obj
+def user_list(obj: Context) -> None:
+    """List web accounts."""
+    from .store.users import list_users
+
+    for item in list_users(obj.db):
+        click.echo(
+            f"{item['name']:<24} {item['role']:<9} last login {item['last_login_at'] or 'never'}"
+        )
 
 
 def _now() -> str:

@@ -129,7 +129,11 @@ def explanation_text(explanation: list[dict]) -> str:
 
 
 def lead_report(
-    db: sqlite_utils.Database, config: Config, ext_id: str, model: str | None = None
+    db: sqlite_utils.Database,
+    config: Config,
+    ext_id: str,
+    model: str | None = None,
+    events: int = 20,
 ) -> dict | None:
     """Everything `grading explain` shows about one lead."""
     lead = lead_store.find_lead(db, ext_id)
@@ -142,7 +146,7 @@ def lead_report(
     lead["history"] = [
         h for h in grade_store.history_of(db, lead_id) if model is None or h["model"] == model
     ]
-    lead["events"] = events_of(db, lead_id, limit=20)
+    lead["events"] = events_of(db, lead_id, limit=events)
     return lead
 
 

@@ -1,0 +1,427 @@
+"""The web view: server-rendered pages for sales and marketing (templates/ holds the pages)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import secrets
+import time
+from datetime import UTC, datetime
+from functools import wraps
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from marshmallow import ValidationError
+
+from ..api.common import get_db, problems_of, state
+from ..api.schemas import LeadListArgs
+from ..core.conditions import describe
+from ..core.records import LIFECYCLES
+from ..services import export as export_service
+from ..services import ingest
+from ..services.runs import Busy, run_regrade
+from ..store import grades as grade_store
+from ..store import queries
+from ..store import runs as run_store
+from ..store.db import connect
+from ..store.users import check_login, get_user
+
+web = Blueprint("web", __name__)
+
+CAN_CHANGE_LEADS = {"admin", "marketing", "sales"}
+LIST_FILTERS = (
+    "model",
+    "category",
+    "cell",
+    "fit",
+    "activity",
+    "lifecycle",
+    "owner",
+    "q",
+    "sort",
+    "order",
+    "per_page",
+)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return session["csrf"]
+
+
+@web.before_app_request
+def load_user():
+    g.user = None
+    if "user_id" in session:
+        g.user = get_user(get_db(), session["user_id"])
+
+
+@web.before_request
+def check_csrf():
+    if request.method == "POST" and request.endpoint != "web.login":
+        if not secrets.compare_digest(request.form.get("csrf", ""), session.get("csrf", "")):
+            abort(400, "the form has expired: reload the page and try again")
+
+
+@web.app_context_processor
+def helpers():
+    return {
+        "csrf_token": csrf_token,
+        "user": g.get("user"),
+        "models": state().config.models,
+        "when": when,
+        "route_text": export_service.route_text,
+    }
+
+
+def when(epoch: int | None) -> str:
+    if epoch is None:
+        return "—"
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def login_required(roles: set[str] | None = None):
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if g.user is None:
+                return redirect(url_for("web.login", next=request.full_path))
+            if roles is not None and g.user["role"] not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+@web.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    if request.method == "POST":
+        if not secrets.compare_digest(request.form.get("csrf", ""), session.get("csrf", "")):
+            error = "The form has expired: please try again."
+        else:
+            found = check_login(
+                get_db(), request.form.get("name", ""), request.form.get("password", ""), now_iso()
+            )
+            if found:
+                session.clear()
+                session["user_id"] = found["id"]
+                target = request.args.get("next", "")
+                return redirect(
+                    target if target.startswith("/") and not target.startswith("//") else "/"
+                )
+            error = "Unknown name or wrong password."
+    return render_template("login.html", error=error), 401 if error else 200
+
+
+@web.post("/logout")
+def logout():
+    session.clear()
+    return redirect(url_for("web.login"))
+
+
+def model_and_category(model_name: str | None, category: str | None):
+    config = state().config
+    model = config.model(model_name) if model_name else config.models[0]
+    if model is None:
+        abort(404, f"unknown model '{model_name}'")
+    if category and model.category(category) is None:
+        abort(404, f"unknown category '{category}'")
+    return model, category or ""
+
+
+@web.get("/")
+@login_required()
+def matrix():
+    model, category = model_and_category(request.args.get("model"), request.args.get("category"))
+    cells = grade_store.cell_stats(get_db(), model.name, category)
+    top = max([c["leads"] for c in cells.values()] + [1])
+    for cell in cells.values():
+        cell["heat"] = 0 if not cell["leads"] else 1 + round(8 * cell["leads"] / top)
+    rows = {f: sum(cells[f"{f}{a}"]["leads"] for a in (1, 2, 3, 4)) for f in "ABCD"}
+    columns = {a: sum(cells[f"{f}{a}"]["leads"] for f in "ABCD") for a in (1, 2, 3, 4)}
+    outcomes = any(c["won"] or c["lost"] for c in cells.values())
+    return render_template(
+        "matrix.html",
+        model=model,
+        category=category,
+        cells=cells,
+        rows=rows,
+        columns=columns,
+        total=sum(rows.values()),
+        outcomes=outcomes,
+    )
+
+
+def list_args() -> tuple[dict, list[str]]:
+    raw = {}
+    for key in request.args:
+        values = [v for value in request.args.getlist(key) for v in value.split(",") if v]
+        if key in ("cell", "fit", "activity", "lifecycle", "owner"):
+            raw[key] = values
+        elif values:
+            raw[key] = values[-1]
+    raw = {k: v for k, v in raw.items() if k in LeadListArgs().fields}
+    try:
+        return LeadListArgs().load(raw), []
+    except ValidationError as error:
+        problems = [f"{p['field']}: {p['message']}" for p in problems_of(error.messages)]
+        return LeadListArgs().load({}), problems
+
+
+def lead_filter(params: dict):
+    model, category = model_and_category(params.get("model"), params.get("category"))
+    route = None
+    if request.args.get("route_to"):
+        route = (
+            request.args["route_to"],
+            request.args.get("route_queue") or None,
+            request.args.get("route_campaign") or None,
+        )
+    return (
+        model,
+        category,
+        queries.LeadFilter(
+            model=model.name,
+            category=category,
+            cells=params["cell"],
+            fit=params["fit"],
+            activity=params["activity"],
+            lifecycle=params["lifecycle"],
+            owner=params["owner"],
+            text=params.get("q"),
+            routes=[route] if route else (),
+        ),
+        route,
+    )
+
+
+@web.get("/leads")
+@login_required()
+def leads():
+    params, problems = list_args()
+    model, category, chosen, route = lead_filter(params)
+    per_page, page = params["per_page"], params["page"]
+    rows, total = queries.list_leads(
+        get_db(),
+        chosen,
+        sort=params["sort"],
+        descending=params["order"] == "desc",
+        limit=per_page,
+        offset=(page - 1) * per_page,
+    )
+    pages = max(1, math.ceil(total / per_page))
+    owners = [
+        r[0]
+        for r in get_db().execute(
+            "SELECT DISTINCT owner FROM leads WHERE owner IS NOT NULL ORDER BY 1"
+        )
+    ]
+    query = {k: request.args.getlist(k) for k in request.args if k != "page"}
+    return render_template(
+        "leads.html",
+        rows=rows,
+        total=total,
+        page=page,
+        pages=pages,
+        params=params,
+        problems=problems,
+        model=model,
+        category=category,
+        route=route,
+        owners=owners,
+        lifecycles=LIFECYCLES,
+        query=query,
+    )
+
+
+CSV_COLUMNS = (
+    "id",
+    "name",
+    "email",
+    "company",
+    "domain",
+    "lifecycle",
+    "owner",
+    "model",
+    "category",
+    "grade",
+    "fit",
+    "fit_score",
+    "activity",
+    "activity_score",
+    "route",
+    "last_activity",
+)
+
+
+@web.get("/leads.csv")
+@login_required()
+def leads_csv():
+    params, problems = list_args()
+    if problems:
+        abort(400, "; ".join(problems))
+    model, category, chosen, _ = lead_filter(params)
+    path = current_app.config["DATABASE"]
+
+    def generate():
+        db = connect(path)  # the request's connection is closed before a streamed body ends
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(CSV_COLUMNS)
+        offset = 0
+        while True:
+            rows, _ = queries.list_leads(
+                db,
+                chosen,
+                sort=params["sort"],
+                descending=params["order"] == "desc",
+                limit=5000,
+                offset=offset,
+                with_total=False,
+            )
+            for r in rows:
+                writer.writerow(
+                    [
+                        r["id"],
+                        r["name"] or "",
+                        r["person"].get("email", ""),
+                        r["company"].get("name", ""),
+                        r["company"].get("domain", ""),
+                        r["lifecycle"],
+                        r["owner"] or "",
+                        r["model"],
+                        r["category"] or "",
+                        r["grade"],
+                        r["fit"],
+                        r["fit_score"],
+                        r["activity"],
+                        r["activity_score"],
+                        export_service.route_text(r["route"]),
+                        when(r["last_event_at"]) if r["last_event_at"] else "",
+                    ]
+                )
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+            if len(rows) < 5000:
+                db.conn.close()
+                return
+            offset += 5000
+
+    name = f"leads-{model.name}{'-' + category if category else ''}.csv"
+    return Response(
+        generate(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@web.route("/leads/<path:lead_id>", methods=["GET", "POST"])
+@login_required()
+def lead(lead_id: str):
+    db = get_db()
+    if request.method == "POST":
+        if g.user["role"] not in CAN_CHANGE_LEADS:
+            abort(403)
+        changes = {}
+        lifecycle = request.form.get("lifecycle")
+        if lifecycle:
+            if lifecycle not in LIFECYCLES:
+                abort(400, "unknown lifecycle")
+            changes["lifecycle"] = lifecycle
+        if "owner" in request.form:
+            changes["owner"] = request.form["owner"].strip()[:200] or None
+        try:
+            ingest.import_records(
+                db, state().config, "leads", [("form", {"id": lead_id, "person": changes})]
+            )
+        except ingest.ImportFailed as failed:
+            flash("; ".join(failed.result.problems), "error")
+        else:
+            flash("Saved; the lead was re-graded.", "ok")
+        return redirect(url_for("web.lead", lead_id=lead_id))
+    report = export_service.lead_report(db, state().config, lead_id, events=200)
+    if report is None:
+        abort(404, f"no lead '{lead_id}'")
+    return render_template(
+        "lead.html",
+        lead=report,
+        lifecycles=LIFECYCLES,
+        can_change=g.user["role"] in CAN_CHANGE_LEADS,
+    )
+
+
+@web.get("/routes")
+@login_required()
+def routes():
+    config = state().config
+    rows = [row for model in config.models for row in queries.route_counts(get_db(), model.name)]
+    return render_template("routes.html", rows=rows)
+
+
+@web.get("/models")
+@login_required()
+def models():
+    current = state()
+    db = get_db()
+    return render_template(
+        "models.html",
+        loaded=current.loaded,
+        refused=current.problems,
+        describe=describe,
+        runs=run_store.list_runs(db, limit=10),
+        running=run_store.lease_holder(db, "regrade", time.time()),
+    )
+
+
+@web.post("/models/regrade")
+@login_required({"admin"})
+def regrade():
+    try:
+        run = run_regrade(get_db(), state().loaded, trigger="manual")
+        flash(f"Re-graded {run['leads']} leads: {run['changed']} grades changed.", "ok")
+    except Busy as busy:
+        flash(f"A re-grade is already running ({busy}).", "error")
+    return redirect(url_for("web.models"))
+
+
+@web.post("/models/reload")
+@login_required({"admin"})
+def reload():
+    from ..scheduler import reload_and_regrade
+
+    outcome = reload_and_regrade(current_app._get_current_object(), trigger="manual")
+    if outcome["problems"]:
+        flash(
+            "The model file was refused; the previous one keeps grading: "
+            + "; ".join(outcome["problems"]),
+            "error",
+        )
+    elif outcome["changed"]:
+        flash(
+            f"New model file active; everyone was re-graded ({outcome['run']['changed']} grades changed).",
+            "ok",
+        )
+    else:
+        flash("The model file has not changed.", "ok")
+    return redirect(url_for("web.models"))
