@@ -95,7 +95,9 @@ class LeadListArgs(Schema):
     )
     sort = fields.Str(
         load_default="grade",
-        validate=validate.OneOf(["grade", "fit_score", "activity_score", "id", "updated"]),
+        validate=validate.OneOf(
+            ["grade", "fit_score", "activity_score", "last_activity", "name", "id", "updated"]
+        ),
     )
     order = fields.Str(load_default="asc", validate=validate.OneOf(["asc", "desc"]))
     page = fields.Int(load_default=1, validate=validate.Range(1, 1_000_000))

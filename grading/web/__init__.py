@@ -73,11 +73,15 @@ def load_user():
         g.user = get_user(get_db(), session["user_id"])
 
 
+def csrf_ok() -> bool:
+    expected = session.get("csrf")
+    return bool(expected) and secrets.compare_digest(request.form.get("csrf", ""), expected)
+
+
 @web.before_request
 def check_csrf():
-    if request.method == "POST" and request.endpoint != "web.login":
-        if not secrets.compare_digest(request.form.get("csrf", ""), session.get("csrf", "")):
-            abort(400, "the form has expired: reload the page and try again")
+    if request.method == "POST" and request.endpoint != "web.login" and not csrf_ok():
+        abort(400, "the form has expired: reload the page and try again")
 
 
 @web.app_context_processor
@@ -116,7 +120,7 @@ def login_required(roles: set[str] | None = None):
 def login():
     error = None
     if request.method == "POST":
-        if not secrets.compare_digest(request.form.get("csrf", ""), session.get("csrf", "")):
+        if not csrf_ok():
             error = "The form has expired: please try again."
         else:
             found = check_login(
