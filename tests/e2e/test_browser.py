@@ -59,8 +59,9 @@ def seed(tmp_path, env):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, request):
     tmp_path = tmp_path_factory.mktemp("e2e")
-    from tests.conftest import SPEC_MODEL  # noqa: PLC0415
     import yaml
+
+    from tests.conftest import SPEC_MODEL  # noqa: PLC0415
 
     config = tmp_path / "grading.yaml"
     config.write_text(yaml.safe_dump(SPEC_MODEL, sort_keys=False))
