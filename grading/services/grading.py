@@ -24,6 +24,8 @@ from grading.store.db import transaction
 from grading.store.events import EventClasses, ensure_signature
 from grading.store.grades import GradeChanges, StoredGrade, current_grades, write_changes
 
+from . import webhooks
+
 CHUNK = 2000
 REASONS = ("event", "lead-update", "regrade", "model-change")
 
@@ -198,6 +200,7 @@ class Grader:
                 hand_overs.append(lead_id)
         with transaction(self.db):
             write_changes(self.db, changes, stamp)
+            webhooks.enqueue(self.db, self.config, changes.history)
             if last_events:
                 self.db.conn.executemany(
                     "UPDATE leads SET last_event_at = ? WHERE id = ?", last_events
