@@ -283,6 +283,7 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
     from .services.webhooks import Deliverer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     obj.loaded()  # refuse to start on an invalid model file, listing its problems
     schema_version(obj.db)  # create or migrate the database before serving
     app = create_app({"DATABASE": obj.db_path, "MODEL_FILE": obj.config_path})

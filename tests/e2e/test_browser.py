@@ -42,7 +42,7 @@ def seed(tmp_path, env):
             "phone": "+1 555" if i % 2 else None, "owner": rng.choice(["kim", "lee", None])},
             "company": {"domain": f"c{i % 9}.com", "name": f"Company {i % 9}",
                         "industry": rng.choice(["software", "retail"]), "employees": rng.choice([20, 250, 900])}})
-        for j in range(rng.randint(0, 14)):
+        for _ in range(rng.randint(0, 14)):
             events.append({"lead": f"L-{i:03d}", "type": rng.choice(["page_view", "download"]),
                            "at": (now - timedelta(days=rng.randint(0, 40))).isoformat(),
                            "properties": {"url": rng.choice(["/pricing", "/blog/a", "/careers"]),
