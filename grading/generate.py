@@ -303,7 +303,7 @@ class Dataset:
         mean = self.events_per_lead
         for profile in self._profiles():
             # engagement follows fit (scaled so the average stays at events_per_lead)
-            activity = (0.35 + 1.3 * profile.fitness) * (0.4 + 1.2 * rng.random())
+            activity = (0.42 + 1.3 * profile.fitness) * (0.4 + 1.2 * rng.random())
             count = min(
                 int(rng.expovariate(1.0 / (mean * activity))) if mean > 0 else 0, 40 * int(mean + 1)
             )

@@ -10,36 +10,36 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .model import ActivityBlock, Model, Route
-from .scoring import DAY, Grade, RuleKey, activity_number, decay_weights, fit_letter, route_of
+from .scoring import DAY, Grade, RuleKey, decay_weights, fit_letter, route_of
 
 CELLS = tuple(f"{f}{a}" for f in "ABCD" for a in (1, 2, 3, 4))
 
 
-@dataclass(frozen=True)
-class CompactGrade:
-    """One grade with its explanation as plain tuples: ("f", rule, points) / ("a", rule, points, events)."""
+class CompactGrade(NamedTuple):
+    """One grade with its explanation as plain tuples: ("f", rule, points) / ("a", rule, points, events);
+    explanation points are rounded to 2 decimals (as shown), the scores are not. A named tuple:
+    millions are made in a full re-grade."""
 
     category: str | None
     fit_score: float
     fit: str
     activity_score: float
     activity: int
+    grade: str
     route: Route | None
     explanation: tuple[tuple, ...]
-
-    @property
-    def grade(self) -> str:
-        return f"{self.fit}{self.activity}"
 
     @classmethod
     def from_grade(cls, grade: Grade) -> CompactGrade:
         items = tuple(
-            ("f", c.rule, c.points) if c.events is None else ("a", c.rule, c.points, c.events)
+            ("f", c.rule, round(c.points, 2))
+            if c.events is None
+            else ("a", c.rule, round(c.points, 2), c.events)
             for c in grade.explanation
         )
         return cls(
@@ -48,6 +48,7 @@ class CompactGrade:
             grade.fit,
             grade.activity_score,
             grade.activity,
+            grade.grade,
             grade.route,
             items,
         )
@@ -104,7 +105,9 @@ class BatchGrader:
                 matrix[class_id, column[key]] = True
         self.matrix = matrix
 
-    def activity(self, leads: int, events: EventArrays, as_of: int) -> tuple[list, list]:
+    def activity(
+        self, leads: int, events: EventArrays, as_of: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Per lead and column: matching events in the window, and the points they earn."""
         columns = len(self.keys)
         counts = np.zeros((leads, columns), dtype=np.int64)
@@ -131,43 +134,72 @@ class BatchGrader:
                 if rule.max_points is not None:
                     column = np.clip(column, -rule.max_points, rule.max_points)
                 points[:, c] = column
-        return counts.tolist(), points.tolist()
+        return counts, points
 
     def grade(
         self, records: Sequence[Mapping[str, Any]], events: EventArrays, as_of: int
     ) -> list[list[CompactGrade]]:
         """Per lead (in the order of records): its grades, main first; [] outside the audience."""
         model = self.model
-        counts, points = self.activity(len(records), events, as_of)
-        out: list[list[CompactGrade]] = []
-        for i, record in enumerate(records):
-            if not model.in_audience(record):
-                out.append([])
-                continue
-            fit_items = tuple(("f", r.id, r.points) for r in model.fit_rules if r.test(record))
-            fit_score = sum(item[2] for item in fit_items)
-            letter = fit_letter(fit_score, model.fit_thresholds)
-            lead_counts, lead_points = counts[i], points[i]
+        inside = [i for i, record in enumerate(records) if model.in_audience(record)]
+        out: list[list[CompactGrade]] = [[] for _ in records]
+        if not inside:
+            return out
+        if len(inside) < len(records):  # only the audience's events are counted
+            row_of = np.full(len(records), -1, dtype=np.int64)
+            row_of[inside] = np.arange(len(inside))
+            rows = row_of[events.lead_index]
+            keep = rows >= 0
+            events = EventArrays(rows[keep], events.class_id[keep], events.at[keep])
+        count_matrix, matrix = self.activity(len(inside), events, as_of)
+        counts, points = count_matrix.tolist(), matrix.tolist()
+        scores = np.zeros((len(inside), len(self.blocks)))
+        numbers = np.ones((len(inside), len(self.blocks)), dtype=np.int64)
+        for s_index, (block, columns) in enumerate(
+            zip(self.blocks, self.columns_of_scope, strict=True)
+        ):
+            if columns:
+                scores[:, s_index] = matrix[:, columns].sum(axis=1)
+            for number, threshold in zip((2, 3, 4), reversed(block.thresholds), strict=True):
+                numbers[scores[:, s_index] >= threshold, s_index] = number
+        score_rows, number_rows = scores.tolist(), numbers.tolist()
+        fit_rules = [
+            (rule.test, rule.points, ("f", rule.id, round(rule.points, 2)))
+            for rule in model.fit_rules
+        ]
+        rule_ids = [rule.id for rule in self.rules]
+        scopes = list(
+            enumerate(zip(self.columns_of_scope, self.categories, self.routes, strict=True))
+        )
+        thresholds = model.fit_thresholds
+        for row, i in enumerate(inside):
+            record = records[i]
+            held = [(value, item) for test, value, item in fit_rules if test(record)]
+            fit_items = tuple(item for _, item in held)
+            fit_score = sum(value for value, _ in held)
+            letter = fit_letter(fit_score, thresholds)
+            lead_counts, lead_points = counts[row], points[row]
+            lead_scores, lead_numbers = score_rows[row], number_rows[row]
             grades = []
-            for s, block in enumerate(self.blocks):
+            for s_index, (scope_columns, category, routes) in scopes:
+                number = lead_numbers[s_index]
+                cell = letter + str(number)
                 items = tuple(
-                    ("a", self.rules[c].id, lead_points[c], lead_counts[c])
-                    for c in self.columns_of_scope[s]
+                    ("a", rule_ids[c], round(lead_points[c], 2), lead_counts[c])
+                    for c in scope_columns
                     if lead_counts[c]
                 )
-                activity_score = sum(item[2] for item in items)
-                number = activity_number(activity_score, block.thresholds)
-                cell = f"{letter}{number}"
                 grades.append(
                     CompactGrade(
-                        self.categories[s],
+                        category,
                         fit_score,
                         letter,
-                        activity_score,
+                        lead_scores[s_index],
                         number,
-                        self.routes[s][cell],
+                        cell,
+                        routes[cell],
                         fit_items + items,
                     )
                 )
-            out.append(grades)
+            out[i] = grades
         return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 Predicate = Callable[[Mapping[str, Any]], bool]
@@ -30,26 +31,38 @@ OPERATORS = (
 NUMERIC_OPERATORS = ("gt", "gte", "lt", "lte", "between")
 COMBINATORS = ("all", "any", "not")
 
+MEMO_LIMIT = 10_000
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
 def as_number(value: Any) -> float | None:
     """The value as a float when it is a number or a numeric-looking string, else None."""
+    if isinstance(value, str):
+        return _number_of_text(value)
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         return float(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if _NUMBER.match(text):
-            return float(text)
     return None
 
 
+@lru_cache(maxsize=65536)  # the same industries, titles and countries come by again and again
+def _number_of_text(value: str) -> float | None:
+    text = value.strip()
+    return float(text) if _NUMBER.match(text) else None
+
+
 def as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return _fold(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value).strip().casefold()
+
+
+@lru_cache(maxsize=65536)
+def _fold(value: str) -> str:
+    return value.strip().casefold()
 
 
 def is_missing(value: Any) -> bool:
@@ -127,9 +140,20 @@ def _leaf(field: str, op: str, operand: Any) -> Predicate:
         wanted = bool(operand)
         return lambda record: (not is_missing(record.get(field))) is wanted
     test = _element_test(op, operand)
+    # A leaf's answer depends on its field's value alone, and values repeat (industries, titles,
+    # sizes): remember answers for strings and numbers, up to a bound so unique values cannot grow it.
+    remembered: dict[Any, bool] = {}
 
     def leaf(record: Mapping[str, Any]) -> bool:
         value = record.get(field)
+        kind = type(value)
+        if kind is str or kind is int or kind is float:
+            answer = remembered.get(value)
+            if answer is None:
+                answer = not is_missing(value) and test(value)
+                if len(remembered) < MEMO_LIMIT:
+                    remembered[value] = answer
+            return answer
         if is_missing(value):
             return False
         if isinstance(value, list | tuple):

@@ -11,6 +11,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import numpy as np
 import orjson
@@ -43,8 +44,8 @@ class RegradeResult:
 
 
 def stored_form(grade: CompactGrade) -> StoredGrade:
-    route = orjson.dumps(grade.route.as_dict()).decode() if grade.route else None
-    explanation = [[item[0], item[1], round(item[2], 2), *item[3:]] for item in grade.explanation]
+    """The grade as stored; explanation points are already rounded by the batch grader."""
+    route = _route_json(grade.route) if grade.route else None
     return (
         round(grade.fit_score, 2),
         grade.fit,
@@ -52,8 +53,13 @@ def stored_form(grade: CompactGrade) -> StoredGrade:
         grade.activity,
         grade.grade,
         route,
-        orjson.dumps(explanation).decode(),
+        orjson.dumps(grade.explanation).decode(),
     )
+
+
+@lru_cache(maxsize=1024)
+def _route_json(route) -> str:
+    return orjson.dumps(route.as_dict()).decode()
 
 
 class Grader:
@@ -104,11 +110,14 @@ class Grader:
             ids = list(positions)
             marks = ",".join("?" * len(ids))
             rows = self.db.execute(sql + f"lead_id IN ({marks})", [cutoff, as_of, *ids]).fetchall()
-        if any(row[1] not in self.known_classes for row in rows):
+        if not rows:
+            return EventArrays.from_rows([])
+        table = np.array(rows, dtype=np.int64)
+        if not self.known_classes.issuperset(np.unique(table[:, 1]).tolist()):
             self._classify_new()
-        return EventArrays.from_rows(
-            [(positions[lead], class_id, at) for lead, class_id, at in rows]
-        )
+        # positions follow the chunk's lead ids, which are sorted: a search finds each event's lead
+        lead_ids = np.fromiter(positions, dtype=np.int64, count=len(positions))
+        return EventArrays(np.searchsorted(lead_ids, table[:, 0]), table[:, 1], table[:, 2])
 
     @staticmethod
     def _newest_events(events: EventArrays, facts: list) -> list[int | None]:
@@ -205,8 +214,7 @@ class Grader:
                 self.db.conn.executemany(
                     "UPDATE leads SET last_event_at = ? WHERE id = ?", last_events
                 )
-            for lead_id in hand_overs:
-                lead_store.hand_over(self.db, lead_id, stamp)
+            lead_store.hand_over(self.db, hand_overs, stamp)
         return RegradeResult(len(facts), len(changes.history), len(changes))
 
 

@@ -216,20 +216,16 @@ def iter_lead_facts(
         yield lead_id, loads(person), loads(company) if company else {}, handed, outcome, last_event
 
 
-def hand_over(db: sqlite_utils.Database, lead_id: int, at: str) -> None:
+def hand_over(db: sqlite_utils.Database, lead_ids: list[int], at: str) -> None:
     """First sales route: keep the time and move lifecycle lead -> mql."""
-    (raw, lifecycle) = db.execute(
-        "SELECT attrs, lifecycle FROM leads WHERE id = ?", [lead_id]
-    ).fetchone()
-    if lifecycle == "lead":
-        attrs = orjson.loads(raw)
-        attrs["lifecycle"] = "mql"
-        db.execute(
-            "UPDATE leads SET handed_over_at = ?, lifecycle = 'mql', attrs = ?, updated_at = ? WHERE id = ?",
-            [at, orjson.dumps(attrs).decode(), at, lead_id],
-        )
-    else:
-        db.execute("UPDATE leads SET handed_over_at = ? WHERE id = ?", [at, lead_id])
+    if not lead_ids:
+        return
+    db.conn.executemany(
+        "UPDATE leads SET handed_over_at = ?, lifecycle = CASE lifecycle WHEN 'lead' THEN 'mql' ELSE lifecycle END,"
+        " attrs = CASE lifecycle WHEN 'lead' THEN json_set(attrs, '$.lifecycle', 'mql') ELSE attrs END"
+        " WHERE id = ? AND handed_over_at IS NULL",
+        [(at, lead_id) for lead_id in lead_ids],
+    )
 
 
 def insert_outcomes(db: sqlite_utils.Database, rows: list[tuple[int, OutcomeInput]]) -> int:
