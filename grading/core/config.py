@@ -290,7 +290,7 @@ def _label(check: _Checker, rule: dict, path: str) -> str | None:
 
 def _fit_rules(check: _Checker, value: Any, path: str) -> tuple[FitRule, ...]:
     rules, ids = [], []
-    for i, raw in enumerate(check.items(value, path)):
+    for i, raw in enumerate(check.items(value, path, allow_empty=True)):
         where = f"{path}[{i}]"
         rule = check.mapping(
             raw, where, ("id", "label", "when", "points"), ("id", "when", "points")
@@ -390,7 +390,7 @@ def _activity_block(check: _Checker, value: Any, path: str) -> ActivityBlock | N
     rules, ids = [], []
     rules_path = _join(path, "rules")
     for i, raw in enumerate(
-        check.items(block.get("rules"), rules_path) if "rules" in block else []
+        check.items(block.get("rules"), rules_path, allow_empty=True) if "rules" in block else []
     ):
         rule_id, rule = _activity_rule(check, raw, f"{rules_path}[{i}]")
         ids.append((rule_id, f"{rules_path}[{i}].id"))
