@@ -85,17 +85,26 @@ def run(
             total, started = 0, time.perf_counter()
             for b in range(batches):
                 events = [
-                    {"id": f"B{per_lead}-{run_id}-{b}-{i}",
-                     "lead": leads[(b * 1000 + i) // per_lead % len(leads)], "type": "page_view", "at": stamp,
-                     "properties": {"url": "/pricing", "product": "analytics"}}
+                    {
+                        "id": f"B{per_lead}-{run_id}-{b}-{i}",
+                        "lead": leads[(b * 1000 + i) // per_lead % len(leads)],
+                        "type": "page_view",
+                        "at": stamp,
+                        "properties": {"url": "/pricing", "product": "analytics"},
+                    }
                     for i in range(1000)
                 ]
                 status, payload, _ = client.call("POST", "/api/events", {"events": events})
                 assert status == 200, payload
                 total += payload["stored"]
             seconds = time.perf_counter() - started
-            rows.append((f"POST /api/events, batches of 1,000: {label}, each lead re-graded before the answer",
-                         f"{total / seconds:,.0f} events/s", f"{batches} batches"))
+            rows.append(
+                (
+                    f"POST /api/events, batches of 1,000: {label}, each lead re-graded before the answer",
+                    f"{total / seconds:,.0f} events/s",
+                    f"{batches} batches",
+                )
+            )
 
         latencies = []
         for i in range(singles):

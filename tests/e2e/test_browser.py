@@ -20,8 +20,14 @@ playwright = pytest.importorskip("playwright.sync_api")
 BIN = os.path.join(os.path.dirname(sys.executable), "grading")
 SHOTS = os.path.join(os.path.dirname(__file__), "screenshots")
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 EVIL = "<script>alert(1)</script>"
 
 
@@ -37,23 +43,47 @@ def seed(tmp_path, env):
     titles = ["CEO", "CTO", "VP Sales", "Analyst", "Student", "Head of Data"]
     leads, events = [], []
     for i in range(40):
-        leads.append({"id": f"L-{i:03d}", "person": {
-            "name": EVIL if i == 0 else f"Person {i:03d}", "email": f"p{i}@c{i % 9}.com", "title": rng.choice(titles),
-            "phone": "+1 555" if i % 2 else None, "owner": rng.choice(["kim", "lee", None])},
-            "company": {"domain": f"c{i % 9}.com", "name": f"Company {i % 9}",
-                        "industry": rng.choice(["software", "retail"]), "employees": rng.choice([20, 250, 900])}})
+        leads.append(
+            {
+                "id": f"L-{i:03d}",
+                "person": {
+                    "name": EVIL if i == 0 else f"Person {i:03d}",
+                    "email": f"p{i}@c{i % 9}.com",
+                    "title": rng.choice(titles),
+                    "phone": "+1 555" if i % 2 else None,
+                    "owner": rng.choice(["kim", "lee", None]),
+                },
+                "company": {
+                    "domain": f"c{i % 9}.com",
+                    "name": f"Company {i % 9}",
+                    "industry": rng.choice(["software", "retail"]),
+                    "employees": rng.choice([20, 250, 900]),
+                },
+            }
+        )
         for _ in range(rng.randint(0, 14)):
-            events.append({"lead": f"L-{i:03d}", "type": rng.choice(["page_view", "download"]),
-                           "at": (now - timedelta(days=rng.randint(0, 40))).isoformat(),
-                           "properties": {"url": rng.choice(["/pricing", "/blog/a", "/careers"]),
-                                          "product": rng.choice(["analytics", None])}})
+            events.append(
+                {
+                    "lead": f"L-{i:03d}",
+                    "type": rng.choice(["page_view", "download"]),
+                    "at": (now - timedelta(days=rng.randint(0, 40))).isoformat(),
+                    "properties": {
+                        "url": rng.choice(["/pricing", "/blog/a", "/careers"]),
+                        "product": rng.choice(["analytics", None]),
+                    },
+                }
+            )
     for name, rows in (("leads", leads), ("events", events)):
         path = tmp_path / f"{name}.jsonl"
         path.write_text("".join(json.dumps({k: v for k, v in r.items()}) + "\n" for r in rows))
         subprocess.run([BIN, "import", name, str(path)], env=env, check=True, capture_output=True)
     for name, role in (("sam", "sales"), ("val", "viewer")):
-        subprocess.run([BIN, "user", "create", name, "--role", role, "--password", "correct horse"], env=env,
-                       check=True, capture_output=True)
+        subprocess.run(
+            [BIN, "user", "create", name, "--role", role, "--password", "correct horse"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +98,12 @@ def server(tmp_path_factory, request):
     env = {**os.environ, "GRADING_DB": str(tmp_path / "e2e.db"), "GRADING_CONFIG": str(config)}
     seed(tmp_path, env)
     port = free_port()
-    process = subprocess.Popen([BIN, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [BIN, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -110,9 +144,14 @@ def test_sales_works_the_matrix_the_list_and_a_lead(server, browser, tmp_path):
     page = log_in(browser, server, "sam", accept_downloads=True)
     page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
     shot(page, "1-matrix")
-    counts = {cell: int(page.locator(f"a[aria-label^='{cell}:'] .count").inner_text().replace(",", ""))
-              for cell in ("A1", "A2", "D1")}
-    assert sum(int(t.replace(",", "")) for t in page.locator("tfoot td.total").all_inner_texts()[-1:]) == 40
+    counts = {
+        cell: int(page.locator(f"a[aria-label^='{cell}:'] .count").inner_text().replace(",", ""))
+        for cell in ("A1", "A2", "D1")
+    }
+    assert (
+        sum(int(t.replace(",", "")) for t in page.locator("tfoot td.total").all_inner_texts()[-1:])
+        == 40
+    )
 
     cell = max(counts, key=counts.get)
     page.click(f"a[aria-label^='{cell}:']")
@@ -126,7 +165,9 @@ def test_sales_works_the_matrix_the_list_and_a_lead(server, browser, tmp_path):
     assert "q=Person+00" in page.url and f"cell={cell}" in page.url
 
     page.goto(server + "/leads?sort=name&order=asc")
-    page.click("table.list tbody tr:first-child td a")  # '<script>…' sorts first and is shown as text
+    page.click(
+        "table.list tbody tr:first-child td a"
+    )  # '<script>…' sorts first and is shown as text
     shot(page, "4-lead")
     assert page.locator("h1").inner_text() == EVIL
     assert page.locator("table.explain").count() >= 1

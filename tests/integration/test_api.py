@@ -291,7 +291,12 @@ def test_the_openapi_document_covers_every_endpoint_with_schemas(client, admin):
 EVENT_CASES = [
     {"lead": "L-1", "type": "x", "at": "2026-11-01T00:00:00Z"},
     {"lead": "L-1", "type": "x", "at": "2026-11-01T00:00:00Z", "id": "E", "properties": {"a": [1]}},
-    {"lead": "L-1", "type": "x", "at": "2026-11-01T00:00:00Z", "properties": {"a": ["x"], "b": 2.5, "c": True}},
+    {
+        "lead": "L-1",
+        "type": "x",
+        "at": "2026-11-01T00:00:00Z",
+        "properties": {"a": ["x"], "b": 2.5, "c": True},
+    },
     {"lead": "L-1", "type": "", "at": "2026-11-01T00:00:00Z"},
     {"lead": "L-1", "at": "2026-11-01T00:00:00Z"},
     {"lead": "L-1", "type": "x"},

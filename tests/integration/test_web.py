@@ -19,11 +19,21 @@ def site(app, config):
     for name, role in (("ada", "admin"), ("mia", "marketing"), ("sam", "sales"), ("val", "viewer")):
         create_user(db, name, role, "correct horse", "2026-11-01T00:00:00Z")
     leads = [
-        {"id": "L-1", "person": {"name": EVIL, "title": "CEO", "phone": "1", "owner": "sam"},
-         "company": {"name": "Acme", "industry": "software", "employees": 300}},
-        {"id": "L-2", "person": {"email": "bo@uni.edu", "title": "Student"}, "company": {"name": "Uni"}},
-        {"id": "L-3", "person": {"first_name": "Cy", "last_name": "Ng", "title": "CTO"},
-         "company": {"name": "Acme", "industry": "software", "employees": 300}},
+        {
+            "id": "L-1",
+            "person": {"name": EVIL, "title": "CEO", "phone": "1", "owner": "sam"},
+            "company": {"name": "Acme", "industry": "software", "employees": 300},
+        },
+        {
+            "id": "L-2",
+            "person": {"email": "bo@uni.edu", "title": "Student"},
+            "company": {"name": "Uni"},
+        },
+        {
+            "id": "L-3",
+            "person": {"first_name": "Cy", "last_name": "Ng", "title": "CTO"},
+            "company": {"name": "Acme", "industry": "software", "employees": 300},
+        },
     ]
     import_records(db, config, "leads", [(str(i), r) for i, r in enumerate(leads)])
     db.conn.close()
@@ -106,7 +116,9 @@ def test_sales_changes_owner_and_lifecycle_and_the_lead_is_regraded(site):
     client = site.test_client()
     login(client, "sam")
     token = csrf(client, "/leads/L-2")
-    response = client.post("/leads/L-2", data={"csrf": token, "owner": "sam", "lifecycle": "customer"})
+    response = client.post(
+        "/leads/L-2", data={"csrf": token, "owner": "sam", "lifecycle": "customer"}
+    )
     assert response.status_code == 302
     page = client.get("/leads/L-2").text
     assert "Saved" in page and "No grades" in page  # a customer is outside the prospects audience
@@ -133,7 +145,11 @@ def test_admins_regrade_and_reload_from_the_model_page(site):
     client = site.test_client()
     login(client, "ada")
     page = client.get("/models").text
-    assert "Re-grade everyone now" in page and "target-industry" in page and "company.industry in software" in page
+    assert (
+        "Re-grade everyone now" in page
+        and "target-industry" in page
+        and "company.industry in software" in page
+    )
     token = csrf(client, "/models")
     client.post("/models/regrade", data={"csrf": token})
     page = client.get("/models").text
@@ -147,7 +163,11 @@ def test_routes_page_counts_members_and_links_to_them(site):
     login(client, "mia")
     page = client.get("/routes").text
     assert "accelerate" in page and "newsletter" in page
-    link = re.search(r'href="(/leads\?[^"]*route_campaign=newsletter[^"]*)"', page).group(1).replace("&amp;", "&")
+    link = (
+        re.search(r'href="(/leads\?[^"]*route_campaign=newsletter[^"]*)"', page)
+        .group(1)
+        .replace("&amp;", "&")
+    )
     assert "<strong>1</strong> lead" in client.get(link).text
 
 

@@ -72,17 +72,35 @@ def receiver():
 @pytest.fixture
 def hooked(model_dict, receiver, monkeypatch):
     monkeypatch.setenv("HOOK_SECRET", SECRET)
-    model_dict["webhooks"] = [{"url": f"http://127.0.0.1:{receiver.port}/hook", "secret_env": "HOOK_SECRET"}]
+    model_dict["webhooks"] = [
+        {"url": f"http://127.0.0.1:{receiver.port}/hook", "secret_env": "HOOK_SECRET"}
+    ]
     return load_config(model_dict)
 
 
 def lead(n, title="CEO"):
-    return (str(n), {"id": f"L-{n}", "person": {"title": title}, "company": {"industry": "software", "employees": 500}})
+    return (
+        str(n),
+        {
+            "id": f"L-{n}",
+            "person": {"title": title},
+            "company": {"industry": "software", "employees": 500},
+        },
+    )
 
 
 def downloads(n, count, day):
-    return [(str(i), {"lead": f"L-{n}", "type": "download", "at": (T - timedelta(days=day, minutes=i)).isoformat()})
-            for i in range(count)]
+    return [
+        (
+            str(i),
+            {
+                "lead": f"L-{n}",
+                "type": "download",
+                "at": (T - timedelta(days=day, minutes=i)).isoformat(),
+            },
+        )
+        for i in range(count)
+    ]
 
 
 def test_grade_and_route_changes_are_enqueued_per_webhook_event_and_model(db, model_dict):
@@ -97,12 +115,20 @@ def test_grade_and_route_changes_are_enqueued_per_webhook_event_and_model(db, mo
     by_url = {}
     for url, event, body in rows:
         by_url.setdefault(url.rsplit("/", 1)[1], []).append((event, json.loads(body)))
-    assert [e for e, _ in by_url["all"]] == ["grade.changed", "route.changed"] * 2  # main, analytics
+    assert [e for e, _ in by_url["all"]] == [
+        "grade.changed",
+        "route.changed",
+    ] * 2  # main, analytics
     assert [e for e, _ in by_url["routes"]] == ["route.changed"] * 2
     assert [e for e, _ in by_url["other"]] == ["grade.changed"] * 2
     message = by_url["all"][0][1]
-    assert (message["lead"], message["model"], message["category"], message["from"], message["to"]) == (
-        "L-1", "prospects", None, None, "A1")
+    assert (
+        message["lead"],
+        message["model"],
+        message["category"],
+        message["from"],
+        message["to"],
+    ) == ("L-1", "prospects", None, None, "A1")
     assert message["reason"] == "lead-update" and len(message["id"]) == 32
 
 
@@ -123,12 +149,17 @@ def test_a_receiver_that_is_down_then_up_gets_every_message_once_in_order(db, ho
     assert first == {"delivered": 0, "failed": 1}
     (state,) = webhooks.status(db)
     assert state["failing"] and state["attempts"] == 1 and state["pending"] == len(expected)
-    assert webhooks.deliver_due(db, hooked, now=now + 0.5) == {"delivered": 0, "failed": 0}  # backing off
+    assert webhooks.deliver_due(db, hooked, now=now + 0.5) == {
+        "delivered": 0,
+        "failed": 0,
+    }  # backing off
 
     receiver.start()
     receiver.fail_next = 1  # up, but answers 500 once
     assert webhooks.deliver_due(db, hooked, now=now + 1)["failed"] == 1
-    assert webhooks.deliver_due(db, hooked, now=now + 2)["delivered"] == 0  # 2 s back-off after 2 failures
+    assert (
+        webhooks.deliver_due(db, hooked, now=now + 2)["delivered"] == 0
+    )  # 2 s back-off after 2 failures
     done = webhooks.deliver_due(db, hooked, now=now + 4)
     assert done == {"delivered": len(expected), "failed": 0}
     assert webhooks.deliver_due(db, hooked, now=now + 10) == {"delivered": 0, "failed": 0}
@@ -140,7 +171,9 @@ def test_a_receiver_that_is_down_then_up_gets_every_message_once_in_order(db, ho
         assert ats == sorted(ats)
     for headers, body in receiver.received:
         signature = headers["X-Grading-Signature"]
-        assert hmac.compare_digest(signature, "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest())
+        assert hmac.compare_digest(
+            signature, "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        )
         assert headers["X-Grading-Event"] == json.loads(body)["event"]
         assert headers["X-Grading-Delivery"] == json.loads(body)["id"]
     (state,) = webhooks.status(db)

@@ -78,9 +78,20 @@ def test_operator_table(condition, value, expected):
 
 
 MISSING = [ABSENT, None, "", "   ", []]
-OPERATORS = [{"equals": "x"}, {"not_equals": "x"}, {"in": ["x"]}, {"not_in": ["x"]}, {"gt": 1}, {"gte": 1},
-             {"lt": 1}, {"lte": 1}, {"between": [0, 1]}, {"matches": ".*"}, {"contains": ""},
-             {"present": True}]
+OPERATORS = [
+    {"equals": "x"},
+    {"not_equals": "x"},
+    {"in": ["x"]},
+    {"not_in": ["x"]},
+    {"gt": 1},
+    {"gte": 1},
+    {"lt": 1},
+    {"lte": 1},
+    {"between": [0, 1]},
+    {"matches": ".*"},
+    {"contains": ""},
+    {"present": True},
+]
 
 
 @pytest.mark.parametrize("value", MISSING, ids=["absent", "null", "empty", "blank", "empty-list"])
@@ -96,7 +107,10 @@ def test_present_false_holds_for_a_missing_field(value):
 
 @pytest.mark.parametrize("value", MISSING, ids=["absent", "null", "empty", "blank", "empty-list"])
 def test_not_inverts_even_a_missing_field(value):
-    assert compile_condition({"not": {"field": "person.x", "equals": "y"}})({"person.x": value}) is True
+    assert (
+        compile_condition({"not": {"field": "person.x", "equals": "y"}})({"person.x": value})
+        is True
+    )
 
 
 LISTS = [
@@ -119,20 +133,31 @@ def test_a_list_holds_when_any_element_holds(condition, value, expected):
 
 
 def test_all_any_and_not_nest():
-    condition = {"all": [
-        {"field": "company.industry", "in": ["software"]},
-        {"any": [{"field": "company.employees", "gte": 200}, {"field": "company.revenue", "gte": 1e7}]},
-        {"not": {"field": "person.title", "contains": "student"}},
-    ]}
+    condition = {
+        "all": [
+            {"field": "company.industry", "in": ["software"]},
+            {
+                "any": [
+                    {"field": "company.employees", "gte": 200},
+                    {"field": "company.revenue", "gte": 1e7},
+                ]
+            },
+            {"not": {"field": "person.title", "contains": "student"}},
+        ]
+    }
     test = compile_condition(condition)
     assert test({"company.industry": "Software", "company.employees": 10, "company.revenue": 2e7})
     assert not test({"company.industry": "Software", "company.employees": 10})
-    assert not test({"company.industry": "Software", "company.employees": 300, "person.title": "Student"})
+    assert not test(
+        {"company.industry": "Software", "company.employees": 300, "person.title": "Student"}
+    )
     assert not test({"company.employees": 300})
 
 
 def test_event_conditions_read_properties_and_type():
-    test = compile_condition({"all": [{"field": "type", "equals": "page_view"}, {"field": "url", "matches": "jobs"}]})
+    test = compile_condition(
+        {"all": [{"field": "type", "equals": "page_view"}, {"field": "url", "matches": "jobs"}]}
+    )
     assert test({"type": "page_view", "url": "/jobs/12"})
     assert not test({"type": "download", "url": "/jobs/12"})
 

@@ -23,46 +23,120 @@ def model(data):
 def test_the_spec_example_loads():
     config = load_config(SPEC_MODEL)
     (prospects,) = config.models
-    assert prospects.name == "prospects" and len(prospects.fit_rules) == 5 and config.schedule == "0 * * * *"
-    assert prospects.fit_thresholds == (70, 45, 20) and prospects.activity.thresholds == (60, 35, 10)
+    assert (
+        prospects.name == "prospects"
+        and len(prospects.fit_rules) == 5
+        and config.schedule == "0 * * * *"
+    )
+    assert prospects.fit_thresholds == (70, 45, 20) and prospects.activity.thresholds == (
+        60,
+        35,
+        10,
+    )
     assert config.event_property_keys == ("product", "url")
 
 
 CASES = [
-    (lambda d: model(d)["fit"]["rules"][3]["when"].update({"greater": 3}) or model(d)["fit"]["rules"][3]["when"].pop("present"),
-     "models[0].fit.rules[3].when: unknown operator 'greater'"),
+    (
+        lambda d: (
+            model(d)["fit"]["rules"][3]["when"].update({"greater": 3})
+            or model(d)["fit"]["rules"][3]["when"].pop("present")
+        ),
+        "models[0].fit.rules[3].when: unknown operator 'greater'",
+    ),
     (lambda d: model(d).update(colour="red"), "models[0].colour: unknown key 'colour'"),
-    (lambda d: model(d)["fit"]["rules"][0].update(points="ten"), "models[0].fit.rules[0].points: must be a number, not a string"),
-    (lambda d: model(d)["fit"]["rules"][2]["when"].update(matches="(ceo"),
-     "models[0].fit.rules[2].when.matches: bad regular expression: missing ), unterminated subpattern at position 0"),
-    (lambda d: model(d)["fit"]["rules"][1].update(id="ceo"), "models[0].fit.rules[2].id: duplicate rule id 'ceo'"),
-    (lambda d: d["models"].append(copy.deepcopy(model(d))), "models[1].name: duplicate model name 'prospects'"),
-    (lambda d: model(d)["categories"].append(copy.deepcopy(model(d)["categories"][0])),
-     "models[0].categories[1].name: duplicate category name 'analytics'"),
-    (lambda d: model(d)["fit"].update(thresholds={"A": 20, "B": 45, "C": 20}),
-     "models[0].fit.thresholds: thresholds must be strictly decreasing A > B > C"),
-    (lambda d: model(d)["activity"].update(thresholds={4: 10, 3: 10, 2: 5}),
-     "models[0].activity.thresholds: thresholds must be strictly decreasing 4 > 3 > 2"),
-    (lambda d: model(d)["fit"].update(thresholds={"A": 70, "B": 45}), "models[0].fit.thresholds.C: is required"),
-    (lambda d: model(d)["fit"]["rules"][0]["when"].update(field="industry"),
-     "models[0].fit.rules[0].when.field: unknown namespace in 'industry': use person.KEY or company.KEY"),
-    (lambda d: model(d)["activity"]["rules"][2]["where"].update(field="person.url"),
-     "models[0].activity.rules[2].where.field: 'person.url': event conditions use property keys (url, product, type)"),
-    (lambda d: model(d)["routing"][0].update(cells=["A5"]), "models[0].routing[0].cells[0]: 'A5' is not a cell pattern (A4, A*, *4, *)"),
-    (lambda d: model(d)["routing"][0].update(cells=["**4"]), "models[0].routing[0].cells[0]: '**4' is not a cell pattern (A4, A*, *4, *)"),
-    (lambda d: model(d)["activity"]["rules"][1].update(min_count=0), "models[0].activity.rules[1].min_count: must be a whole number ≥ 1"),
-    (lambda d: model(d)["activity"]["rules"][1].update(min_count=2.5),
-     "models[0].activity.rules[1].min_count: must be a whole number ≥ 1, not a number"),
-    (lambda d: model(d)["activity"]["rules"][0].update(max_points=0), "models[0].activity.rules[0].max_points: must be greater than 0"),
-    (lambda d: model(d)["activity"]["rules"][0].update(max_points=-5), "models[0].activity.rules[0].max_points: must be greater than 0"),
-    (lambda d: d["schedule"].update(regrade="every hour"), "schedule.regrade: bad cron expression 'every hour': Wrong number of fields; got 2, expected 5"),
-    (lambda d: model(d).update(name="Prospects!"), "models[0].name: 'Prospects!' must match [a-z0-9_-]+"),
-    (lambda d: model(d)["fit"]["rules"][0]["when"].update(between=[5]) or model(d)["fit"]["rules"][0]["when"].pop("in"),
-     "models[0].fit.rules[0].when.between: must be a list [low, high]"),
-    (lambda d: model(d)["fit"]["rules"][0]["when"].update(gte=5), "models[0].fit.rules[0].when: exactly one operator per condition, found in, gte"),
-    (lambda d: model(d)["fit"]["rules"][3]["when"].update(present="yes"), "models[0].fit.rules[3].when.present: must be true or false, not a string"),
+    (
+        lambda d: model(d)["fit"]["rules"][0].update(points="ten"),
+        "models[0].fit.rules[0].points: must be a number, not a string",
+    ),
+    (
+        lambda d: model(d)["fit"]["rules"][2]["when"].update(matches="(ceo"),
+        "models[0].fit.rules[2].when.matches: bad regular expression: missing ), unterminated subpattern at position 0",
+    ),
+    (
+        lambda d: model(d)["fit"]["rules"][1].update(id="ceo"),
+        "models[0].fit.rules[2].id: duplicate rule id 'ceo'",
+    ),
+    (
+        lambda d: d["models"].append(copy.deepcopy(model(d))),
+        "models[1].name: duplicate model name 'prospects'",
+    ),
+    (
+        lambda d: model(d)["categories"].append(copy.deepcopy(model(d)["categories"][0])),
+        "models[0].categories[1].name: duplicate category name 'analytics'",
+    ),
+    (
+        lambda d: model(d)["fit"].update(thresholds={"A": 20, "B": 45, "C": 20}),
+        "models[0].fit.thresholds: thresholds must be strictly decreasing A > B > C",
+    ),
+    (
+        lambda d: model(d)["activity"].update(thresholds={4: 10, 3: 10, 2: 5}),
+        "models[0].activity.thresholds: thresholds must be strictly decreasing 4 > 3 > 2",
+    ),
+    (
+        lambda d: model(d)["fit"].update(thresholds={"A": 70, "B": 45}),
+        "models[0].fit.thresholds.C: is required",
+    ),
+    (
+        lambda d: model(d)["fit"]["rules"][0]["when"].update(field="industry"),
+        "models[0].fit.rules[0].when.field: unknown namespace in 'industry': use person.KEY or company.KEY",
+    ),
+    (
+        lambda d: model(d)["activity"]["rules"][2]["where"].update(field="person.url"),
+        "models[0].activity.rules[2].where.field: 'person.url': event conditions use property keys (url, product, type)",
+    ),
+    (
+        lambda d: model(d)["routing"][0].update(cells=["A5"]),
+        "models[0].routing[0].cells[0]: 'A5' is not a cell pattern (A4, A*, *4, *)",
+    ),
+    (
+        lambda d: model(d)["routing"][0].update(cells=["**4"]),
+        "models[0].routing[0].cells[0]: '**4' is not a cell pattern (A4, A*, *4, *)",
+    ),
+    (
+        lambda d: model(d)["activity"]["rules"][1].update(min_count=0),
+        "models[0].activity.rules[1].min_count: must be a whole number ≥ 1",
+    ),
+    (
+        lambda d: model(d)["activity"]["rules"][1].update(min_count=2.5),
+        "models[0].activity.rules[1].min_count: must be a whole number ≥ 1, not a number",
+    ),
+    (
+        lambda d: model(d)["activity"]["rules"][0].update(max_points=0),
+        "models[0].activity.rules[0].max_points: must be greater than 0",
+    ),
+    (
+        lambda d: model(d)["activity"]["rules"][0].update(max_points=-5),
+        "models[0].activity.rules[0].max_points: must be greater than 0",
+    ),
+    (
+        lambda d: d["schedule"].update(regrade="every hour"),
+        "schedule.regrade: bad cron expression 'every hour': Wrong number of fields; got 2, expected 5",
+    ),
+    (
+        lambda d: model(d).update(name="Prospects!"),
+        "models[0].name: 'Prospects!' must match [a-z0-9_-]+",
+    ),
+    (
+        lambda d: (
+            model(d)["fit"]["rules"][0]["when"].update(between=[5])
+            or model(d)["fit"]["rules"][0]["when"].pop("in")
+        ),
+        "models[0].fit.rules[0].when.between: must be a list [low, high]",
+    ),
+    (
+        lambda d: model(d)["fit"]["rules"][0]["when"].update(gte=5),
+        "models[0].fit.rules[0].when: exactly one operator per condition, found in, gte",
+    ),
+    (
+        lambda d: model(d)["fit"]["rules"][3]["when"].update(present="yes"),
+        "models[0].fit.rules[3].when.present: must be true or false, not a string",
+    ),
     (lambda d: model(d).pop("fit"), "models[0].fit: is required"),
-    (lambda d: d.update(webhooks=[{"url": "ftp://x"}]), "webhooks[0].url: 'ftp://x' must be an http:// or https:// address"),
+    (
+        lambda d: d.update(webhooks=[{"url": "ftp://x"}]),
+        "webhooks[0].url: 'ftp://x' must be an http:// or https:// address",
+    ),
 ]
 
 

@@ -13,13 +13,22 @@ from grading.core.scoring import Event, activity_number, fit_letter, grade_lead
 T = datetime(2026, 11, 1, 15, 30, tzinfo=UTC)  # as of: 15:30 UTC on 1 November
 
 
-def build(activity_rules, *, window=90, half_life=None, thresholds=(60, 35, 10), fit_rules=(), **model):
-    activity = {"window_days": window, "rules": list(activity_rules),
-                "thresholds": dict(zip((4, 3, 2), thresholds, strict=True))}
+def build(
+    activity_rules, *, window=90, half_life=None, thresholds=(60, 35, 10), fit_rules=(), **model
+):
+    activity = {
+        "window_days": window,
+        "rules": list(activity_rules),
+        "thresholds": dict(zip((4, 3, 2), thresholds, strict=True)),
+    }
     if half_life:
         activity["half_life_days"] = half_life
-    body = {"name": "m", "fit": {"rules": list(fit_rules), "thresholds": {"A": 70, "B": 45, "C": 20}},
-            "activity": activity, **model}
+    body = {
+        "name": "m",
+        "fit": {"rules": list(fit_rules), "thresholds": {"A": 70, "B": 45, "C": 20}},
+        "activity": activity,
+        **model,
+    }
     return load_config({"models": [body]}).models[0]
 
 
@@ -42,14 +51,28 @@ def activity_of(model, events):
 # fit ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("score,letter", [(100, "A"), (70, "A"), (69.99, "B"), (45, "B"), (44.99, "C"),
-                                          (20, "C"), (19.99, "D"), (0, "D"), (-40, "D")])
+@pytest.mark.parametrize(
+    "score,letter",
+    [
+        (100, "A"),
+        (70, "A"),
+        (69.99, "B"),
+        (45, "B"),
+        (44.99, "C"),
+        (20, "C"),
+        (19.99, "D"),
+        (0, "D"),
+        (-40, "D"),
+    ],
+)
 def test_fit_letter_boundaries(score, letter):
     assert fit_letter(score, (70, 45, 20)) == letter
 
 
-@pytest.mark.parametrize("score,number", [(100, 4), (60, 4), (59.99, 3), (35, 3), (34.99, 2), (10, 2),
-                                          (9.99, 1), (0, 1), (-5, 1)])
+@pytest.mark.parametrize(
+    "score,number",
+    [(100, 4), (60, 4), (59.99, 3), (35, 3), (34.99, 2), (10, 2), (9.99, 1), (0, 1), (-5, 1)],
+)
 def test_activity_number_boundaries(score, number):
     assert activity_number(score, (60, 35, 10)) == number
 
@@ -57,19 +80,29 @@ def test_activity_number_boundaries(score, number):
 FIT = [
     {"id": "big", "when": {"field": "company.employees", "gte": 200}, "points": 30},
     {"id": "ceo", "when": {"field": "person.title", "matches": "\\bceo\\b"}, "points": 40},
-    {"id": "student", "when": {"field": "person.title", "contains": "student"}, "points": -40, "label": "Student"},
+    {
+        "id": "student",
+        "when": {"field": "person.title", "contains": "student"},
+        "points": -40,
+        "label": "Student",
+    },
 ]
 
 
-@pytest.mark.parametrize("person,company,score,letter", [
-    ({"title": "CEO"}, {"employees": 200}, 70, "A"),
-    ({"title": "CEO"}, {"employees": 199}, 40, "C"),
-    ({"title": "Student CEO"}, {"employees": 500}, 30, "C"),
-    ({"title": "student"}, {}, -40, "D"),
-    ({}, {}, 0, "D"),
-])
+@pytest.mark.parametrize(
+    "person,company,score,letter",
+    [
+        ({"title": "CEO"}, {"employees": 200}, 70, "A"),
+        ({"title": "CEO"}, {"employees": 199}, 40, "C"),
+        ({"title": "Student CEO"}, {"employees": 500}, 30, "C"),
+        ({"title": "student"}, {}, -40, "D"),
+        ({}, {}, 0, "D"),
+    ],
+)
 def test_fit_score_is_the_sum_of_rules_that_hold_each_once(person, company, score, letter):
-    grade = main_grade(build([], fit_rules=FIT), person={"lifecycle": "lead", **person}, company=company)
+    grade = main_grade(
+        build([], fit_rules=FIT), person={"lifecycle": "lead", **person}, company=company
+    )
     assert (grade.fit_score, grade.fit) == (score, letter)
     assert sum(c.points for c in grade.explanation if c.dimension == "fit") == score
 
@@ -77,7 +110,13 @@ def test_fit_score_is_the_sum_of_rules_that_hold_each_once(person, company, scor
 def test_fit_explanation_names_rule_label_dimension_and_points():
     grade = main_grade(build([], fit_rules=FIT), person={"title": "Student"})
     (item,) = grade.explanation
-    assert (item.rule, item.label, item.dimension, item.points, item.events) == ("student", "Student", "fit", -40, None)
+    assert (item.rule, item.label, item.dimension, item.points, item.events) == (
+        "student",
+        "Student",
+        "fit",
+        -40,
+        None,
+    )
 
 
 # windows, whole UTC days --------------------------------------------------------------------
@@ -85,15 +124,24 @@ def test_fit_explanation_names_rule_label_dimension_and_points():
 COUNT = [{"id": "d", "event": "download", "points": 10}]
 
 
-@pytest.mark.parametrize("when,counts", [
-    (at(), True),                                   # exactly as of
-    (at(minutes=-1), False),                        # a minute after as of, same day
-    (at(days=-1), False),                           # tomorrow
-    (at(days=89), True),                            # age 89 < 90
-    (at(days=90), False),                           # age 90
-    (T.replace(hour=0, minute=0) - timedelta(days=89), True),       # 00:00 of the oldest day in the window
-    (T.replace(hour=0, minute=0) - timedelta(days=89, seconds=1), False),  # 23:59:59 the day before
-])
+@pytest.mark.parametrize(
+    "when,counts",
+    [
+        (at(), True),  # exactly as of
+        (at(minutes=-1), False),  # a minute after as of, same day
+        (at(days=-1), False),  # tomorrow
+        (at(days=89), True),  # age 89 < 90
+        (at(days=90), False),  # age 90
+        (
+            T.replace(hour=0, minute=0) - timedelta(days=89),
+            True,
+        ),  # 00:00 of the oldest day in the window
+        (
+            T.replace(hour=0, minute=0) - timedelta(days=89, seconds=1),
+            False,
+        ),  # 23:59:59 the day before
+    ],
+)
 def test_the_window_is_counted_in_whole_utc_days(when, counts):
     assert activity_of(build(COUNT), [ev(when=when)]) == (10 if counts else 0)
 
@@ -118,7 +166,7 @@ def test_within_days_may_reach_beyond_the_block_window():
 # decay, caps, thresholds ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("days,weight", [(0, 1.0), (30, 0.5), (60, 0.25), (15, 0.5 ** 0.5)])
+@pytest.mark.parametrize("days,weight", [(0, 1.0), (30, 0.5), (60, 0.25), (15, 0.5**0.5)])
 def test_decay_halves_points_every_half_life(days, weight):
     model = build(COUNT, half_life=30)
     assert activity_of(model, [ev(when=at(days=days))]) == pytest.approx(10 * weight)
@@ -153,7 +201,9 @@ def test_min_count_adds_points_once_at_n_matching_events(n, expected):
 
 
 def test_min_count_rules_do_not_decay():
-    model = build([{"id": "visits", "event": "page_view", "min_count": 2, "points": 20}], half_life=10)
+    model = build(
+        [{"id": "visits", "event": "page_view", "min_count": 2, "points": 20}], half_life=10
+    )
     assert activity_of(model, [ev("page_view", at(days=60)), ev("page_view", at(days=80))]) == 20
 
 
@@ -164,20 +214,36 @@ def test_a_threshold_rule_short_of_its_count_is_explained_with_0_points_and_its_
 
 
 def test_careers_page_visits_lower_activity():
-    model = build([{"id": "dl", "event": "download", "points": 20},
-                   {"id": "careers", "event": "page_view", "where": {"field": "url", "matches": "/(careers|jobs)"},
-                    "points": -10}])
-    grade = main_grade(model, [ev(), ev("page_view", url="/careers"), ev("page_view", url="/pricing")])
+    model = build(
+        [
+            {"id": "dl", "event": "download", "points": 20},
+            {
+                "id": "careers",
+                "event": "page_view",
+                "where": {"field": "url", "matches": "/(careers|jobs)"},
+                "points": -10,
+            },
+        ]
+    )
+    grade = main_grade(
+        model, [ev(), ev("page_view", url="/careers"), ev("page_view", url="/pricing")]
+    )
     assert grade.activity_score == 10
 
 
 # event types and where --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("event,kind,matches", [
-    ("download", "download", True), ("download", "Download", False), (["download", "webinar"], "webinar", True),
-    (["download", "webinar"], "page_view", False), (None, "anything", True),
-])
+@pytest.mark.parametrize(
+    "event,kind,matches",
+    [
+        ("download", "download", True),
+        ("download", "Download", False),
+        (["download", "webinar"], "webinar", True),
+        (["download", "webinar"], "page_view", False),
+        (None, "anything", True),
+    ],
+)
 def test_event_types_compare_exactly(event, kind, matches):
     rule = {"id": "r", "points": 1}
     if event is not None:
@@ -186,10 +252,32 @@ def test_event_types_compare_exactly(event, kind, matches):
 
 
 def test_where_reads_properties_and_type():
-    model = build([{"id": "r", "where": {"all": [{"field": "type", "in": ["page_view", "download"]},
-                                                   {"field": "url", "matches": "^/pricing"}]}, "points": 1}])
-    assert activity_of(model, [ev("page_view", url="/pricing"), ev("download", url="/pricing/x"),
-                               ev("webinar", url="/pricing"), ev("page_view", url="/blog")]) == 2
+    model = build(
+        [
+            {
+                "id": "r",
+                "where": {
+                    "all": [
+                        {"field": "type", "in": ["page_view", "download"]},
+                        {"field": "url", "matches": "^/pricing"},
+                    ]
+                },
+                "points": 1,
+            }
+        ]
+    )
+    assert (
+        activity_of(
+            model,
+            [
+                ev("page_view", url="/pricing"),
+                ev("download", url="/pricing/x"),
+                ev("webinar", url="/pricing"),
+                ev("page_view", url="/blog"),
+            ],
+        )
+        == 2
+    )
 
 
 # categories, audience, routing --------------------------------------------------------------------
@@ -197,24 +285,43 @@ def test_where_reads_properties_and_type():
 CATEGORY_MODEL = dict(
     fit_rules=FIT,
     categories=[
-        {"name": "analytics", "where": {"field": "product", "equals": "analytics"},
-         "routing": [{"cells": ["*2"], "to": "sales", "queue": "analytics"}]},
-        {"name": "crm", "where": {"field": "url", "matches": "^/products/crm"},
-         "activity": {"window_days": 7, "rules": [{"id": "crm-any", "points": 50}],
-                      "thresholds": {4: 100, 3: 50, 2: 10}}},
+        {
+            "name": "analytics",
+            "where": {"field": "product", "equals": "analytics"},
+            "routing": [{"cells": ["*2"], "to": "sales", "queue": "analytics"}],
+        },
+        {
+            "name": "crm",
+            "where": {"field": "url", "matches": "^/products/crm"},
+            "activity": {
+                "window_days": 7,
+                "rules": [{"id": "crm-any", "points": 50}],
+                "thresholds": {4: 100, 3: 50, 2: 10},
+            },
+        },
     ],
-    routing=[{"cells": ["A4", "A3"], "to": "sales", "queue": "senior"},
-             {"cells": ["A*"], "to": "nurture", "campaign": "accelerate"},
-             {"cells": ["*4"], "to": "nurture", "campaign": "hot"},
-             {"cells": ["*"], "to": "nurture", "campaign": "newsletter"}],
+    routing=[
+        {"cells": ["A4", "A3"], "to": "sales", "queue": "senior"},
+        {"cells": ["A*"], "to": "nurture", "campaign": "accelerate"},
+        {"cells": ["*4"], "to": "nurture", "campaign": "hot"},
+        {"cells": ["*"], "to": "nurture", "campaign": "newsletter"},
+    ],
     audience={"field": "person.lifecycle", "not_in": ["customer", "disqualified"]},
 )
 
 
 def grades_of(events, person=None, company=None):
     model = build(COUNT, **CATEGORY_MODEL)
-    return {g.category: g for g in grade_lead(model, person or {"lifecycle": "lead", "title": "CEO"},
-                                              company or {"employees": 300}, events, T)}
+    return {
+        g.category: g
+        for g in grade_lead(
+            model,
+            person or {"lifecycle": "lead", "title": "CEO"},
+            company or {"employees": 300},
+            events,
+            T,
+        )
+    }
 
 
 def test_a_category_counts_only_its_events_with_the_models_fit_letter():
@@ -224,7 +331,12 @@ def test_a_category_counts_only_its_events_with_the_models_fit_letter():
 
 
 def test_a_category_may_have_its_own_activity_block():
-    grades = grades_of([ev("page_view", at(days=3), url="/products/crm"), ev("page_view", at(days=8), url="/products/crm")])
+    grades = grades_of(
+        [
+            ev("page_view", at(days=3), url="/products/crm"),
+            ev("page_view", at(days=8), url="/products/crm"),
+        ]
+    )
     assert grades["crm"].activity_score == 50 and grades["crm"].grade == "A3"
     assert [c.rule for c in grades["crm"].explanation if c.dimension == "activity"] == ["crm-any"]
 
@@ -235,19 +347,27 @@ def test_a_category_routes_by_its_own_routing_or_not_at_all():
     assert grades["crm"].route is None  # no routing of its own: no route (not the model's)
 
 
-@pytest.mark.parametrize("title,employees,n,route", [
-    ("CEO", 300, 6, ("sales", "senior", None)),        # A4 (60 points): first entry
-    ("CEO", 300, 1, ("nurture", None, "accelerate")),  # A2 matches A*
-    ("Analyst", 300, 6, ("nurture", None, "hot")),     # C4 matches *4
-    ("Analyst", 10, 0, ("nurture", None, "newsletter")),
-])
+@pytest.mark.parametrize(
+    "title,employees,n,route",
+    [
+        ("CEO", 300, 6, ("sales", "senior", None)),  # A4 (60 points): first entry
+        ("CEO", 300, 1, ("nurture", None, "accelerate")),  # A2 matches A*
+        ("Analyst", 300, 6, ("nurture", None, "hot")),  # C4 matches *4
+        ("Analyst", 10, 0, ("nurture", None, "newsletter")),
+    ],
+)
 def test_routing_wildcards_and_first_match_wins(title, employees, n, route):
     model = build([{"id": "d", "event": "download", "points": 10}], **CATEGORY_MODEL)
-    grade = grade_lead(model, {"lifecycle": "lead", "title": title}, {"employees": employees}, [ev()] * n, T)[0]
+    grade = grade_lead(
+        model, {"lifecycle": "lead", "title": title}, {"employees": employees}, [ev()] * n, T
+    )[0]
     assert (grade.route.to, grade.route.queue, grade.route.campaign) == route
 
 
-@pytest.mark.parametrize("lifecycle,graded", [("lead", True), ("mql", True), ("customer", False), ("disqualified", False)])
+@pytest.mark.parametrize(
+    "lifecycle,graded",
+    [("lead", True), ("mql", True), ("customer", False), ("disqualified", False)],
+)
 def test_a_lead_outside_the_audience_has_no_grade(lifecycle, graded):
     model = build(COUNT, **CATEGORY_MODEL)
     assert bool(grade_lead(model, {"lifecycle": lifecycle}, {}, [], T)) is graded
@@ -256,18 +376,42 @@ def test_a_lead_outside_the_audience_has_no_grade(lifecycle, graded):
 # laws -----------------------------------------------------------------------------------------------
 
 LAW_MODEL = build(
-    [{"id": "dl", "event": "download", "points": 7, "max_points": 30},
-     {"id": "visits", "event": "page_view", "min_count": 4, "points": 20},
-     {"id": "pricing", "where": {"field": "url", "equals": "/pricing"}, "within_days": 7, "points": 15},
-     {"id": "careers", "where": {"field": "url", "contains": "career"}, "points": -6, "max_points": 15}],
-    half_life=10, **CATEGORY_MODEL,
+    [
+        {"id": "dl", "event": "download", "points": 7, "max_points": 30},
+        {"id": "visits", "event": "page_view", "min_count": 4, "points": 20},
+        {
+            "id": "pricing",
+            "where": {"field": "url", "equals": "/pricing"},
+            "within_days": 7,
+            "points": 15,
+        },
+        {
+            "id": "careers",
+            "where": {"field": "url", "contains": "career"},
+            "points": -6,
+            "max_points": 15,
+        },
+    ],
+    half_life=10,
+    **CATEGORY_MODEL,
 )
-events = st.lists(st.builds(
-    lambda kind, url, product, minutes: Event(kind, T - timedelta(minutes=minutes),
-                                              {"url": url} | ({"product": product} if product else {})),
-    st.sampled_from(["download", "page_view", "webinar"]), st.sampled_from(["/pricing", "/careers", "/blog"]),
-    st.sampled_from(["analytics", None]), st.integers(-2 * 1440, 120 * 1440)), max_size=40)
-people = st.fixed_dictionaries({"lifecycle": st.just("lead"), "title": st.sampled_from(["CEO", "Student", "Analyst"])})
+events = st.lists(
+    st.builds(
+        lambda kind, url, product, minutes: Event(
+            kind,
+            T - timedelta(minutes=minutes),
+            {"url": url} | ({"product": product} if product else {}),
+        ),
+        st.sampled_from(["download", "page_view", "webinar"]),
+        st.sampled_from(["/pricing", "/careers", "/blog"]),
+        st.sampled_from(["analytics", None]),
+        st.integers(-2 * 1440, 120 * 1440),
+    ),
+    max_size=40,
+)
+people = st.fixed_dictionaries(
+    {"lifecycle": st.just("lead"), "title": st.sampled_from(["CEO", "Student", "Analyst"])}
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -276,7 +420,9 @@ def test_explanation_points_add_up_to_the_scores(events, person):
     for grade in grade_lead(LAW_MODEL, person, {"employees": 300}, events, T):
         fit = sum(c.points for c in grade.explanation if c.dimension == "fit")
         activity = sum(c.points for c in grade.explanation if c.dimension == "activity")
-        assert fit == pytest.approx(grade.fit_score) and activity == pytest.approx(grade.activity_score)
+        assert fit == pytest.approx(grade.fit_score) and activity == pytest.approx(
+            grade.activity_score
+        )
 
 
 @settings(max_examples=100, deadline=None)
@@ -287,14 +433,22 @@ def test_grading_twice_or_shuffled_gives_the_same_grades(events, person, seed):
     shuffled = list(events)
     random.Random(seed).shuffle(shuffled)
     again = grade_lead(LAW_MODEL, person, {"employees": 300}, shuffled, T)
-    assert [(g.category, g.grade, g.route) for g in again] == [(g.category, g.grade, g.route) for g in first]
+    assert [(g.category, g.grade, g.route) for g in again] == [
+        (g.category, g.grade, g.route) for g in first
+    ]
     assert [g.activity_score for g in again] == pytest.approx([g.activity_score for g in first])
 
 
 @settings(max_examples=100, deadline=None)
 @given(events=events, later=events)
 def test_events_after_as_of_change_nothing(events, later):
-    after = [Event(e.type, T + timedelta(seconds=1) + (T - e.at if e.at < T else timedelta()), e.properties)
-             for e in later]
+    after = [
+        Event(
+            e.type, T + timedelta(seconds=1) + (T - e.at if e.at < T else timedelta()), e.properties
+        )
+        for e in later
+    ]
     person = {"lifecycle": "lead", "title": "CEO"}
-    assert grade_lead(LAW_MODEL, person, {}, events + after, T) == grade_lead(LAW_MODEL, person, {}, events, T)
+    assert grade_lead(LAW_MODEL, person, {}, events + after, T) == grade_lead(
+        LAW_MODEL, person, {}, events, T
+    )
