@@ -10,6 +10,7 @@ import click
 
 from grading.core.config import ConfigError
 from grading.core.records import parse_time
+from grading.core.scoring import from_epoch
 
 from .services import export as export_service
 from .services import ingest
@@ -56,7 +57,7 @@ def _as_of(value: str | None) -> datetime:
     at = parse_time(value, "--as-of", problems)
     if problems:
         raise click.BadParameter(problems[0][1], param_hint="--as-of")
-    return datetime.fromtimestamp(at, UTC)
+    return from_epoch(at)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

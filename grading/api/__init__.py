@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
 
 from grading.core.records import parse_time
+from grading.core.scoring import from_epoch
 
 from ..services import export as export_service
 from ..services import ingest
@@ -182,7 +182,7 @@ def get_lead(lead_id: str):
     if report is None:
         raise ApiError(404, f"no lead '{lead_id}'")
     for event in report["events"]:
-        event["at"] = datetime.fromtimestamp(event["at"], UTC).isoformat().replace("+00:00", "Z")
+        event["at"] = from_epoch(event["at"]).isoformat().replace("+00:00", "Z")
     return s.LeadOut().dump(report)
 
 
@@ -257,7 +257,8 @@ def routes():
     names = [params["model"]] if params.get("model") else [m.name for m in state().config.models]
     for name in names:
         model_and_category({"model": name})
-    rows = [row for name in names for row in queries.route_counts(get_db(), name)]
+    config = state().config
+    rows = [row for name in names for row in export_service.route_counts(get_db(), config.model(name))]
     return s.RoutesOut().dump({"routes": rows})
 
 
@@ -331,7 +332,7 @@ def regrade_now():
             raise ApiError(
                 422, "invalid request", [{"field": f, "message": m} for f, m in problems]
             )
-        as_of = datetime.fromtimestamp(at, UTC)
+        as_of = from_epoch(at)
     try:
         run = run_regrade(get_db(), state().loaded, trigger="manual", as_of=as_of, models=models)
     except Busy as busy:

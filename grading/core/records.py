@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .scoring import DAY, epoch
+
 LIFECYCLES = ("lead", "mql", "sql", "opportunity", "customer", "disqualified")
 MAX_ID = 200
-FUTURE_LIMIT = 86400  # an event more than a day ahead of now is refused
+FUTURE_LIMIT = DAY  # an event more than a day ahead of now is refused
 
 
 class RecordError(ValueError):
@@ -34,7 +36,7 @@ class EventInput:
     id: str | None
     lead: str
     type: str
-    at: int  # epoch seconds, UTC
+    at: int  # microseconds since the epoch, UTC (scoring.TICKS)
     properties: dict[str, Any]
 
 
@@ -134,7 +136,7 @@ def parse_time(value: Any, field: str, problems: list) -> int | None:
     if moment.tzinfo is None:
         problems.append((field, "needs a UTC offset, e.g. 2026-10-02T09:14:00Z"))
         return None
-    return int(moment.timestamp() // 1)
+    return epoch(moment)
 
 
 def parse_event(obj: Any, now: int) -> EventInput:

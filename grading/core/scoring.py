@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from .model import ActivityBlock, Category, Model, Route, RoutingEntry
 
-DAY = 86400
+TICKS = 1_000_000  # times are whole microseconds since the epoch: exact for any datetime
+DAY = 86_400 * TICKS
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # (scope, rule index): scope 0 is the model's own activity block, scope i+1 is category i.
 RuleKey = tuple[int, int]
@@ -80,7 +82,11 @@ def lead_record(
 def epoch(moment: datetime) -> int:
     if moment.tzinfo is None:
         raise ValueError("times must carry a UTC offset")
-    return int(moment.timestamp() // 1)
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def from_epoch(ticks: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=ticks)
 
 
 # classification -----------------------------------------------------------------

@@ -10,7 +10,8 @@ from typing import Any
 import orjson
 import sqlite_utils
 
-from grading.core.model import Config
+from grading.core.model import Config, Model, Route
+from grading.core.scoring import route_of
 
 from ..store import grades as grade_store
 from ..store import leads as lead_store
@@ -77,6 +78,24 @@ def grades(
             config, row["model"], row["category"], row["explanation"]
         )
         yield row
+
+
+def route_counts(db: sqlite_utils.Database, model: Model) -> list[dict[str, Any]]:
+    """Members per route of the model's main grade and each category.
+
+    A route follows from the cell, so the members are the kept per-cell counts summed by route:
+    no scan of the grades, however many leads there are."""
+    out = []
+    for category, routing in ((None, model.routing), *((c.name, c.routing) for c in model.categories)):
+        cells = grade_store.cell_stats(db, model.name, category or "")
+        members: dict[Route, int] = {}
+        for cell, stats in cells.items():
+            route = route_of(routing, cell)
+            if route is not None and stats["leads"]:
+                members[route] = members.get(route, 0) + stats["leads"]
+        ranked = sorted(members.items(), key=lambda item: -item[1])
+        out += [{"model": model.name, "category": category, "route": r.as_dict(), "members": n} for r, n in ranked]
+    return out
 
 
 def write_jsonl(rows: Iterable[dict[str, Any]], out) -> int:

@@ -21,6 +21,7 @@ import sqlite_utils
 
 from grading.core.model import Config
 from grading.core.records import RecordError, from_dotted, parse_event, parse_lead, parse_outcome
+from grading.core.scoring import epoch
 
 from ..store import leads as lead_store
 from ..store.db import CACHE_KIB, transaction
@@ -151,7 +152,7 @@ def _import_leads(db, records, path: str, result: ImportResult, now: str) -> Non
 
 def _import_events(db, records, path: str, result: ImportResult, classes: EventClasses) -> None:
     lead_ids = lead_store.LeadIds(db)
-    now = int(time.time())
+    now = epoch(datetime.now(UTC))
     batch: list = []
     for position, record in records:
         result.rows += 1
@@ -200,6 +201,7 @@ def _import_outcomes(db, records, path: str, result: ImportResult) -> None:
         rows.append((lead_id, outcome))
     if not result.problems:
         result.stored = lead_store.insert_outcomes(db, rows)
+        result.leads_touched.update(lead_id for lead_id, _ in rows)
 
 
 def import_file(
@@ -256,8 +258,8 @@ def import_records(
     finally:
         db.execute(f"PRAGMA cache_size = {CACHE_KIB}")
         result.seconds = time.perf_counter() - started
-    if grade and result.leads_touched and kind != "outcomes":
-        reason = "lead-update" if kind == "leads" else "event"
+    if grade and result.leads_touched:
+        reason = "event" if kind == "events" else "lead-update"
         result.regraded = regrade(
             db, config, as_of=as_of or now, reason=reason, lead_ids=result.leads_touched
         )

@@ -47,7 +47,7 @@ MIGRATIONS = [
         ext_id TEXT,
         lead_id INTEGER NOT NULL REFERENCES leads(id),
         type TEXT NOT NULL,
-        at INTEGER NOT NULL,        -- epoch seconds, UTC
+        at INTEGER NOT NULL,        -- microseconds since the epoch, UTC
         props TEXT NOT NULL DEFAULT '{}',
         class_id INTEGER NOT NULL
     );
@@ -76,7 +76,7 @@ MIGRATIONS = [
         PRIMARY KEY (lead_id, model, category)
     ) WITHOUT ROWID;
     CREATE INDEX grades_cell ON grades(model, category, grade);
-    CREATE INDEX grades_fit ON grades(model, category, fit, activity);
+    CREATE INDEX grades_fit ON grades(model, category, fit, activity DESC);  -- the lead list's grade order
     CREATE TABLE grade_history (
         id INTEGER PRIMARY KEY,
         lead_id INTEGER NOT NULL,

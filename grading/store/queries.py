@@ -144,16 +144,3 @@ def lead_row(row: Sequence[Any]) -> dict[str, Any]:
         "name": name,
         "last_event_at": last_event_at,
     }
-
-
-def route_counts(db: sqlite_utils.Database, model: str) -> list[dict[str, Any]]:
-    """Members per route of a model's main grade and each category."""
-    rows = db.execute(
-        "SELECT category, route, count(*) FROM grades WHERE model = ? AND route IS NOT NULL"
-        " GROUP BY category, route ORDER BY category, count(*) DESC",
-        [model],
-    )
-    return [
-        {"model": model, "category": category or None, "route": orjson.loads(route), "members": n}
-        for category, route, n in rows
-    ]

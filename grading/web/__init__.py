@@ -29,6 +29,7 @@ from ..api.common import get_db, problems_of, state
 from ..api.schemas import LeadListArgs
 from ..core.conditions import describe
 from ..core.records import LIFECYCLES
+from ..core.scoring import from_epoch
 from ..services import export as export_service
 from ..services import ingest
 from ..services.runs import Busy, run_regrade
@@ -98,7 +99,7 @@ def helpers():
 def when(epoch: int | None) -> str:
     if epoch is None:
         return "—"
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M")
+    return from_epoch(epoch).strftime("%Y-%m-%d %H:%M")
 
 
 def login_required(roles: set[str] | None = None):
@@ -379,7 +380,7 @@ def lead(lead_id: str):
 @login_required()
 def routes():
     config = state().config
-    rows = [row for model in config.models for row in queries.route_counts(get_db(), model.name)]
+    rows = [row for model in config.models for row in export_service.route_counts(get_db(), model)]
     return render_template("routes.html", rows=rows)
 
 
