@@ -143,6 +143,7 @@ def run(
                     f"{reads} requests",
                 )
             )
+        rows += web_pages(port, env, leads[0], reads)
         return rows
     finally:
         server.terminate()
