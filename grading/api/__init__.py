@@ -258,7 +258,9 @@ def routes():
     for name in names:
         model_and_category({"model": name})
     config = state().config
-    rows = [row for name in names for row in export_service.route_counts(get_db(), config.model(name))]
+    rows = [
+        row for name in names for row in export_service.route_counts(get_db(), config.model(name))
+    ]
     return s.RoutesOut().dump({"routes": rows})
 
 

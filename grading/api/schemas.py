@@ -197,7 +197,8 @@ class LeadListItem(GradeOut):
     id = fields.Str()
     name = fields.Str(allow_none=True)
     last_event_at = fields.Int(
-        allow_none=True, metadata={"description": "microseconds since the epoch of the newest event graded"}
+        allow_none=True,
+        metadata={"description": "microseconds since the epoch of the newest event graded"},
     )
     person = fields.Dict()
     company = fields.Dict()

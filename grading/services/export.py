@@ -86,7 +86,10 @@ def route_counts(db: sqlite_utils.Database, model: Model) -> list[dict[str, Any]
     A route follows from the cell, so the members are the kept per-cell counts summed by route:
     no scan of the grades, however many leads there are."""
     out = []
-    for category, routing in ((None, model.routing), *((c.name, c.routing) for c in model.categories)):
+    for category, routing in (
+        (None, model.routing),
+        *((c.name, c.routing) for c in model.categories),
+    ):
         cells = grade_store.cell_stats(db, model.name, category or "")
         members: dict[Route, int] = {}
         for cell, stats in cells.items():
@@ -94,7 +97,10 @@ def route_counts(db: sqlite_utils.Database, model: Model) -> list[dict[str, Any]
             if route is not None and stats["leads"]:
                 members[route] = members.get(route, 0) + stats["leads"]
         ranked = sorted(members.items(), key=lambda item: -item[1])
-        out += [{"model": model.name, "category": category, "route": r.as_dict(), "members": n} for r, n in ranked]
+        out += [
+            {"model": model.name, "category": category, "route": r.as_dict(), "members": n}
+            for r, n in ranked
+        ]
     return out
 
 

@@ -10,7 +10,11 @@ from grading.store.db import connect
 
 
 def lead(client, tokens):
-    body = {"id": "L-1", "person": {"title": "CEO"}, "company": {"industry": "software", "employees": 500}}
+    body = {
+        "id": "L-1",
+        "person": {"title": "CEO"},
+        "company": {"industry": "software", "employees": 500},
+    }
     assert client.post("/api/leads", json=body, headers=tokens["admin"]).status_code == 200
 
 
@@ -53,10 +57,16 @@ def test_a_changed_model_file_is_picked_up_and_regrades_everyone(app, client, to
     runs = client.get("/api/runs", headers=tokens["viewer"]).json["runs"]
     assert runs[0]["trigger"] == "model-change" and runs[0]["reason"] == "model-change"
     history = client.get("/api/leads/L-1", headers=tokens["viewer"]).json["history"]
-    assert (history[-1]["from"], history[-1]["to"], history[-1]["reason"]) == ("A1", "B1", "model-change")
+    assert (history[-1]["from"], history[-1]["to"], history[-1]["reason"]) == (
+        "A1",
+        "B1",
+        "model-change",
+    )
 
 
-def test_an_invalid_model_file_is_refused_and_the_old_one_keeps_grading(app, client, tokens, config_file):
+def test_an_invalid_model_file_is_refused_and_the_old_one_keeps_grading(
+    app, client, tokens, config_file
+):
     scheduler = Scheduler(app)
     before = app.extensions["grading"].loaded.digest
     with open(config_file, "a") as handle:
