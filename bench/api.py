@@ -47,6 +47,63 @@ class Client:
         return response.status, payload, time.perf_counter() - started
 
 
+def web_pages(port: int, env: dict, lead: str, reads: int) -> list[tuple]:
+    """Log in through the form, then time each page of the web view."""
+    suffix = str(int(time.time()))[-6:]
+    name, password = f"bench{suffix}", f"bench-password-{suffix}"
+    subprocess.run(
+        [GRADING, "user", "create", name, "--role", "admin", "--password", password],
+        env=env,
+        capture_output=True,
+        check=True,
+    )
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+
+    def get(path: str, cookie: str = "") -> tuple[int, str, dict]:
+        connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        response = connection.getresponse()
+        return response.status, response.read().decode(), dict(response.getheaders())
+
+    _, page, headers = get("/login")
+    cookie = headers["Set-Cookie"].split(";")[0]
+    token = page.split('name="csrf" value="')[1].split('"')[0]
+    connection.request(
+        "POST",
+        "/login",
+        body=f"name={name}&password={password}&csrf={token}",
+        headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    response = connection.getresponse()
+    response.read()
+    cookie = response.getheader("Set-Cookie").split(";")[0]
+    pages = [
+        ("matrix", "/"),
+        ("lead list", "/leads"),
+        ("lead list, one cell", "/leads?cell=A4"),
+        ("lead list, A4+A3 by activity", "/leads?cell=A4&cell=A3&sort=activity_score&order=desc"),
+        ("lead list, by last activity", "/leads?sort=last_activity"),
+        ("lead page", f"/leads/{lead}"),
+        ("routes", "/routes"),
+        ("models", "/models"),
+    ]
+    rows = []
+    for label, path in pages:
+        latencies = []
+        for _ in range(max(10, reads // 4)):
+            started = time.perf_counter()
+            status, _, _ = get(path, cookie)
+            latencies.append(time.perf_counter() - started)
+            assert status == 200, (path, status)
+        rows.append(
+            (
+                f"web: {label} `{path}`",
+                f"p50 {percentile(latencies, 50) * 1000:.1f} ms, p95 {percentile(latencies, 95) * 1000:.1f} ms",
+                f"{len(latencies)} requests",
+            )
+        )
+    return rows
+
+
 def run(
     db: str, config: str, batches: int = 20, singles: int = 200, reads: int = 100
 ) -> list[tuple]:
