@@ -140,14 +140,13 @@ def _leaf(field: str, op: str, operand: Any) -> Predicate:
         wanted = bool(operand)
         return lambda record: (not is_missing(record.get(field))) is wanted
     test = _element_test(op, operand)
-    # A leaf's answer depends on its field's value alone, and values repeat (industries, titles,
-    # sizes): remember answers for strings and numbers, up to a bound so unique values cannot grow it.
+    # A leaf's answer depends on its field's value alone, and text values repeat (industries,
+    # titles, countries): remember them, up to a bound so unique values cannot grow it.
     remembered: dict[Any, bool] = {}
 
     def leaf(record: Mapping[str, Any]) -> bool:
         value = record.get(field)
-        kind = type(value)
-        if kind is str or kind is int or kind is float:
+        if type(value) is str:  # strings only: 1 and 1.0 are one key but read differently as text
             answer = remembered.get(value)
             if answer is None:
                 answer = not is_missing(value) and test(value)

@@ -165,7 +165,8 @@ def score_activity(
         if not by_age:
             continue
         days = block.days_of(rule)
-        in_window = [(age, n) for age, n in by_age.items() if 0 <= age < days]
+        # by age, so the sum does not depend on the order the events came in
+        in_window = sorted((age, n) for age, n in by_age.items() if 0 <= age < days)
         count = sum(n for _, n in in_window)
         if not count:
             continue
