@@ -23,7 +23,13 @@ from grading.core.scoring import DAY, classify, epoch, lead_record
 from grading.store import leads as lead_store
 from grading.store.db import transaction
 from grading.store.events import EventClasses, ensure_signature
-from grading.store.grades import GradeChanges, StoredGrade, current_grades, write_changes
+from grading.store.grades import (
+    GradeChanges,
+    StoredGrade,
+    bulk_first_grading,
+    current_grades,
+    write_changes,
+)
 
 from . import webhooks
 
@@ -302,14 +308,15 @@ def regrade(
     ).fetchone()
     workers = workers if workers is not None else min(4, os.cpu_count() or 1)
     path = database_path(db)
-    if workers > 1 and path and count >= PARALLEL_MIN_LEADS and config.source:
-        return _regrade_parallel(path, config, models, low, high, as_of, reason, workers, progress)
-    with grader_for(db, config, models).using(db) as grader:
-        for start in range(low, high + 1, CHUNK):
-            part = grader.grade_chunk(as_of, reason, id_range=(start, start + CHUNK))
-            result.add(part)
-            if progress:
-                progress(part.leads)
+    with bulk_first_grading(db, count):
+        if workers > 1 and path and count >= PARALLEL_MIN_LEADS and config.source:
+            return _regrade_parallel(path, config, models, low, high, as_of, reason, workers, progress)
+        with grader_for(db, config, models).using(db) as grader:
+            for start in range(low, high + 1, CHUNK):
+                part = grader.grade_chunk(as_of, reason, id_range=(start, start + CHUNK))
+                result.add(part)
+                if progress:
+                    progress(part.leads)
     return result
 
 
