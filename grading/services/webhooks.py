@@ -4,33 +4,42 @@ The grader enqueues messages in the same transaction that writes the grade chang
 lost; delivery happens later (a background thread of `grading serve`) and never holds the
 database's write lock while waiting for a receiver. Messages to one URL go strictly in id order:
 while the oldest is failing, the later ones wait, which keeps every lead's changes in order.
+A lease in the database lets only one deliverer work at a time, so two servers on one database
+do not send a message twice.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import logging
 import os
+import socket
 import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import sqlite_utils
 
-from grading.core.model import Config
-
+from ..core.model import Config, Webhook
+from ..store import runs as run_store
 from ..store.db import connect, transaction
 
 log = logging.getLogger("grading.webhooks")
+
 BASE_DELAY = 1.0  # seconds before the first retry; doubles with every failure
 MAX_DELAY = 300.0
+LEASE = "webhooks"
+LEASE_SECONDS = 60.0  # renewed while delivering; a crashed deliverer's lease frees after this
+
+_warned_unsigned: set[str] = set()
 
 
 def _iso(epoch: float | None) -> str | None:
@@ -39,61 +48,101 @@ def _iso(epoch: float | None) -> str | None:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+# --- enqueue -----------------------------------------------------------------------------------
+
+
 def enqueue(db: sqlite_utils.Database, config: Config, history_rows: Sequence[tuple]) -> int:
-    """Turn history rows (lead_id, model, category, from, to, from_route, to_route, at, reason) into
-    outbox messages. Called inside the grader's write transaction."""
+    """Turn history rows (lead_id, model, category, from, to, from_route, to_route, at, reason)
+    into outbox messages and return how many. Called inside the grader's write transaction."""
     if not config.webhooks or not history_rows:
         return 0
-    lead_ids = sorted({row[0] for row in history_rows})
-    ext: dict[int, str] = {}
-    for start in range(0, len(lead_ids), 500):
-        part = lead_ids[start : start + 500]
-        ext.update(
-            db.execute(
-                f"SELECT id, ext_id FROM leads WHERE id IN ({','.join('?' * len(part))})", part
+    targets: dict[tuple[str, str], tuple[str, ...]] = {}  # (event, model) -> urls, memoised
+
+    def urls_for(event: str, model: str) -> tuple[str, ...]:
+        key = (event, model)
+        if key not in targets:
+            targets[key] = tuple(
+                hook.url
+                for hook in config.webhooks
+                if event in hook.events and (hook.models is None or model in hook.models)
             )
-        )
+        return targets[key]
+
+    ext_ids = _ext_ids(db, {row[0] for row in history_rows})
+    delivery_ids = _uuid4_hexes()
     now = time.time()
     created = _iso(now)
     messages = []
     for lead_id, model, category, old, new, old_route, new_route, at, reason in history_rows:
-        kinds = []
-        if old != new:
-            kinds.append("grade.changed")
-        if old_route != new_route:
-            kinds.append("route.changed")
-        for kind in kinds:
-            for hook in config.webhooks:
-                if kind not in hook.events or (
-                    hook.models is not None and model not in hook.models
-                ):
-                    continue
-                body = orjson.dumps(
-                    {
-                        "id": uuid.uuid4().hex,
-                        "event": kind,
-                        "lead": ext.get(lead_id),
-                        "model": model,
-                        "category": category,
-                        "from": old,
-                        "to": new,
-                        "from_route": orjson.loads(old_route) if old_route else None,
-                        "to_route": orjson.loads(new_route) if new_route else None,
-                        "at": at,
-                        "reason": reason,
-                    }
-                )
-                messages.append((hook.url, kind, lead_id, body.decode(), created, now))
+        events = []
+        if old != new and urls_for("grade.changed", model):
+            events.append("grade.changed")
+        if old_route != new_route and urls_for("route.changed", model):
+            events.append("route.changed")
+        if not events:
+            continue
+        content = {
+            "lead": ext_ids.get(lead_id),
+            "model": model,
+            "category": category,
+            "from": old,
+            "to": new,
+            "from_route": orjson.loads(old_route) if old_route else None,
+            "to_route": orjson.loads(new_route) if new_route else None,
+            "at": at,
+            "reason": reason,
+        }
+        for event in events:
+            for url in urls_for(event, model):
+                body = orjson.dumps({"id": next(delivery_ids), "event": event, **content})
+                messages.append((url, event, lead_id, body.decode(), created, now))
     if messages:
         db.conn.executemany(
-            "INSERT INTO outbox (url, event, lead_id, body, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO outbox (url, event, lead_id, body, created_at, next_attempt_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
             messages,
         )
     return len(messages)
 
 
+def _uuid4_hexes() -> Iterator[str]:
+    """Random (version 4) UUIDs as hex, a block of random bytes at a time: uuid.uuid4() per
+    message was a third of the cost of enqueueing a large re-grade."""
+    while True:
+        block = os.urandom(16 * 1024).hex()
+        for start in range(0, len(block), 32):
+            h = block[start : start + 32]
+            yield f"{h[:12]}4{h[13:16]}{'89ab'[int(h[16], 16) & 3]}{h[17:]}"
+
+
+def _ext_ids(db: sqlite_utils.Database, lead_ids: set[int]) -> dict[int, str]:
+    """The leads' external ids in one query (a JSON array sidesteps the bound-variable limit)."""
+    return dict(
+        db.execute(
+            "SELECT id, ext_id FROM leads WHERE id IN (SELECT value FROM json_each(?))",
+            [orjson.dumps(sorted(lead_ids)).decode()],
+        ).fetchall()
+    )
+
+
+# --- delivery ----------------------------------------------------------------------------------
+
+
 def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def backoff(attempts: int) -> float:
+    """Seconds to wait after the given number of failures: 1, 2, 4, … at most MAX_DELAY."""
+    exponent = min(max(attempts - 1, 0), 32)  # 2 ** 1100 would not fit a float
+    return min(BASE_DELAY * 2**exponent, MAX_DELAY)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirected POST would be re-sent as a bodiless GET: count a 3xx as a failure instead."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
 
 
 def _post(url: str, body: bytes, event: str, secret: str | None, timeout: float) -> str | None:
@@ -105,19 +154,72 @@ def _post(url: str, body: bytes, event: str, secret: str | None, timeout: float)
     request.add_header("X-Grading-Delivery", orjson.loads(body)["id"])
     if secret:
         request.add_header("X-Grading-Signature", sign(body, secret))
+    opener = urllib.request.build_opener(_NoRedirect)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with opener.open(request, timeout=timeout) as response:
             return None if 200 <= response.status < 300 else f"HTTP {response.status}"
     except urllib.error.HTTPError as error:
         return f"HTTP {error.code}"
     except urllib.error.URLError as error:
-        return str(getattr(error.reason, "strerror", None) or error.reason)[:200]
-    except (OSError, ValueError) as error:
+        return _reason(error.reason)
+    except (OSError, http.client.HTTPException, ValueError) as error:
+        return _reason(error)
+
+
+def _reason(error: object) -> str:
+    if isinstance(error, TimeoutError | socket.timeout):
+        return "timeout"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, ConnectionResetError):
+        return "connection reset"
+    if isinstance(error, socket.gaierror):
+        return "unknown host"
+    if isinstance(error, http.client.HTTPException):
+        return f"bad response ({type(error).__name__})"
+    if isinstance(error, BaseException):
         return f"{type(error).__name__}: {error}"[:200]
+    return str(error)[:200]
 
 
-def backoff(attempts: int) -> float:
-    return min(BASE_DELAY * 2 ** (attempts - 1), MAX_DELAY)
+def _secret(hook: Webhook) -> str | None:
+    if not hook.secret_env:
+        return None
+    secret = os.environ.get(hook.secret_env)
+    if not secret and hook.url not in _warned_unsigned:
+        _warned_unsigned.add(hook.url)
+        log.warning("webhook %s: $%s is not set, sending unsigned", hook.url, hook.secret_env)
+    return secret or None
+
+
+class _Lease:
+    """The delivery lease, renewed before it is half used up."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.until = 0.0
+
+    def keep(self) -> bool:
+        now = time.time()
+        if now < self.until - LEASE_SECONDS / 2:
+            return True
+        if not run_store.take_lease(self.db, LEASE, self.holder, now, LEASE_SECONDS):
+            return False
+        self.until = now + LEASE_SECONDS
+        return True
+
+    def release(self) -> None:
+        if self.until:
+            run_store.release_lease(self.db, LEASE, self.holder)
+
+
+def _pending(db: sqlite_utils.Database, url: str, limit: int) -> list[tuple]:
+    return db.execute(
+        "SELECT id, event, body, attempts, next_attempt_at FROM outbox"
+        " WHERE delivered_at IS NULL AND url = ? ORDER BY id LIMIT ?",
+        [url, limit],
+    ).fetchall()
 
 
 def deliver_due(
@@ -127,101 +229,148 @@ def deliver_due(
     now: float | None = None,
     timeout: float = 5.0,
     max_messages: int = 500,
+    keep_going: Callable[[], bool] | None = None,
 ) -> dict[str, int]:
-    """Deliver what is due, oldest first per URL; stop a URL at its first failure."""
-    now = time.time() if now is None else now
-    hooks = {hook.url: hook for hook in config.webhooks}
+    """Deliver what is due, oldest first per URL (at most max_messages per URL); a failure stops
+    its URL until the back-off has passed. `now` (epoch seconds) is for tests; `keep_going` is
+    asked before every POST (the Deliverer stops promptly with it)."""
     counts = {"delivered": 0, "failed": 0}
-    urls = [
-        row[0] for row in db.execute("SELECT DISTINCT url FROM outbox WHERE delivered_at IS NULL")
-    ]
-    for url in urls:
-        hook = hooks.get(url)
-        if hook is None:
-            continue  # no longer configured: kept, and shown by status()
-        secret = os.environ.get(hook.secret_env) if hook.secret_env else None
-        rows = db.execute(
-            "SELECT id, event, body, attempts, next_attempt_at FROM outbox WHERE url = ? AND delivered_at IS NULL"
-            " ORDER BY id LIMIT ?",
-            [url, max_messages],
-        ).fetchall()
-        for message_id, event, body, attempts, due in rows:
-            if due > now:
-                break
-            error = _post(url, body.encode(), event, secret, timeout)
-            with transaction(db):
+    clock: Callable[[], float] = time.time if now is None else (lambda: now)
+    start = clock()
+    hooks: dict[str, Webhook] = {}
+    for hook in config.webhooks:
+        hooks.setdefault(hook.url, hook)  # messages name their URL; the first hook for it signs
+    due = [url for url in hooks if (head := _pending(db, url, 1)) and head[0][4] <= start]
+    if not due:
+        return counts
+    lease = _Lease(db)
+    try:
+        if not lease.keep():  # before reading messages, so none is read that another just sent
+            log.info("webhook delivery: another process holds the lease")
+            return counts
+        for url in due:
+            secret = _secret(hooks[url])
+            for message_id, event, body, attempts, next_at in _pending(db, url, max_messages):
+                if next_at > start:
+                    break
+                if keep_going is not None and not keep_going():
+                    return counts
+                if not lease.keep():
+                    log.info("webhook delivery: another process holds the lease")
+                    return counts
+                payload = body.encode() if isinstance(body, str) else bytes(body)
+                error = _post(url, payload, event, secret, timeout)
                 if error is None:
+                    with transaction(db):
+                        db.execute(
+                            "UPDATE outbox SET delivered_at = ? WHERE id = ?",
+                            [_iso(time.time()), message_id],
+                        )
+                    counts["delivered"] += 1
+                    continue
+                attempts += 1
+                with transaction(db):
                     db.execute(
-                        "UPDATE outbox SET delivered_at = ?, attempts = ?, last_error = NULL WHERE id = ?",
-                        [_iso(time.time()), attempts + 1, message_id],
+                        "UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_at = ?"
+                        " WHERE id = ?",
+                        [attempts, error, clock() + backoff(attempts), message_id],
                     )
-                else:
-                    db.execute(
-                        "UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",
-                        [attempts + 1, error, now + backoff(attempts + 1), message_id],
-                    )
-            if error is not None:
                 counts["failed"] += 1
-                log.warning("webhook %s: %s (attempt %d)", url, error, attempts + 1)
+                log.warning("webhook %s: %s (attempt %d)", url, error, attempts)
                 break
-            counts["delivered"] += 1
+    finally:
+        lease.release()
     return counts
 
 
-def status(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+# --- status ------------------------------------------------------------------------------------
+
+
+def status(db: sqlite_utils.Database, config: Config | None = None) -> list[dict[str, Any]]:
+    """Per URL: pending and delivered counts and the oldest pending message's state. With a
+    config, `configured` tells whether the URL is still in it (messages to a removed URL wait)."""
     out = []
     for url, pending, delivered, oldest in db.execute(
         "SELECT url, sum(delivered_at IS NULL), sum(delivered_at IS NOT NULL),"
-        " min(CASE WHEN delivered_at IS NULL THEN created_at END) FROM outbox GROUP BY url ORDER BY url"
-    ):
+        " min(CASE WHEN delivered_at IS NULL THEN created_at END)"
+        " FROM outbox GROUP BY url ORDER BY url"
+    ).fetchall():
         head = db.execute(
-            "SELECT attempts, last_error, next_attempt_at FROM outbox WHERE url = ? AND delivered_at IS NULL"
-            " ORDER BY id LIMIT 1",
+            "SELECT attempts, last_error, next_attempt_at FROM outbox"
+            " WHERE delivered_at IS NULL AND url = ? ORDER BY id LIMIT 1",
             [url],
         ).fetchone()
-        attempts, last_error, next_at = head if head else (None, None, None)
-        out.append(
-            {
-                "url": url,
-                "pending": pending,
-                "delivered": delivered,
-                "failing": bool(attempts),
-                "attempts": attempts,
-                "last_error": last_error,
-                "next_attempt_at": _iso(next_at) if head else None,
-                "oldest_pending_at": oldest,
-            }
-        )
+        attempts, last_error, next_at = head or (None, None, None)
+        item = {
+            "url": url,
+            "pending": pending,
+            "delivered": delivered,
+            "failing": bool(attempts),
+            "attempts": attempts,
+            "last_error": last_error,
+            "next_attempt_at": _iso(next_at),
+            "oldest_pending_at": oldest,
+        }
+        if config is not None:
+            item["configured"] = any(hook.url == url for hook in config.webhooks)
+        out.append(item)
     return out
 
 
-class Deliverer:
-    """A background thread that delivers due messages every `interval` seconds."""
+# --- the background thread ---------------------------------------------------------------------
 
-    def __init__(self, db_path: str, get_config: Callable[[], Config], interval: float = 1.0):
+
+class Deliverer:
+    """A background thread that delivers due messages every `interval` seconds, with its own
+    connection; `get_config` is called every round, so a reloaded model file is used."""
+
+    def __init__(
+        self,
+        db_path: str,
+        get_config: Callable[[], Config | None],
+        interval: float = 1.0,
+        timeout: float = 5.0,
+    ) -> None:
         self.db_path = db_path
         self.get_config = get_config
         self.interval = interval
+        self.timeout = timeout
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop after the POST in flight, if any (at most the HTTP timeout)."""
         self._stop.set()
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(self.timeout + 1 if timeout is None else timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
 
     def _run(self) -> None:
-        db = connect(self.db_path)
+        db = None
         try:
             while not self._stop.is_set():
+                delivered = 0
                 try:
+                    if db is None:
+                        db = connect(self.db_path)
                     config = self.get_config()
-                    if config.webhooks:
-                        deliver_due(db, config)
-                except Exception:  # noqa: BLE001 - keep delivering whatever one round did
+                    if config is not None and config.webhooks:
+                        delivered = deliver_due(
+                            db,
+                            config,
+                            timeout=self.timeout,
+                            keep_going=lambda: not self._stop.is_set(),
+                        )["delivered"]
+                except Exception:  # log it and try again next round
                     log.exception("webhook delivery failed")
-                self._stop.wait(self.interval)
+                # A round that delivered may have left a backlog: go on without waiting.
+                self._stop.wait(0 if delivered else self.interval)
         finally:
-            db.conn.close()
+            if db is not None:
+                db.conn.close()
