@@ -392,7 +392,7 @@ def reload_models():
 def webhooks():
     from ..services import webhooks as webhook_service
 
-    return s.WebhooksOut().dump({"webhooks": webhook_service.status(get_db())})
+    return s.WebhooksOut().dump({"webhooks": webhook_service.status(get_db(), state().config)})
 
 
 @api.get("/openapi.json")

@@ -569,7 +569,9 @@ def _webhooks(check: _Checker, value: Any, model_names: set[str]) -> tuple[Webho
             for j, name in enumerate(models):
                 if name not in model_names:
                     check.fail(f"{where}.models[{j}]", f"unknown model '{name}'")
-        if url:
+        if url and any(hook.url == url for hook in hooks):
+            check.fail(_join(where, "url"), f"'{url}' is listed twice: list its events together instead")
+        elif url:
             hooks.append(Webhook(url, events, secret_env, models))
     return tuple(hooks)
 
