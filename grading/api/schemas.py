@@ -291,7 +291,9 @@ class ReloadOut(Schema):
 
 class WebhookStatus(Schema):
     url = fields.Str()
-    configured = fields.Bool(metadata={"description": "false: the URL left the model file; its messages wait"})
+    configured = fields.Bool(
+        metadata={"description": "false: the URL left the model file; its messages wait"}
+    )
     pending = fields.Int()
     delivered = fields.Int()
     failing = fields.Bool()

@@ -570,7 +570,9 @@ def _webhooks(check: _Checker, value: Any, model_names: set[str]) -> tuple[Webho
                 if name not in model_names:
                     check.fail(f"{where}.models[{j}]", f"unknown model '{name}'")
         if url and any(hook.url == url for hook in hooks):
-            check.fail(_join(where, "url"), f"'{url}' is listed twice: list its events together instead")
+            check.fail(
+                _join(where, "url"), f"'{url}' is listed twice: list its events together instead"
+            )
         elif url:
             hooks.append(Webhook(url, events, secret_env, models))
     return tuple(hooks)

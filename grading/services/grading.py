@@ -310,7 +310,9 @@ def regrade(
     path = database_path(db)
     with bulk_first_grading(db, count):
         if workers > 1 and path and count >= PARALLEL_MIN_LEADS and config.source:
-            return _regrade_parallel(path, config, models, low, high, as_of, reason, workers, progress)
+            return _regrade_parallel(
+                path, config, models, low, high, as_of, reason, workers, progress
+            )
         with grader_for(db, config, models).using(db) as grader:
             for start in range(low, high + 1, CHUNK):
                 part = grader.grade_chunk(as_of, reason, id_range=(start, start + CHUNK))

@@ -79,6 +79,23 @@ COLUMNS = (
 )
 
 
+HOT_ORDER = tuple(f"{fit}{activity}" for fit in "ABCD" for activity in (4, 3, 2, 1))
+
+
+def cells_only(lead_filter: LeadFilter) -> list[str] | None:
+    """The cells a filter selects, hottest first, when it filters by grade alone (else None)."""
+    f = lead_filter
+    if f.lifecycle or f.owner or f.text or f.routes:
+        return None
+    return [
+        cell
+        for cell in HOT_ORDER
+        if (not f.cells or cell in f.cells)
+        and (not f.fit or cell[0] in f.fit)
+        and (not f.activity or int(cell[1]) in f.activity)
+    ]
+
+
 def list_leads(
     db: sqlite_utils.Database,
     lead_filter: LeadFilter,
@@ -89,19 +106,52 @@ def list_leads(
     offset: int = 0,
     with_total: bool = True,
 ) -> tuple[list[dict[str, Any]], int | None]:
+    cells = cells_only(lead_filter)
+    if cells is not None:
+        # grade filters only: counts come from the kept per-cell counts, not a count of rows
+        from .grades import cell_stats
+
+        stats = cell_stats(db, lead_filter.model, lead_filter.category)
+        sizes = {cell: stats[cell]["leads"] for cell in cells}
+        total = sum(sizes.values())
+        if sort == "grade":
+            return _page_by_cell(db, lead_filter, sizes, descending, limit, offset), total
     where, params = lead_filter.where()
     order = ", ".join(
         f"{column} {'ASC' if ascending != descending else 'DESC'}"
         for column, ascending in SORTS[sort]
     )
     rows = db.execute(
-        f"SELECT {COLUMNS} {FROM} WHERE {where} ORDER BY {order}, g.lead_id LIMIT ? OFFSET ?",
+        f"SELECT {COLUMNS} {FROM} WHERE {where} ORDER BY {order}, g.lead_id {'DESC' if descending else 'ASC'}"
+        " LIMIT ? OFFSET ?",
         [*params, limit, offset],
     ).fetchall()
-    total = None
-    if with_total:
+    if cells is None and with_total:
         total = db.execute(f"SELECT count(*) {FROM} WHERE {where}", params).fetchone()[0]
+    elif cells is None:
+        total = None
     return [lead_row(r) for r in rows], total
+
+
+def _page_by_cell(
+    db, lead_filter: LeadFilter, sizes: dict[str, int], descending: bool, limit: int, offset: int
+):
+    """One page in grade order, read cell by cell along the cell index (no sort of the whole set)."""
+    rows: list = []
+    direction = "DESC" if descending else "ASC"
+    for cell in reversed(list(sizes)) if descending else sizes:
+        if len(rows) >= limit:
+            break
+        if offset >= sizes[cell]:
+            offset -= sizes[cell]
+            continue
+        rows += db.execute(
+            f"SELECT {COLUMNS} {FROM} WHERE g.model = ? AND g.category = ? AND g.grade = ?"
+            f" ORDER BY g.lead_id {direction} LIMIT ? OFFSET ?",
+            [lead_filter.model, lead_filter.category, cell, limit - len(rows), offset],
+        ).fetchall()
+        offset = 0
+    return [lead_row(r) for r in rows]
 
 
 def lead_row(row: Sequence[Any]) -> dict[str, Any]:

@@ -170,6 +170,12 @@ def test_activity_thresholds_accept_number_or_text_keys():
 
 def test_a_webhook_url_listed_twice_is_refused():
     def twice(d):
-        d["webhooks"] = [{"url": "http://127.0.0.1:9/x"}, {"url": "http://127.0.0.1:9/x", "events": ["route.changed"]}]
+        d["webhooks"] = [
+            {"url": "http://127.0.0.1:9/x"},
+            {"url": "http://127.0.0.1:9/x", "events": ["route.changed"]},
+        ]
 
-    assert "webhooks[1].url: 'http://127.0.0.1:9/x' is listed twice: list its events together instead" in problems(twice)
+    assert (
+        "webhooks[1].url: 'http://127.0.0.1:9/x' is listed twice: list its events together instead"
+        in problems(twice)
+    )
