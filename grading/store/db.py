@@ -143,6 +143,8 @@ MIGRATIONS = [
     -- what the lead list shows and sorts by: a display name, and the newest event the grader saw
     ALTER TABLE leads ADD COLUMN name TEXT;
     ALTER TABLE leads ADD COLUMN last_event_at INTEGER;
+    CREATE INDEX leads_name ON leads(name);
+    CREATE INDEX leads_last_event ON leads(last_event_at);
     -- the latest outcome of each lead, kept on the lead so the matrix never scans outcomes
     ALTER TABLE leads ADD COLUMN outcome TEXT;
     ALTER TABLE leads ADD COLUMN outcome_at INTEGER;

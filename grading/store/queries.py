@@ -73,6 +73,7 @@ def route_json(to: str, queue: str | None = None, campaign: str | None = None) -
 
 
 FROM = "FROM grades g JOIN leads l ON l.id = g.lead_id LEFT JOIN companies c ON c.id = l.company_id"
+LEADS_FIRST = "FROM leads l CROSS JOIN grades g ON g.lead_id = l.id LEFT JOIN companies c ON c.id = l.company_id"
 COLUMNS = (
     "l.id, l.ext_id, l.attrs, c.attrs, l.lifecycle, l.owner, g.model, g.category, g.fit_score, g.fit,"
     " g.activity_score, g.activity, g.grade, g.route, g.explanation, g.graded_at, l.name, l.last_event_at"
@@ -121,8 +122,10 @@ def list_leads(
         f"{column} {'ASC' if ascending != descending else 'DESC'}"
         for column, ascending in SORTS[sort]
     )
+    # sorting by a lead's own column: walk the leads along that column's index, probe each grade
+    source = LEADS_FIRST if sort in ("last_activity", "name") else FROM
     rows = db.execute(
-        f"SELECT {COLUMNS} {FROM} WHERE {where} ORDER BY {order}, g.lead_id {'DESC' if descending else 'ASC'}"
+        f"SELECT {COLUMNS} {source} WHERE {where} ORDER BY {order}, l.id {'DESC' if descending else 'ASC'}"
         " LIMIT ? OFFSET ?",
         [*params, limit, offset],
     ).fetchall()
