@@ -134,16 +134,7 @@ def upsert_leads():
 def list_leads():
     params = args(s.LeadListArgs())
     model, category = model_and_category(params)
-    lead_filter = queries.LeadFilter(
-        model=model,
-        category=category,
-        cells=params["cell"],
-        fit=params["fit"],
-        activity=params["activity"],
-        lifecycle=params["lifecycle"],
-        owner=params["owner"],
-        text=params.get("q"),
-    )
+    lead_filter = queries.LeadFilter.from_params(model, category, params)
     per_page, page = params["per_page"], params["page"]
     rows, total = queries.list_leads(
         get_db(),

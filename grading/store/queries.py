@@ -33,6 +33,23 @@ class LeadFilter:
     text: str | None = None
     routes: Sequence[tuple[str, str | None, str | None]] = field(default_factory=tuple)
 
+    @classmethod
+    def from_params(
+        cls, model: str, category: str, params: dict[str, Any], routes=()
+    ) -> LeadFilter:
+        """From the lead-list parameters the API and the web view share (api.schemas.LeadListArgs)."""
+        return cls(
+            model=model,
+            category=category,
+            cells=params["cell"],
+            fit=params["fit"],
+            activity=params["activity"],
+            lifecycle=params["lifecycle"],
+            owner=params["owner"],
+            text=params.get("q"),
+            routes=routes,
+        )
+
     def where(self) -> tuple[str, list[Any]]:
         clauses = ["g.model = ?", "g.category = ?"]
         params: list[Any] = [self.model, self.category]

@@ -205,17 +205,7 @@ def lead_filter(params: dict):
     return (
         model,
         category,
-        queries.LeadFilter(
-            model=model.name,
-            category=category,
-            cells=params["cell"],
-            fit=params["fit"],
-            activity=params["activity"],
-            lifecycle=params["lifecycle"],
-            owner=params["owner"],
-            text=params.get("q"),
-            routes=[route] if route else (),
-        ),
+        queries.LeadFilter.from_params(model.name, category, params, [route] if route else ()),
         route,
     )
 
