@@ -159,6 +159,11 @@ MIGRATIONS = [
         PRIMARY KEY (model, category, grade)
     ) WITHOUT ROWID;
     """,
+    """
+    -- the lead list sorted by a score: each cell is walked along its score, and cells are merged
+    CREATE INDEX grades_cell_activity ON grades(model, category, grade, activity_score);
+    CREATE INDEX grades_cell_fit ON grades(model, category, grade, fit_score);
+    """,
 ]
 
 

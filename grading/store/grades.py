@@ -68,6 +68,9 @@ def current_grades(
 GRADE_INDEXES = {
     "grades_cell": "CREATE INDEX IF NOT EXISTS grades_cell ON grades(model, category, grade)",
     "grades_fit": "CREATE INDEX IF NOT EXISTS grades_fit ON grades(model, category, fit, activity DESC)",
+    "grades_cell_activity": "CREATE INDEX IF NOT EXISTS grades_cell_activity"
+    " ON grades(model, category, grade, activity_score)",
+    "grades_cell_fit": "CREATE INDEX IF NOT EXISTS grades_cell_fit ON grades(model, category, grade, fit_score)",
 }
 
 

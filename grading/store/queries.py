@@ -134,6 +134,8 @@ def list_leads(
         total = sum(sizes.values())
         if sort == "grade":
             return _page_by_cell(db, lead_filter, sizes, descending, limit, offset), total
+        if sort in ("fit_score", "activity_score"):
+            return _merge_cells(db, lead_filter, sizes, sort, descending, limit, offset), total
     where, params = lead_filter.where()
     order = ", ".join(
         f"{column} {'ASC' if ascending != descending else 'DESC'}"
@@ -151,6 +153,40 @@ def list_leads(
     elif cells is None:
         total = None
     return [lead_row(r) for r in rows], total
+
+
+def _merge_cells(
+    db,
+    lead_filter: LeadFilter,
+    sizes: dict[str, int],
+    column: str,
+    descending: bool,
+    limit: int,
+    offset: int,
+):
+    """One page sorted by a score: the top rows of each cell along its score index, merged."""
+    direction = "DESC" if descending else "ASC"
+    want = offset + limit
+    keyed = []
+    for cell, size in sizes.items():
+        if not size:
+            continue
+        for lead_id, score in db.execute(
+            f"SELECT lead_id, {column} FROM grades WHERE model = ? AND category = ? AND grade = ?"
+            f" ORDER BY {column} {direction}, lead_id {direction} LIMIT ?",
+            [lead_filter.model, lead_filter.category, cell, want],
+        ):
+            keyed.append((score, lead_id))
+    keyed.sort(reverse=descending)
+    page = [lead_id for _, lead_id in keyed[offset:want]]
+    if not page:
+        return []
+    rows = db.execute(
+        f"SELECT {COLUMNS} {FROM} WHERE g.model = ? AND g.category = ? AND g.lead_id IN ({','.join('?' * len(page))})",
+        [lead_filter.model, lead_filter.category, *page],
+    ).fetchall()
+    order = {lead_id: i for i, lead_id in enumerate(page)}
+    return [lead_row(r) for r in sorted(rows, key=lambda r: order[r[0]])]
 
 
 def _page_by_cell(

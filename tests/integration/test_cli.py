@@ -17,7 +17,7 @@ EVENTS = (
 
 def test_init_creates_the_database(cli):
     result = cli("init")
-    assert result.exit_code == 0 and "schema version 2" in result.output
+    assert result.exit_code == 0 and "schema version 3" in result.output
 
 
 def test_check_config_accepts_a_valid_file(cli, config_file):
