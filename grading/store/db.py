@@ -160,7 +160,9 @@ MIGRATIONS = [
     ) WITHOUT ROWID;
     """,
     """
-    -- the lead list sorted by a score: each cell is walked along its score, and cells are merged
+    -- the lead list: each cell is walked along a score (cells in grade order, or merged by score);
+    -- the plain cell index would tempt the planner away from these
+    DROP INDEX IF EXISTS grades_cell;
     CREATE INDEX grades_cell_activity ON grades(model, category, grade, activity_score);
     CREATE INDEX grades_cell_fit ON grades(model, category, grade, fit_score);
     """,

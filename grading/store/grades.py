@@ -66,7 +66,6 @@ def current_grades(
 
 # The secondary indexes of grades, by name: a first grading of a large file builds them afterwards.
 GRADE_INDEXES = {
-    "grades_cell": "CREATE INDEX IF NOT EXISTS grades_cell ON grades(model, category, grade)",
     "grades_fit": "CREATE INDEX IF NOT EXISTS grades_fit ON grades(model, category, fit, activity DESC)",
     "grades_cell_activity": "CREATE INDEX IF NOT EXISTS grades_cell_activity"
     " ON grades(model, category, grade, activity_score)",

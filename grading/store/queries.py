@@ -9,15 +9,16 @@ from typing import Any
 import orjson
 import sqlite_utils
 
-# sort name -> (column, ascending?) in its natural order; "grade" puts hot cells first: A4, A3, …, D1
+# sort name -> (column, ascending?) in its natural order, ending in a unique tie-break;
+# "grade" puts hot cells first (A4, A3, …, D1) and the most active leads first within a cell
 SORTS = {
-    "grade": (("g.fit", True), ("g.activity", False)),
-    "fit_score": (("g.fit_score", True),),
-    "activity_score": (("g.activity_score", True),),
-    "last_activity": (("l.last_event_at", False),),
-    "name": (("l.name", True),),
-    "id": (("l.ext_id", True),),
-    "updated": (("l.updated_at", True),),
+    "grade": (("g.fit", True), ("g.activity", False), ("g.activity_score", False), ("l.id", False)),
+    "fit_score": (("g.fit_score", True), ("l.id", True)),
+    "activity_score": (("g.activity_score", True), ("l.id", True)),
+    "last_activity": (("l.last_event_at", False), ("l.id", False)),
+    "name": (("l.name", True), ("l.id", True)),
+    "id": (("l.ext_id", True), ("l.id", True)),
+    "updated": (("l.updated_at", True), ("l.id", True)),
 }
 
 
@@ -144,8 +145,7 @@ def list_leads(
     # sorting by a lead's own column: walk the leads along that column's index, probe each grade
     source = LEADS_FIRST if sort in ("last_activity", "name") else FROM
     rows = db.execute(
-        f"SELECT {COLUMNS} {source} WHERE {where} ORDER BY {order}, l.id {'DESC' if descending else 'ASC'}"
-        " LIMIT ? OFFSET ?",
+        f"SELECT {COLUMNS} {source} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
         [*params, limit, offset],
     ).fetchall()
     if cells is None and with_total:
@@ -194,7 +194,7 @@ def _page_by_cell(
 ):
     """One page in grade order, read cell by cell along the cell index (no sort of the whole set)."""
     rows: list = []
-    direction = "DESC" if descending else "ASC"
+    direction = "ASC" if descending else "DESC"  # within a cell: most active first
     for cell in reversed(list(sizes)) if descending else sizes:
         if len(rows) >= limit:
             break
@@ -203,7 +203,7 @@ def _page_by_cell(
             continue
         rows += db.execute(
             f"SELECT {COLUMNS} {FROM} WHERE g.model = ? AND g.category = ? AND g.grade = ?"
-            f" ORDER BY g.lead_id {direction} LIMIT ? OFFSET ?",
+            f" ORDER BY g.activity_score {direction}, g.lead_id {direction} LIMIT ? OFFSET ?",
             [lead_filter.model, lead_filter.category, cell, limit - len(rows), offset],
         ).fetchall()
         offset = 0
