@@ -137,6 +137,8 @@ def list_leads(
             return _page_by_cell(db, lead_filter, sizes, descending, limit, offset), total
         if sort in ("fit_score", "activity_score"):
             return _merge_cells(db, lead_filter, sizes, sort, descending, limit, offset), total
+        if sort in ("last_activity", "name"):
+            return _walk_leads(db, lead_filter, cells, sort, descending, limit, offset), total
     where, params = lead_filter.where()
     order = ", ".join(
         f"{column} {'ASC' if ascending != descending else 'DESC'}"
@@ -153,6 +155,55 @@ def list_leads(
     elif cells is None:
         total = None
     return [lead_row(r) for r in rows], total
+
+
+def _walk_leads(
+    db,
+    lead_filter: LeadFilter,
+    cells: list[str],
+    sort: str,
+    descending: bool,
+    limit: int,
+    offset: int,
+):
+    """One page sorted by a lead's own column: walk the leads along that column's index in
+    batches and keep those whose grade is in the chosen cells (no sort, no join of every grade)."""
+    order = ", ".join(
+        f"{column} {'ASC' if ascending != descending else 'DESC'}"
+        for column, ascending in SORTS[sort]
+    )
+    wanted = set(cells)
+    every_cell = len(wanted) == len(HOT_ORDER)
+    found: list[int] = []
+    batch, start = max(200, 4 * (offset + limit)), 0
+    while len(found) < offset + limit:
+        ids = [
+            r[0]
+            for r in db.execute(
+                f"SELECT l.id FROM leads l ORDER BY {order} LIMIT ? OFFSET ?", [batch, start]
+            )
+        ]
+        if not ids:
+            break
+        graded = dict(
+            db.execute(
+                f"SELECT lead_id, grade FROM grades WHERE model = ? AND category = ?"
+                f" AND lead_id IN ({','.join('?' * len(ids))})",
+                [lead_filter.model, lead_filter.category, *ids],
+            )
+        )
+        found += [i for i in ids if i in graded and (every_cell or graded[i] in wanted)]
+        start += batch
+        batch *= 2
+    page = found[offset : offset + limit]
+    if not page:
+        return []
+    rows = db.execute(
+        f"SELECT {COLUMNS} {FROM} WHERE g.model = ? AND g.category = ? AND g.lead_id IN ({','.join('?' * len(page))})",
+        [lead_filter.model, lead_filter.category, *page],
+    ).fetchall()
+    position = {lead_id: i for i, lead_id in enumerate(page)}
+    return [lead_row(r) for r in sorted(rows, key=lambda r: position[r[0]])]
 
 
 def _merge_cells(

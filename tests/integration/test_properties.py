@@ -164,7 +164,7 @@ def test_the_kept_matrix_always_equals_the_matrix_counted_from_grades(
     descending=st.booleans(),
     limit=st.integers(1, 7),
     offset=st.integers(0, 20),
-    sort=st.sampled_from(["grade", "fit_score", "activity_score"]),
+    sort=st.sampled_from(["grade", "fit_score", "activity_score", "last_activity", "name"]),
 )
 def test_the_cell_by_cell_page_equals_the_sorted_query(
     tmp_path_factory, config, titles, downloads, cells, fit, descending, limit, offset, sort
@@ -194,6 +194,8 @@ def test_the_cell_by_cell_page_equals_the_sorted_query(
         "prospects", cells=cells, fit=fit, lifecycle=list(LIFECYCLES)
     )  # reads lead fields
     got, total = list_leads(db, fast, sort=sort, descending=descending, limit=limit, offset=offset)
-    want, want_total = list_leads(db, slow, sort=sort, descending=descending, limit=limit, offset=offset)
+    want, want_total = list_leads(
+        db, slow, sort=sort, descending=descending, limit=limit, offset=offset
+    )
     assert [r["id"] for r in got] == [r["id"] for r in want] and total == want_total
     db.conn.close()
