@@ -96,6 +96,12 @@ def helpers():
     }
 
 
+@web.app_template_filter("num")
+def num(value: float) -> str:
+    """70.0 -> 70, 2.5 -> 2.5: numbers of the model file as people wrote them."""
+    return f"{value:g}"
+
+
 def when(epoch: int | None) -> str:
     if epoch is None:
         return "—"
