@@ -348,6 +348,20 @@ def token_revoke(obj: Context, token_id: int) -> None:
     click.echo(f"token {token_id} revoked")
 
 
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.pass_obj
+def backup_command(obj: Context, file: str) -> None:
+    """Copy the database consistently, even while the server runs (SQLite online backup)."""
+    from .store.db import backup
+
+    if os.path.exists(file):
+        click.echo(f"{file} exists: choose a new file", err=True)
+        raise SystemExit(1)
+    backup(obj.db, file)
+    click.echo(f"backed up {obj.db_path} to {file} ({os.path.getsize(file) / 2**20:.1f} MiB)")
+
+
 @main.group()
 def user() -> None:
     """Accounts for the web view."""

@@ -230,3 +230,12 @@ def set_meta(db: sqlite_utils.Database, key: str, value: str) -> None:
         "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         [key, value],
     )
+
+
+def backup(db: sqlite_utils.Database, path: str) -> None:
+    """A consistent copy of the live database (SQLite's online backup), safe while others write."""
+    target = sqlite3.connect(path)
+    try:
+        db.conn.backup(target, pages=4096)
+    finally:
+        target.close()

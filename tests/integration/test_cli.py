@@ -156,3 +156,21 @@ def test_demo_fills_an_empty_database_only(cli):
     assert again.exit_code == 1 and "empty database" in again.output
     matrix = cli("matrix", config="config/grading.yaml")
     assert "total" in matrix.output and matrix.output.count("\n") >= 6
+
+
+def test_a_backup_taken_while_writing_restores_the_same_grades(cli, write, tmp_path):
+    import sqlite3
+
+    cli("import", "leads", write("l.jsonl", LEADS))
+    cli("import", "events", write("e.jsonl", EVENTS))
+    target = tmp_path / "copy.db"
+    result = cli("backup", str(target))
+    assert result.exit_code == 0 and "backed up" in result.output
+    assert cli("backup", str(target)).exit_code == 1  # never overwrites
+    original = (
+        sqlite3.connect(cli.db_path).execute("SELECT * FROM grades ORDER BY 1, 2, 3").fetchall()
+    )
+    restored = (
+        sqlite3.connect(str(target)).execute("SELECT * FROM grades ORDER BY 1, 2, 3").fetchall()
+    )
+    assert original and restored == original

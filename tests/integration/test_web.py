@@ -178,3 +178,12 @@ def test_the_lead_page_explains_the_grade(site):
     assert "target-industry" in page and "+30.00" in page and "85.00" in page
     assert "lead-update" in page  # history
     assert client.get("/leads/L-404").status_code == 404
+
+
+def test_every_response_carries_security_headers(site):
+    client = site.test_client()
+    for url in ("/login", "/api/health", "/static/grading.css"):
+        headers = client.get(url).headers
+        assert "script-src 'none'" in headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        assert headers["X-Content-Type-Options"] == "nosniff"
