@@ -169,6 +169,20 @@ class LeadIds(dict):
         super().__init__()
         self.db = db
 
+    def prefetch(self, ext_ids: list[str]) -> None:
+        """Look many ids up in one query (a batch from the API) instead of one query each."""
+        wanted = [i for i in set(ext_ids) if isinstance(i, str) and i not in self]
+        if not wanted:
+            return
+        found = dict(
+            self.db.execute(
+                "SELECT ext_id, id FROM leads WHERE ext_id IN (SELECT value FROM json_each(?))",
+                [orjson.dumps(wanted).decode()],
+            )
+        )
+        for ext_id in wanted:
+            self[ext_id] = found.get(ext_id)
+
     def __missing__(self, ext_id: str) -> int | None:
         row = self.db.execute("SELECT id FROM leads WHERE ext_id = ?", [ext_id]).fetchone()
         self[ext_id] = row[0] if row else None
