@@ -89,9 +89,9 @@ class Receiver:
     `fail_first` requests) after waiting `delay` seconds."""
 
     def __init__(self):
-        self.placeholder = socket.socket()
-        self.placeholder.bind(("127.0.0.1", 0))
-        self.port = self.placeholder.getsockname()[1]
+        self.reserved_socket = socket.socket()
+        self.reserved_socket.bind(("127.0.0.1", 0))
+        self.port = self.reserved_socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}/hook"
         self.requests = []  # (method, path, headers, body, answered status)
         self.fail_first = 0
@@ -102,7 +102,7 @@ class Receiver:
         self.server = None
 
     def up(self):
-        self.placeholder.close()
+        self.reserved_socket.close()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -139,7 +139,7 @@ class Receiver:
             self.server.shutdown()
             self.server.server_close()
         else:
-            self.placeholder.close()
+            self.reserved_socket.close()
 
     @property
     def accepted(self):
