@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
-from flask import current_app, g
+from flask import current_app
 
 from ..state import ModelState
 from ..store.db import connect
@@ -21,17 +22,32 @@ class ApiError(Exception):
         return {"error": self.message, "problems": self.problems}, self.status
 
 
+_threads = threading.local()
+KEPT_CONNECTIONS = 4  # per thread: one per database this thread served lately
+
+
 def get_db():
-    """One connection per request (or app context), closed at teardown."""
-    if "db" not in g:
-        g.db = connect(current_app.config["DATABASE"])
-    return g.db
+    """This thread's connection to the app's database, kept between requests: SQLite's page
+    cache stays warm, and nothing is re-opened or re-checked per request. Writes run in
+    explicit transactions that roll back on any error, so nothing is left open between requests."""
+    path = current_app.config["DATABASE"]
+    kept = getattr(_threads, "connections", None)
+    if kept is None:
+        kept = _threads.connections = {}
+    db = kept.get(path)
+    if db is None:
+        if len(kept) >= KEPT_CONNECTIONS:
+            for old in kept.values():
+                old.conn.close()
+            kept.clear()
+        db = kept[path] = connect(path)
+    if db.conn.in_transaction:  # a request that died mid-transaction must not leak it
+        db.conn.rollback()
+    return db
 
 
 def close_db(_: Any = None) -> None:
-    db = g.pop("db", None)
-    if db is not None:
-        db.conn.close()
+    """Teardown: connections are kept per thread (see get_db); nothing to close per request."""
 
 
 def state() -> ModelState:
