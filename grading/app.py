@@ -9,7 +9,7 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from .api import api
-from .api.common import ApiError, close_db
+from .api.common import ApiError
 from .state import ModelState
 from .web import web
 
@@ -32,7 +32,6 @@ def create_app(settings: dict | None = None) -> Flask:
     app.extensions["grading"] = ModelState(app.config["MODEL_FILE"])
     app.register_blueprint(api)
     app.register_blueprint(web)
-    app.teardown_appcontext(close_db)
 
     @app.after_request
     def security_headers(response):

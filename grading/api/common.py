@@ -46,10 +46,6 @@ def get_db():
     return db
 
 
-def close_db(_: Any = None) -> None:
-    """Teardown: connections are kept per thread (see get_db); nothing to close per request."""
-
-
 def state() -> ModelState:
     return current_app.extensions["grading"]
 

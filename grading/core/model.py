@@ -21,12 +21,6 @@ class FitRule:
     test: Predicate = field(repr=False, compare=False)
     label: str | None = None
 
-    @property
-    def company_only(self) -> bool:
-        from .conditions import condition_fields
-
-        return all(f.startswith("company.") for f in condition_fields(self.when))
-
 
 @dataclass(frozen=True)
 class ActivityRule:
