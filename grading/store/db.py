@@ -166,6 +166,18 @@ MIGRATIONS = [
     CREATE INDEX grades_cell_activity ON grades(model, category, grade, activity_score);
     CREATE INDEX grades_cell_fit ON grades(model, category, grade, fit_score);
     """,
+    """
+    -- who changed what: lifecycle, owner, model files, accounts, erasures (never personal data)
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT,
+        detail TEXT
+    );
+    CREATE INDEX audit_log_at ON audit_log(at);
+    """,
 ]
 
 
