@@ -31,6 +31,7 @@ from .grading import RegradeResult, grader_for, regrade
 KINDS = ("leads", "events", "outcomes")
 BATCH = 20_000
 IMPORT_CACHE_KIB = -1_048_576  # 1 GiB while importing
+INLINE_REGRADE = 10_000  # up to this many touched leads are re-graded in the import's transaction
 MAX_PROBLEMS = 10_000  # kept in memory and reported; the rest are only counted
 
 
@@ -257,12 +258,17 @@ def import_records(
                 _import_outcomes(db, records, source, result)
             if result.problems:
                 raise ImportFailed(result)
+            if grade and 0 < len(result.leads_touched) <= INLINE_REGRADE:
+                # an API batch: its records and the grades they cause commit together
+                result.regraded = _regrade_touched(db, config, kind, result, as_of or now)
     finally:
         db.execute(f"PRAGMA cache_size = {CACHE_KIB}")
         result.seconds = time.perf_counter() - started
-    if grade and result.leads_touched:
-        reason = "event" if kind == "events" else "lead-update"
-        result.regraded = regrade(
-            db, config, as_of=as_of or now, reason=reason, lead_ids=result.leads_touched
-        )
+    if grade and result.leads_touched and result.regraded is None:
+        result.regraded = _regrade_touched(db, config, kind, result, as_of or now)
     return result
+
+
+def _regrade_touched(db, config: Config, kind: str, result: ImportResult, as_of: datetime):
+    reason = "event" if kind == "events" else "lead-update"
+    return regrade(db, config, as_of=as_of, reason=reason, lead_ids=result.leads_touched)

@@ -222,7 +222,12 @@ def _statements(script: str) -> list[str]:
 
 @contextmanager
 def transaction(db: sqlite_utils.Database):
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error (autocommit connection)."""
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error (autocommit connection).
+
+    Inside another transaction it joins that one: the outer commits or rolls back the whole."""
+    if db.conn.in_transaction:
+        yield db
+        return
     db.execute("BEGIN IMMEDIATE")
     try:
         yield db
