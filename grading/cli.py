@@ -314,9 +314,11 @@ def token() -> None:
 @click.pass_obj
 def token_create(obj: Context, role: str, name: str) -> None:
     """Create a token and print it (only this once: it is stored hashed)."""
+    from .store.audit import record
     from .store.auth import create_token
 
     token_id, secret = create_token(obj.db, role, name, _now())
+    record(obj.db, _cli_actor(), "token.create", f"token {token_id}", {"name": name, "role": role})
     click.echo(secret)
     click.echo(f"token {token_id} ({name}, {role}) created; it is shown only now", err=True)
 
@@ -340,11 +342,13 @@ def token_list(obj: Context) -> None:
 @click.pass_obj
 def token_revoke(obj: Context, token_id: int) -> None:
     """Revoke a token by its id (see `grading token list`)."""
+    from .store.audit import record
     from .store.auth import revoke_token
 
     if not revoke_token(obj.db, token_id, _now()):
         click.echo(f"no active token {token_id}", err=True)
         raise SystemExit(1)
+    record(obj.db, _cli_actor(), "token.revoke", f"token {token_id}")
     click.echo(f"token {token_id} revoked")
 
 
@@ -387,6 +391,9 @@ def user_create(obj: Context, name: str, role: str, password: str) -> None:
     except ValueError as error:
         click.echo(str(error), err=True)
         raise SystemExit(1) from None
+    from .store.audit import record
+
+    record(obj.db, _cli_actor(), "user.create", f"user {name}", {"role": role})
     click.echo(f"user {name} ({role}) created")
 
 
@@ -400,6 +407,75 @@ def user_list(obj: Context) -> None:
         click.echo(
             f"{item['name']:<24} {item['role']:<9} last login {item['last_login_at'] or 'never'}"
         )
+
+
+@main.command()
+@click.argument("lead")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def forget(obj: Context, lead: str, yes: bool) -> None:
+    """Erase a person everywhere: lead, events, outcomes, grades, history, webhook messages."""
+    from .services.privacy import forget as forget_lead
+
+    if not yes:
+        click.confirm(
+            f"Erase lead '{lead}' and everything about them? This cannot be undone", abort=True
+        )
+    erased = forget_lead(obj.db, lead, _cli_actor())
+    if erased is None:
+        click.echo(f"no lead with id '{lead}'", err=True)
+        raise SystemExit(1)
+    rows = ", ".join(f"{n} {table}" for table, n in sorted(erased["deleted"].items()))
+    click.echo(f"erased lead '{lead}': {rows} (audit entry {erased['audit_id']})")
+
+
+@main.command("export-lead")
+@click.argument("lead")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Write here (default: stdout)."
+)
+@click.pass_obj
+def export_lead(obj: Context, lead: str, output: str | None) -> None:
+    """Everything stored about one person, as one JSON document."""
+    import orjson
+
+    from .services.privacy import export_lead as export_document
+
+    document = export_document(obj.db, obj.loaded().config, lead)
+    if document is None:
+        click.echo(f"no lead with id '{lead}'", err=True)
+        raise SystemExit(1)
+    text = orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+        click.echo(f"wrote everything stored about '{lead}' to {output}", err=True)
+    else:
+        click.echo(text)
+
+
+@main.command()
+@click.option("--limit", default=50, show_default=True, help="How many entries, newest first.")
+@click.pass_obj
+def audit(obj: Context, limit: int) -> None:
+    """The audit log: lifecycle and owner changes, model reloads, accounts, erasures."""
+    from .store.audit import entries
+
+    for item in entries(obj.db, limit=limit):
+        detail = " ".join(f"{k}={v}" for k, v in item["detail"].items())
+        click.echo(
+            f"{item['id']:>6}  {item['at']}  {item['actor']:<20} {item['action']:<13}"
+            f" {item['target'] or ''} {detail}".rstrip()
+        )
+
+
+def _cli_actor() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
 
 
 def _now() -> str:

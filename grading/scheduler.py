@@ -13,6 +13,7 @@ from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
 from .services.runs import Busy, run_regrade
+from .store import audit
 from .store.db import connect
 
 log = logging.getLogger("grading.scheduler")
@@ -34,25 +35,31 @@ def regrade_job(app: Flask, trigger: str = "schedule") -> dict | None:
         db.conn.close()
 
 
-def reload_and_regrade(app: Flask, trigger: str = "watch") -> dict:
+def reload_and_regrade(app: Flask, trigger: str = "watch", actor: str = "model-file watch") -> dict:
     """Re-read the model file: refuse an invalid one (the old one keeps serving); a valid change
-    re-grades everyone with reason model-change."""
+    re-grades everyone with reason model-change. Both are written to the audit log."""
     state = app.extensions["grading"]
     outcome = state.reload()
     run = None
-    if outcome.problems:
-        log.warning("model file refused: %s", "; ".join(outcome.problems))
-    elif outcome.changed:
-        scheduler = app.extensions.get("grading.scheduler")
-        if scheduler is not None:
-            scheduler.schedule_regrade()
-        db = _database(app)
-        try:
+    if not outcome.problems and not outcome.changed:
+        return {"changed": False, "problems": [], "run": None}
+    db = _database(app)
+    try:
+        if outcome.problems:
+            log.warning("model file refused: %s", "; ".join(outcome.problems))
+            detail = {"result": "refused", "problems": len(outcome.problems)}
+        else:
+            detail = {"result": "active", "digest": state.loaded.digest[:12]}
+        audit.record(db, actor, "model.reload", state.path, detail)
+        if outcome.changed:
+            scheduler = app.extensions.get("grading.scheduler")
+            if scheduler is not None:
+                scheduler.schedule_regrade()
             run = run_regrade(
                 db, state.loaded, trigger="model-change", reason="model-change", wait_seconds=600
             )
-        finally:
-            db.conn.close()
+    finally:
+        db.conn.close()
     return {"changed": outcome.changed, "problems": outcome.problems, "run": run}
 
 

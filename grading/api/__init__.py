@@ -13,8 +13,8 @@ from grading.core.scoring import from_epoch
 from ..services import export as export_service
 from ..services import ingest
 from ..services.runs import Busy, run_regrade
+from ..store import audit, queries
 from ..store import grades as grade_store
-from ..store import queries
 from ..store import runs as run_store
 from ..store.db import schema_version
 from ..store.leads import find_lead
@@ -187,6 +187,7 @@ def patch_lead(lead_id: str):
     if lead is None:
         raise ApiError(404, f"no lead '{lead_id}'")
     _ingest("leads", [{"id": lead_id, "person": changes}])
+    audit.record(db, privacy.actor(), "lead.update", lead_id, changes)
     return get_lead(lead_id)
 
 
@@ -372,7 +373,7 @@ def models():
 def reload_models():
     from ..scheduler import reload_and_regrade
 
-    outcome = reload_and_regrade(current_app, trigger="manual")
+    outcome = reload_and_regrade(current_app, trigger="manual", actor=privacy.actor())
     status = 422 if outcome["problems"] else 200
     return s.ReloadOut().dump(outcome), status
 
@@ -392,3 +393,6 @@ def openapi():
     from .openapi import document
 
     return jsonify(document())
+
+
+from . import privacy  # noqa: E402  (its endpoints register on api)

@@ -33,11 +33,12 @@ from ..core.scoring import from_epoch
 from ..services import export as export_service
 from ..services import ingest
 from ..services.runs import Busy, run_regrade
+from ..store import audit, queries
 from ..store import grades as grade_store
-from ..store import queries
 from ..store import runs as run_store
 from ..store.db import connect
 from ..store.users import check_login, get_user
+from .throttle import LoginThrottle
 
 web = Blueprint("web", __name__)
 
@@ -123,17 +124,30 @@ def login_required(roles: set[str] | None = None):
     return decorate
 
 
+def throttle() -> LoginThrottle:
+    """Failed logins are counted per app (one per server process)."""
+    return current_app.extensions.setdefault("grading.login_throttle", LoginThrottle())
+
+
 @web.route("/login", methods=["GET", "POST"])
 def login():
     error = None
     if request.method == "POST":
+        name, address = request.form.get("name", ""), request.remote_addr or ""
+        wait = throttle().wait_seconds(name, address)
+        if wait:
+            minutes = -(-wait // 60)
+            error = f"Too many failed logins: try again in {minutes} minute{'s' if minutes > 1 else ''}."
+            page = render_template("login.html", error=error)
+            return page, 429, {"Retry-After": str(wait)}
         if not csrf_ok():
             error = "The form has expired: please try again."
         else:
-            found = check_login(
-                get_db(), request.form.get("name", ""), request.form.get("password", ""), now_iso()
-            )
-            if found:
+            found = check_login(get_db(), name, request.form.get("password", ""), now_iso())
+            if not found:
+                throttle().failed(name, address)
+            else:
+                throttle().succeeded(name, address)
                 session.clear()
                 session["user_id"] = found["id"]
                 target = request.args.get("next", "")
@@ -359,6 +373,7 @@ def lead(lead_id: str):
         except ingest.ImportFailed as failed:
             flash("; ".join(failed.result.problems), "error")
         else:
+            audit.record(db, f"user:{g.user['name']}", "lead.update", lead_id, changes)
             flash("Saved; the lead was re-graded.", "ok")
         return redirect(url_for("web.lead", lead_id=lead_id))
     report = export_service.lead_report(db, state().config, lead_id, events=200)
@@ -411,7 +426,9 @@ def regrade():
 def reload():
     from ..scheduler import reload_and_regrade
 
-    outcome = reload_and_regrade(current_app._get_current_object(), trigger="manual")
+    outcome = reload_and_regrade(
+        current_app._get_current_object(), trigger="manual", actor=f"user:{g.user['name']}"
+    )
     if outcome["problems"]:
         flash(
             "The model file was refused; the previous one keeps grading: "
@@ -426,3 +443,6 @@ def reload():
     else:
         flash("The model file has not changed.", "ok")
     return redirect(url_for("web.models"))
+
+
+from . import privacy  # noqa: E402,F401  (its views register on web)

@@ -245,6 +245,9 @@ ALLOWED = {
     ("PATCH", "/leads/{lead_id}"): {"admin", "marketing", "sales"},
     ("POST", "/regrade"): {"admin"},
     ("POST", "/models/reload"): {"admin"},
+    ("DELETE", "/leads/{lead_id}"): {"admin"},
+    ("GET", "/leads/{lead_id}/export"): {"admin"},
+    ("GET", "/audit"): {"admin"},
 }
 BODIES = {
     "/leads": LEAD,

@@ -1,0 +1,81 @@
+"""Erasing one person everywhere, and reading back everything stored about them (GDPR)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import sqlite_utils
+
+from .grades import GradeChanges, apply_cell_deltas
+
+
+def tables_with(db: sqlite_utils.Database, column: str) -> list[str]:
+    """Every table with this column: tables added later (by any feature) are covered too."""
+    names = [
+        row[0]
+        for row in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    return [
+        name
+        for name in names
+        if any(info[1] == column for info in db.execute(f'PRAGMA table_info("{name}")'))
+    ]
+
+
+def erase_lead(db: sqlite_utils.Database, lead_id: int) -> dict[str, int]:
+    """Delete the lead and every row about it (inside the caller's transaction); its company too
+    when no other lead works there. Returns the rows deleted per table. Cell counts follow."""
+    company_id, outcome = db.execute(
+        "SELECT company_id, outcome FROM leads WHERE id = ?", [lead_id]
+    ).fetchone()
+    changes = GradeChanges.empty()
+    for model, category, grade in db.execute(
+        "SELECT model, category, grade FROM grades WHERE lead_id = ?", [lead_id]
+    ):
+        changes.move(model, category, grade, None, outcome)
+    apply_cell_deltas(db, changes.cells)
+    deleted: dict[str, int] = {}
+    for table in tables_with(db, "lead_id"):
+        count = db.execute(f'DELETE FROM "{table}" WHERE lead_id = ?', [lead_id]).rowcount
+        if count:
+            deleted[table] = count
+    db.execute("DELETE FROM leads WHERE id = ?", [lead_id])
+    deleted["leads"] = 1
+    if company_id is not None:
+        shared = db.execute("SELECT 1 FROM leads WHERE company_id = ? LIMIT 1", [company_id])
+        if shared.fetchone() is None:
+            for table in tables_with(db, "company_id"):
+                db.execute(f'DELETE FROM "{table}" WHERE company_id = ?', [company_id])
+            db.execute("DELETE FROM companies WHERE id = ?", [company_id])
+            deleted["companies"] = 1
+    return deleted
+
+
+# read by their own code paths (the lead report); the rest are listed row by row
+REPORTED = {"events", "grades", "grade_history", "outcomes", "outbox"}
+
+
+def rows_about(db: sqlite_utils.Database, lead_id: int) -> dict[str, list[dict[str, Any]]]:
+    """Rows of the remaining tables that name the lead, column by column (JSON text decoded)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for table in tables_with(db, "lead_id"):
+        if table in REPORTED:
+            continue
+        cursor = db.execute(f'SELECT * FROM "{table}" WHERE lead_id = ?', [lead_id])
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor]
+        if rows:
+            out[table] = [{k: decoded(v) for k, v in row.items()} for row in rows]
+    return out
+
+
+def decoded(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value

@@ -1,0 +1,60 @@
+"""Admin pages: a person's data as JSON, their erasure (after a confirmation), the audit log."""
+
+from __future__ import annotations
+
+import orjson
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+
+from ..api.common import get_db, state
+from ..services import privacy
+from ..store import audit
+from . import login_required, web
+
+PAGE = 100
+
+
+def actor() -> str:
+    return f"user:{g.user['name']}"
+
+
+@web.get("/leads/<path:lead_id>/export")
+@login_required({"admin"})
+def lead_export(lead_id: str):
+    document = privacy.export_lead(get_db(), state().config, lead_id)
+    if document is None:
+        abort(404, f"no lead '{lead_id}'")
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in lead_id)[:80]
+    return Response(
+        orjson.dumps(document, option=orjson.OPT_INDENT_2),
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="lead-{safe}.json"'},
+    )
+
+
+@web.route("/leads/<path:lead_id>/erase", methods=["GET", "POST"])
+@login_required({"admin"})
+def lead_erase(lead_id: str):
+    db = get_db()
+    if request.method == "POST":
+        if request.form.get("confirm", "").strip() != lead_id:
+            flash("Type the lead's id exactly to confirm the erasure.", "error")
+            return redirect(url_for("web.lead_erase", lead_id=lead_id))
+        erased = privacy.forget(db, lead_id, actor())
+        if erased is None:
+            abort(404, f"no lead '{lead_id}'")
+        rows = sum(erased["deleted"].values())
+        flash(f"Erased one person: {rows} rows (audit entry {erased['audit_id']}).", "ok")
+        return redirect(url_for("web.leads"))
+    counts = privacy.stored_counts(db, lead_id)
+    if counts is None:
+        abort(404, f"no lead '{lead_id}'")
+    return render_template("erase.html", lead_id=lead_id, counts=counts)
+
+
+@web.get("/audit")
+@login_required({"admin"})
+def audit_log():
+    before = request.args.get("before", type=int)
+    entries = audit.entries(get_db(), limit=PAGE + 1, before=before)
+    older = entries[PAGE - 1]["id"] if len(entries) > PAGE else None
+    return render_template("audit.html", entries=entries[:PAGE], older=older)

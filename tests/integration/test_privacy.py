@@ -1,0 +1,317 @@
+"""Privacy and accountability: forget a person everywhere, export everything about them, the
+audit log, and login rate limiting (issue 6)."""
+
+import re
+
+import orjson
+import pytest
+import yaml
+
+from grading.services.ingest import import_records
+from grading.store.db import connect
+from grading.store.privacy import tables_with
+from grading.store.users import create_user
+from grading.web.throttle import PER_NAME, WINDOW_S, LoginThrottle
+
+EMAIL = "ana.secret@acme.io"
+
+
+@pytest.fixture
+def hooked_config_file(config_file, model_dict, monkeypatch):
+    monkeypatch.setenv("HOOK_SECRET", "s3cret")
+    model_dict["webhooks"] = [{"url": "http://127.0.0.1:9/hook", "secret_env": "HOOK_SECRET"}]
+    with open(config_file, "w") as handle:
+        yaml.safe_dump(model_dict, handle, sort_keys=False)
+    return config_file
+
+
+def fill(cli, tmp_path):
+    """Two leads of one company, one alone at its own; events, an outcome, grades, history."""
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text(
+        "\n".join(
+            orjson.dumps(r).decode()
+            for r in (
+                {
+                    "id": "L-ana",
+                    "person": {"email": EMAIL, "title": "CEO", "phone": "1"},
+                    "company": {"domain": "solo.io", "industry": "software", "employees": 300},
+                },
+                {"id": "L-bo", "person": {"title": "CTO"}, "company": {"domain": "acme.io"}},
+                {"id": "L-cy", "person": {"title": "CFO"}, "company": {"domain": "acme.io"}},
+            )
+        )
+    )
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        "\n".join(
+            orjson.dumps(
+                {
+                    "id": f"E-{lead}-{i}",
+                    "lead": lead,
+                    "type": "download",
+                    "at": f"2026-11-{10 + i:02d}T09:00:00Z",
+                    "properties": {"product": "analytics"},
+                }
+            ).decode()
+            for lead in ("L-ana", "L-bo")
+            for i in range(12)
+        )
+    )
+    outcomes = tmp_path / "outcomes.jsonl"
+    outcomes.write_text('{"lead": "L-ana", "outcome": "won", "at": "2026-11-23T00:00:00Z"}')
+    for kind, path in (("leads", leads), ("events", events), ("outcomes", outcomes)):
+        assert cli("import", kind, str(path)).exit_code == 0
+    # a later change of the person, so any history kept of attributes exists too
+    leads.write_text('{"id": "L-ana", "person": {"title": "Chief Executive"}}')
+    assert cli("import", "leads", str(leads)).exit_code == 0
+
+
+def rows_naming(db, lead_id):
+    return {
+        table: n
+        for table in tables_with(db, "lead_id")
+        if (
+            n := db.execute(
+                f'SELECT count(*) FROM "{table}" WHERE lead_id = ?', [lead_id]
+            ).fetchone()[0]
+        )
+    }
+
+
+def cell_counts_agree(db):
+    kept = {
+        (m, c, g): (n, w, lost)
+        for m, c, g, n, w, lost in db.execute(
+            "SELECT model, category, grade, leads, won, lost FROM cell_stats WHERE leads OR won OR lost"
+        )
+    }
+    counted = {
+        (m, c, g): (n, w, lost)
+        for m, c, g, n, w, lost in db.execute(
+            "SELECT g.model, g.category, g.grade, count(*), sum(l.outcome IS 'won'),"
+            " sum(l.outcome IS 'lost') FROM grades g JOIN leads l ON l.id = g.lead_id"
+            " GROUP BY g.model, g.category, g.grade"
+        )
+    }
+    return kept == counted
+
+
+def test_forget_erases_the_person_everywhere_and_audits_without_personal_data(
+    cli, tmp_path, hooked_config_file
+):
+    fill(cli, tmp_path)
+    db = connect(cli.db_path)
+    ana = db.execute("SELECT id, company_id FROM leads WHERE ext_id = 'L-ana'").fetchone()
+    before = rows_naming(db, ana[0])
+    assert {"events", "outcomes", "grades", "grade_history", "outbox"} <= set(before)
+    bo = rows_naming(db, db.execute("SELECT id FROM leads WHERE ext_id = 'L-bo'").fetchone()[0])
+
+    result = cli("forget", "L-ana", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "erased lead 'L-ana'" in result.output and f"{before['events']} events" in result.output
+
+    assert db.execute("SELECT count(*) FROM leads WHERE ext_id = 'L-ana'").fetchone()[0] == 0
+    assert rows_naming(db, ana[0]) == {}
+    # the company only she worked for goes too; the shared one and the other leads stay
+    assert db.execute("SELECT count(*) FROM companies WHERE id = ?", [ana[1]]).fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM companies").fetchone()[0] == 1
+    bo_after = rows_naming(
+        db, db.execute("SELECT id FROM leads WHERE ext_id = 'L-bo'").fetchone()[0]
+    )
+    assert bo_after == bo
+    assert cell_counts_agree(db)
+    # nothing personal is left anywhere in the database file's tables
+    for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+        dump = str(db.execute(f'SELECT * FROM "{table}"').fetchall())
+        assert EMAIL not in dump and "L-ana" not in dump, table
+    (entry,) = [e for e in connect(cli.db_path)["audit_log"].rows if e["action"] == "lead.erase"]
+    assert entry["actor"].startswith("cli") and entry["target"] is None
+    assert orjson.loads(entry["detail"])["rows"]["events"] == before["events"]
+
+    again = cli("forget", "L-ana", "--yes")
+    assert again.exit_code == 1 and "no lead" in again.output
+
+
+def test_forget_asks_before_erasing(cli, tmp_path, config_file):
+    fill(cli, tmp_path)
+    result = cli("forget", "L-bo", input="n\n")
+    assert result.exit_code == 1
+    db = connect(cli.db_path)
+    assert db.execute("SELECT count(*) FROM leads WHERE ext_id = 'L-bo'").fetchone()[0] == 1
+
+
+def test_export_lead_returns_everything_stored_about_them(cli, tmp_path, hooked_config_file):
+    fill(cli, tmp_path)
+    out = tmp_path / "ana.json"
+    result = cli("export-lead", "L-ana", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    document = orjson.loads(out.read_text())
+    assert document["lead"]["id"] == "L-ana" and document["lead"]["person"]["email"] == EMAIL
+    assert document["lead"]["person"]["title"] == "Chief Executive"
+    assert len(document["events"]) == 12  # all of them, not a page
+    assert {e["id"] for e in document["events"]} == {f"E-L-ana-{i}" for i in range(12)}
+    assert document["events"][0]["at"].endswith("Z")
+    assert document["outcomes"] == [
+        {"outcome": "won", "at": "2026-11-23T00:00:00Z", "amount": None}
+    ]
+    assert document["grades"] and all("explanation" in g for g in document["grades"])
+    assert document["history"]
+    assert document["webhook_messages"] and all(
+        m["body"]["lead"] == "L-ana" for m in document["webhook_messages"]
+    )
+    printed = cli("export-lead", "L-ana")
+    assert orjson.loads(printed.output)["lead"]["id"] == "L-ana"
+    assert cli("export-lead", "nobody").exit_code == 1
+
+
+def test_api_erase_and_export_are_for_admins(client, tokens):
+    admin, marketing = tokens["admin"], tokens["marketing"]
+    lead = {"id": "L-9", "person": {"email": EMAIL, "title": "CEO"}, "company": {"name": "Solo"}}
+    assert client.post("/api/leads", json=lead, headers=marketing).status_code == 200
+    event = {"id": "E-1", "lead": "L-9", "type": "download", "at": "2026-11-20T00:00:00Z"}
+    assert (
+        client.post("/api/events", json={"events": [event]}, headers=marketing).status_code == 200
+    )
+
+    assert client.get("/api/leads/L-9/export", headers=marketing).status_code == 403
+    assert client.delete("/api/leads/L-9", headers=marketing).status_code == 403
+    exported = client.get("/api/leads/L-9/export", headers=admin)
+    assert exported.status_code == 200 and exported.json["events"][0]["id"] == "E-1"
+
+    erased = client.delete("/api/leads/L-9", headers=admin)
+    assert erased.status_code == 200
+    assert erased.json["deleted"]["events"] == 1 and erased.json["deleted"]["leads"] == 1
+    assert client.get("/api/leads/L-9", headers=admin).status_code == 404
+    assert client.delete("/api/leads/L-9", headers=admin).status_code == 404
+    assert client.get("/api/leads/L-9/export", headers=admin).status_code == 404
+    # the event id is free again: the erased person's events are gone, not hidden
+    assert client.post("/api/leads", json=lead, headers=marketing).status_code == 200
+    again = client.post("/api/events", json={"events": [event]}, headers=marketing)
+    assert again.json["stored"] == 1
+
+    entries = client.get("/api/audit", headers=admin).json["entries"]
+    erase = next(e for e in entries if e["action"] == "lead.erase")
+    assert erase["actor"].startswith("token:") and erase["id"] == erased.json["audit_id"]
+    assert EMAIL not in str(entries) and "L-9" not in str(erase)
+    assert client.get("/api/audit", headers=marketing).status_code == 403
+
+
+def test_the_audit_log_records_lifecycle_owner_reloads_and_accounts(client, tokens, cli, app):
+    sales, admin = tokens["sales"], tokens["admin"]
+    client.post("/api/leads", json={"id": "L-1", "person": {"title": "CTO"}}, headers=admin)
+    patched = client.patch(
+        "/api/leads/L-1", json={"lifecycle": "sql", "owner": "kim"}, headers=sales
+    )
+    assert patched.status_code == 200
+    client.post("/api/models/reload", headers=admin)  # unchanged file: nothing to record
+    entries = client.get("/api/audit", headers=admin).json["entries"]
+    (update,) = [e for e in entries if e["action"] == "lead.update"]
+    assert update["target"] == "L-1" and update["detail"] == {"lifecycle": "sql", "owner": "kim"}
+    assert update["actor"].startswith("token:")
+    assert not [e for e in entries if e["action"] == "model.reload"]
+
+    path = app.config["MODEL_FILE"]
+    with open(path, "a") as handle:
+        handle.write("\nmodels: oops\n")
+    refused = client.post("/api/models/reload", headers=admin)
+    assert refused.status_code == 422
+    entries = client.get("/api/audit", headers=admin).json["entries"]
+    assert entries[0]["action"] == "model.reload" and entries[0]["detail"]["result"] == "refused"
+
+    result = cli("token", "create", "--role", "viewer", "--name", "dash")
+    assert result.exit_code == 0
+    assert cli("audit").output.count("token.create") == 1
+
+
+@pytest.fixture
+def site(app, config):
+    db = connect(app.config["DATABASE"])
+    for name, role in (("ada", "admin"), ("sam", "sales")):
+        create_user(db, name, role, "correct horse", "2026-11-01T00:00:00Z")
+    import_records(
+        db, config, "leads", [("1", {"id": "L-1", "person": {"email": EMAIL, "title": "CEO"}})]
+    )
+    db.conn.close()
+    return app
+
+
+def csrf(client, url):
+    return re.search(r'name="csrf" value="([^"]+)"', client.get(url).text).group(1)
+
+
+def login(client, name, password="correct horse"):
+    return client.post(
+        "/login", data={"name": name, "password": password, "csrf": csrf(client, "/login")}
+    )
+
+
+def test_web_erasure_needs_the_id_typed_and_is_for_admins(site):
+    sales = site.test_client()
+    login(sales, "sam")
+    assert sales.get("/leads/L-1/erase").status_code == 403
+    assert sales.get("/leads/L-1/export").status_code == 403
+    assert sales.get("/audit").status_code == 403
+    assert "erase this person" not in sales.get("/leads/L-1").text
+
+    admin = site.test_client()
+    login(admin, "ada")
+    page = admin.get("/leads/L-1")
+    assert "erase this person" in page.text and "/leads/L-1/export" in page.text
+    exported = admin.get("/leads/L-1/export")
+    assert exported.status_code == 200 and "attachment" in exported.headers["Content-Disposition"]
+    assert orjson.loads(exported.data)["lead"]["person"]["email"] == EMAIL
+    confirm = admin.get("/leads/L-1/erase")
+    assert confirm.status_code == 200 and "grades" in confirm.text
+    token = csrf(admin, "/leads/L-1/erase")
+    wrong = admin.post(
+        "/leads/L-1/erase", data={"csrf": token, "confirm": "L-2"}, follow_redirects=True
+    )
+    assert "Type the lead" in wrong.text
+    assert admin.get("/leads/L-1").status_code == 200
+    done = admin.post(
+        "/leads/L-1/erase", data={"csrf": token, "confirm": "L-1"}, follow_redirects=True
+    )
+    assert "Erased one person" in done.text
+    assert admin.get("/leads/L-1").status_code == 404
+    audit_page = admin.get("/audit")
+    assert audit_page.status_code == 200 and "lead.erase" in audit_page.text
+    assert EMAIL not in audit_page.text
+
+
+def test_web_lifecycle_change_is_audited(site):
+    client = site.test_client()
+    login(client, "sam")
+    token = csrf(client, "/leads/L-1")
+    client.post("/leads/L-1", data={"csrf": token, "lifecycle": "sql", "owner": "sam"})
+    admin = site.test_client()
+    login(admin, "ada")
+    text = admin.get("/audit").text
+    assert "user:sam" in text and "lead.update" in text and "L-1" in text
+
+
+def test_logins_are_rate_limited_per_name_and_address(site):
+    client = site.test_client()
+    for _ in range(PER_NAME):
+        assert login(client, "ada", "wrong").status_code == 401
+    blocked = login(client, "ada")  # even the right password is refused now
+    assert blocked.status_code == 429 and "Too many failed logins" in blocked.text
+    assert int(blocked.headers["Retry-After"]) > 0
+    assert login(client, "sam").status_code == 302  # another name still gets in
+
+
+def test_the_throttle_forgets_failures_after_the_window():
+    now = [1000.0]
+    throttle = LoginThrottle(clock=lambda: now[0])
+    for _ in range(PER_NAME - 1):
+        throttle.failed("Ada", "10.0.0.1")
+    assert throttle.wait_seconds("ada", "10.0.0.1") == 0
+    throttle.failed("ada ", "10.0.0.1")
+    assert throttle.wait_seconds("ada", "10.0.0.1") == WINDOW_S + 1
+    assert throttle.wait_seconds("ada", "10.0.0.2") == 0  # per address
+    now[0] += WINDOW_S
+    assert throttle.wait_seconds("ada", "10.0.0.1") == 0
+    for i in range(30):
+        throttle.failed(f"user{i}", "10.0.0.9")  # spraying many names from one address
+    assert throttle.wait_seconds("someone-else", "10.0.0.9") > 0
+    throttle.succeeded("ada", "10.0.0.1")
