@@ -187,7 +187,7 @@ def patch_lead(lead_id: str):
     if lead is None:
         raise ApiError(404, f"no lead '{lead_id}'")
     _ingest("leads", [{"id": lead_id, "person": changes}])
-    audit.record(db, privacy.actor(), "lead.update", lead_id, changes)
+    audit.record_lead_update(db, privacy.actor(), lead, changes)
     return get_lead(lead_id)
 
 

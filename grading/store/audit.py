@@ -39,6 +39,16 @@ def record(
     return cursor.lastrowid
 
 
+def record_lead_update(
+    db: sqlite_utils.Database, actor: str, lead: dict[str, Any], changes: dict[str, Any]
+) -> int | None:
+    """Record what a lifecycle/owner change really changed, as {key: [before, after]}."""
+    detail = {
+        key: [lead.get(key), value] for key, value in changes.items() if lead.get(key) != value
+    }
+    return record(db, actor, "lead.update", lead["id"], detail) if detail else None
+
+
 def entries(
     db: sqlite_utils.Database, limit: int = 100, before: int | None = None
 ) -> list[dict[str, Any]]:

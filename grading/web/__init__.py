@@ -37,6 +37,7 @@ from ..store import audit, queries
 from ..store import grades as grade_store
 from ..store import runs as run_store
 from ..store.db import connect
+from ..store.leads import find_lead
 from ..store.users import check_login, get_user
 from .throttle import LoginThrottle
 
@@ -366,6 +367,9 @@ def lead(lead_id: str):
             changes["lifecycle"] = lifecycle
         if "owner" in request.form:
             changes["owner"] = request.form["owner"].strip()[:200] or None
+        before = find_lead(db, lead_id)
+        if before is None:
+            abort(404, f"no lead '{lead_id}'")
         try:
             ingest.import_records(
                 db, state().config, "leads", [("form", {"id": lead_id, "person": changes})]
@@ -373,7 +377,7 @@ def lead(lead_id: str):
         except ingest.ImportFailed as failed:
             flash("; ".join(failed.result.problems), "error")
         else:
-            audit.record(db, f"user:{g.user['name']}", "lead.update", lead_id, changes)
+            audit.record_lead_update(db, f"user:{g.user['name']}", before, changes)
             flash("Saved; the lead was re-graded.", "ok")
         return redirect(url_for("web.lead", lead_id=lead_id))
     report = export_service.lead_report(db, state().config, lead_id, events=200)

@@ -77,7 +77,7 @@ def seed(tmp_path, env):
         path = tmp_path / f"{name}.jsonl"
         path.write_text("".join(json.dumps({k: v for k, v in r.items()}) + "\n" for r in rows))
         subprocess.run([BIN, "import", name, str(path)], env=env, check=True, capture_output=True)
-    for name, role in (("sam", "sales"), ("val", "viewer")):
+    for name, role in (("sam", "sales"), ("val", "viewer"), ("ada", "admin")):
         subprocess.run(
             [BIN, "user", "create", name, "--role", role, "--password", "correct horse"],
             env=env,
@@ -204,3 +204,45 @@ def test_a_phone_sized_screen_shows_the_matrix(server, browser):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390 + 1
     shot(page, "7-phone")
+
+
+def test_a_script_in_a_name_is_text_on_every_page(server, browser):
+    alerts = []
+    page = log_in(browser, server, "ada")
+    page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+    for path in (
+        "/",
+        "/leads?sort=name&order=asc",
+        "/leads?q=script",
+        "/leads/L-000",
+        "/routes",
+        "/models",
+        "/audit",
+        "/leads/L-000/erase",
+    ):
+        page.goto(server + path)
+        assert page.locator("script").count() == 0, path
+    page.goto(server + "/leads?sort=name&order=asc")
+    assert page.get_by_text(EVIL, exact=True).count() >= 1
+    page.goto(server + "/leads/L-000")
+    assert page.locator("h1").inner_text() == EVIL
+    assert alerts == []
+
+
+def test_an_admin_downloads_and_erases_a_person(server, browser):
+    page = log_in(browser, server, "ada", accept_downloads=True)
+    page.goto(server + "/leads/L-039")
+    with page.expect_download() as download_info:
+        page.click("text=download everything stored (JSON)")
+    document = json.load(open(download_info.value.path(), encoding="utf-8"))
+    assert document["lead"]["id"] == "L-039"
+    page.click("text=erase this person…")
+    shot(page, "7-erase")
+    page.fill("input[name=confirm]", "L-039")
+    page.click("button.danger")
+    assert "Erased one person" in page.locator(".flash").inner_text()
+    assert page.request.get(server + "/leads/L-039").status == 404
+    page.goto(server + "/audit")
+    shot(page, "8-audit")
+    assert page.locator("table.list tbody tr").filter(has_text="lead.erase").count() == 1
+    assert "L-039" not in page.locator("table.list").inner_text()

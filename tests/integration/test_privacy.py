@@ -207,7 +207,8 @@ def test_the_audit_log_records_lifecycle_owner_reloads_and_accounts(client, toke
     client.post("/api/models/reload", headers=admin)  # unchanged file: nothing to record
     entries = client.get("/api/audit", headers=admin).json["entries"]
     (update,) = [e for e in entries if e["action"] == "lead.update"]
-    assert update["target"] == "L-1" and update["detail"] == {"lifecycle": "sql", "owner": "kim"}
+    assert update["target"] == "L-1"
+    assert update["detail"] == {"lifecycle": ["lead", "sql"], "owner": [None, "kim"]}
     assert update["actor"].startswith("token:")
     assert not [e for e in entries if e["action"] == "model.reload"]
 
@@ -284,6 +285,11 @@ def test_web_lifecycle_change_is_audited(site):
     login(client, "sam")
     token = csrf(client, "/leads/L-1")
     client.post("/leads/L-1", data={"csrf": token, "lifecycle": "sql", "owner": "sam"})
+    client.post("/leads/L-1", data={"csrf": token, "lifecycle": "sql", "owner": "sam"})  # no change
+    db = connect(site.config["DATABASE"])
+    (entry,) = [e for e in db["audit_log"].rows if e["action"] == "lead.update"]
+    assert entry["actor"] == "user:sam" and entry["target"] == "L-1"
+    assert orjson.loads(entry["detail"]) == {"lifecycle": ["lead", "sql"], "owner": [None, "sam"]}
     admin = site.test_client()
     login(admin, "ada")
     text = admin.get("/audit").text
