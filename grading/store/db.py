@@ -178,6 +178,24 @@ MIGRATIONS = [
     );
     CREATE INDEX audit_log_at ON audit_log(at);
     """,
+    """
+    -- what a lead or company looked like before each change, so calibration can see a lead as
+    -- of its outcome's time: the state at T is the `before` of the earliest change after T
+    CREATE TABLE lead_changes (
+        id INTEGER PRIMARY KEY,
+        lead_id INTEGER NOT NULL,
+        at INTEGER NOT NULL,           -- microseconds since the epoch, UTC
+        before TEXT NOT NULL           -- JSON: the lead row as it was
+    );
+    CREATE INDEX lead_changes_lead ON lead_changes(lead_id, at);
+    CREATE TABLE company_changes (
+        id INTEGER PRIMARY KEY,
+        company_id INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        before TEXT NOT NULL           -- JSON: the company row as it was
+    );
+    CREATE INDEX company_changes_company ON company_changes(company_id, at);
+    """,
 ]
 
 

@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import sqlite_utils
 
 from grading.core.records import LeadInput, OutcomeInput
+from grading.core.scoring import epoch
 
 DEFAULT_LIFECYCLE = "lead"
+
+# Rows as they were before a change (lead_changes / company_changes): calibration reads a lead
+# as of its outcome's time, and leads and companies are otherwise overwritten.
+LEAD_CHANGE_SQL = (
+    "INSERT INTO lead_changes (lead_id, at, before) SELECT id, ?, json_object('company_id',"
+    " company_id, 'attrs', json(attrs), 'lifecycle', lifecycle, 'owner', owner, 'name', name,"
+    " 'handed_over_at', handed_over_at, 'updated_at', updated_at) FROM leads WHERE id = ?"
+)
+COMPANY_CHANGE_SQL = (
+    "INSERT INTO company_changes (company_id, at, before) SELECT id, ?, json_object('domain',"
+    " domain, 'name_key', name_key, 'attrs', json(attrs), 'updated_at', updated_at)"
+    " FROM companies WHERE id = ?"
+)
 
 
 def _merge(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -39,6 +54,7 @@ class LeadWriter:
     def __init__(self, db: sqlite_utils.Database, now: str):
         self.db = db
         self.now = now
+        self.changed_at = epoch(datetime.now(UTC))  # exact, for lead_changes / company_changes
         self.touched_companies: set[int] = set()
 
     def _find_company(self, changes: dict[str, Any], current_id: int | None) -> int | None:
@@ -73,6 +89,7 @@ class LeadWriter:
             current = orjson.loads(raw)
             attrs = _merge(current, changes)
             if attrs != current:
+                self.db.execute(COMPANY_CHANGE_SQL, [self.changed_at, company_id])
                 self.db.execute(
                     "UPDATE companies SET domain = ?, name_key = ?, attrs = ?, updated_at = ? WHERE id = ?",
                     [
@@ -117,6 +134,7 @@ class LeadWriter:
         attrs.setdefault("lifecycle", DEFAULT_LIFECYCLE)
         if attrs == current and company_id == current_company:
             return lead_id, company_id in self.touched_companies
+        self.db.execute(LEAD_CHANGE_SQL, [self.changed_at, lead_id])
         self.db.execute(
             "UPDATE leads SET company_id = ?, attrs = ?, lifecycle = ?, owner = ?, name = ?, updated_at = ?"
             " WHERE id = ?",
@@ -234,6 +252,11 @@ def hand_over(db: sqlite_utils.Database, lead_ids: list[int], at: str) -> None:
     """First sales route: keep the time and move lifecycle lead -> mql."""
     if not lead_ids:
         return
+    changed_at = epoch(datetime.fromisoformat(at))
+    db.conn.executemany(
+        LEAD_CHANGE_SQL + " AND handed_over_at IS NULL",
+        [(changed_at, lead_id) for lead_id in lead_ids],
+    )
     db.conn.executemany(
         "UPDATE leads SET handed_over_at = ?, lifecycle = CASE lifecycle WHEN 'lead' THEN 'mql' ELSE lifecycle END,"
         " attrs = CASE lifecycle WHEN 'lead' THEN json_set(attrs, '$.lifecycle', 'mql') ELSE attrs END"
