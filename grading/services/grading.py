@@ -68,6 +68,33 @@ def _route_json(route) -> str:
     return orjson.dumps(route.as_dict()).decode()
 
 
+def chunk_events(
+    db: sqlite_utils.Database,
+    as_of: int,
+    longest_window: int,
+    positions: dict[int, int],
+    id_range: tuple[int, int] | None = None,
+) -> EventArrays:
+    """The classified events of a chunk of leads (`positions`: lead id -> index, ids sorted) that
+    any rule can count as of `as_of`: read-only, shared by re-grading and the preview."""
+    cutoff = (as_of // DAY - longest_window + 1) * DAY
+    sql = "SELECT lead_id, class_id, at FROM events WHERE at >= ? AND at <= ? AND "
+    if id_range is not None:
+        rows = db.execute(
+            sql + "lead_id >= ? AND lead_id < ?", [cutoff, as_of, *id_range]
+        ).fetchall()
+    else:
+        ids = list(positions)
+        marks = ",".join("?" * len(ids))
+        rows = db.execute(sql + f"lead_id IN ({marks})", [cutoff, as_of, *ids]).fetchall()
+    if not rows:
+        return EventArrays.from_rows([])
+    table = np.array(rows, dtype=np.int64)
+    # positions follow the chunk's lead ids, which are sorted: a search finds each event's lead
+    lead_ids = np.fromiter(positions, dtype=np.int64, count=len(positions))
+    return EventArrays(np.searchsorted(lead_ids, table[:, 0]), table[:, 1], table[:, 2])
+
+
 class Grader:
     """Grades leads of one database under one config; event classes are classified once per model.
 
@@ -106,24 +133,12 @@ class Grader:
         self.known_classes.update(c for c, _, _ in fresh)
 
     def _events(self, as_of: int, positions: dict[int, int], id_range=None) -> EventArrays:
-        cutoff = (as_of // DAY - self.longest_window + 1) * DAY
-        sql = "SELECT lead_id, class_id, at FROM events WHERE at >= ? AND at <= ? AND "
-        if id_range is not None:
-            rows = self.db.execute(
-                sql + "lead_id >= ? AND lead_id < ?", [cutoff, as_of, *id_range]
-            ).fetchall()
-        else:
-            ids = list(positions)
-            marks = ",".join("?" * len(ids))
-            rows = self.db.execute(sql + f"lead_id IN ({marks})", [cutoff, as_of, *ids]).fetchall()
-        if not rows:
-            return EventArrays.from_rows([])
-        table = np.array(rows, dtype=np.int64)
-        if not self.known_classes.issuperset(np.unique(table[:, 1]).tolist()):
+        events = chunk_events(self.db, as_of, self.longest_window, positions, id_range)
+        if len(events.class_id) and not self.known_classes.issuperset(
+            np.unique(events.class_id).tolist()
+        ):
             self._classify_new()
-        # positions follow the chunk's lead ids, which are sorted: a search finds each event's lead
-        lead_ids = np.fromiter(positions, dtype=np.int64, count=len(positions))
-        return EventArrays(np.searchsorted(lead_ids, table[:, 0]), table[:, 1], table[:, 2])
+        return events
 
     @staticmethod
     def _newest_events(events: EventArrays, facts: list) -> list[int | None]:
