@@ -13,7 +13,7 @@ from grading.core.records import parse_time
 from grading.core.scoring import from_epoch
 
 from .services import export as export_service
-from .services import ingest
+from .services import ingest, retention
 from .services.config_file import read_config
 from .services.grading import regrade as regrade_service
 from .services.runs import MODEL_DIGEST, Busy, run_regrade
@@ -176,6 +176,21 @@ def regrade(obj: Context, models: tuple[str, ...], as_of: str | None) -> None:
     click.echo(
         f"graded {run['leads']} lead(s): {run['changed']} grade(s) changed cell or route, "
         f"{run['rows_written']} grade row(s) written ({run['reason']})"
+    )
+
+
+@main.command()
+@click.pass_obj
+def purge(obj: Context) -> None:
+    """Delete events older than the model file's retention.events_days (the schedule does this too)."""
+    config = obj.loaded().config
+    if config.retention_days is None:
+        click.echo("the model file sets no retention (retention: {events_days: N}); nothing deleted")
+        return
+    deleted = retention.purge_events(obj.db, config, datetime.now(UTC), actor=_cli_actor())
+    click.echo(
+        f"deleted {deleted} event(s) older than {config.retention_days} days "
+        f"(before {retention.cutoff(config, datetime.now(UTC)).date().isoformat()})"
     )
 
 

@@ -7,11 +7,13 @@ in the database (services.runs): several processes may schedule, only one re-gra
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
+from .services.retention import purge_events
 from .services.runs import Busy, run_regrade
 from .store import audit
 from .store.db import connect
@@ -25,9 +27,12 @@ def _database(app: Flask):
 
 
 def regrade_job(app: Flask, trigger: str = "schedule") -> dict | None:
+    """The scheduled work: purge what the retention setting no longer keeps, then re-grade."""
     db = _database(app)
+    loaded = app.extensions["grading"].loaded
     try:
-        return run_regrade(db, app.extensions["grading"].loaded, trigger=trigger)
+        purge_events(db, loaded.config, datetime.now(UTC), actor="schedule")
+        return run_regrade(db, loaded, trigger=trigger)
     except Busy as busy:
         log.info("re-grade skipped: %s holds the lease", busy)
         return None

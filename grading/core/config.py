@@ -578,12 +578,38 @@ def _webhooks(check: _Checker, value: Any, model_names: set[str]) -> tuple[Webho
     return tuple(hooks)
 
 
+def _retention(check: _Checker, value: Any, models: list[Model]) -> int | None:
+    """`retention: {events_days: N}`: events older than N days are purged on the schedule. N may not
+    be shorter than the longest activity window, or purging would change grades."""
+    raw = check.mapping(value, "retention", ("events_days",), ("events_days",))
+    if raw is None or "events_days" not in raw:
+        return None
+    days = check.whole(raw["events_days"], "retention.events_days")
+    if days is None:
+        return None
+    blocks = [
+        (block, model.name)
+        for model in models
+        for block in (model.activity, *(c.activity for c in model.categories if c.activity))
+    ]
+    longest = max(blocks, key=lambda b: b[0].longest_window, default=None)
+    if longest and days < longest[0].longest_window:
+        check.fail(
+            "retention.events_days",
+            f"{days} days is shorter than the longest activity window "
+            f"({longest[0].longest_window} days, model {longest[1]!r}): events that still count "
+            "would be deleted",
+        )
+        return None
+    return days
+
+
 def load_config(data: Any) -> Config:
     """Validate a parsed model file; raise ConfigError listing every problem."""
     check = _Checker()
     if data is None:
         raise ConfigError(["the file is empty: it needs a 'models' list"])
-    top = check.mapping(data, "", ("schedule", "models", "webhooks"), ("models",))
+    top = check.mapping(data, "", ("schedule", "models", "webhooks", "retention"), ("models",))
     if top is None:
         raise ConfigError(check.problems)
     schedule = None
@@ -602,6 +628,13 @@ def load_config(data: Any) -> Config:
     webhooks = ()
     if "webhooks" in top:
         webhooks = _webhooks(check, top["webhooks"], {n for n, _ in names if n})
+    retention_days = _retention(check, top["retention"], models) if "retention" in top else None
     if check.problems:
         raise ConfigError(check.problems)
-    return Config(models=tuple(models), schedule=schedule, webhooks=webhooks, source=data)
+    return Config(
+        models=tuple(models),
+        schedule=schedule,
+        webhooks=webhooks,
+        retention_days=retention_days,
+        source=data,
+    )

@@ -148,6 +148,7 @@ class Config:
     models: tuple[Model, ...]
     schedule: str | None = None
     webhooks: tuple[Webhook, ...] = ()
+    retention_days: int | None = None  # events older than this are purged on the schedule
     source: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def model(self, name: str) -> Model | None:

@@ -18,6 +18,7 @@ ACTIONS = (
     "token.create",
     "token.revoke",
     "user.create",
+    "events.purge",  # the retention setting deleted old events (a count, no personal data)
 )
 
 

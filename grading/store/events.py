@@ -15,7 +15,7 @@ import sqlite_utils
 
 from grading.core.records import EventInput
 
-from .db import get_meta, set_meta
+from .db import get_meta, set_meta, transaction
 
 SIGNATURE_KEY = "class_signature"
 
@@ -133,3 +133,18 @@ def events_of(
         {"id": ext_id, "type": t, "at": at, "properties": orjson.loads(p)}
         for ext_id, t, at, p in db.execute(sql, params)
     ]
+
+
+def purge_before(db: sqlite_utils.Database, cutoff: int, chunk: int = 10_000) -> int:
+    """Delete events older than cutoff (microseconds), a chunk per transaction so writers wait
+    at most one chunk. Returns how many were deleted."""
+    # One pass over the covering (lead_id, at) index finds them; deleting by rowid is then cheap.
+    ids = [row[0] for row in db.execute("SELECT id FROM events WHERE at < ?", [cutoff])]
+    deleted = 0
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        with transaction(db):
+            before = db.conn.total_changes
+            db.execute(f"DELETE FROM events WHERE id IN ({','.join('?' * len(part))})", part)
+            deleted += db.conn.total_changes - before
+    return deleted
