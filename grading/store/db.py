@@ -196,6 +196,25 @@ MIGRATIONS = [
     );
     CREATE INDEX company_changes_company ON company_changes(company_id, at);
     """,
+    """
+    -- account grades (SPEC section 4, Accounts): one per company and model with an accounts block
+    CREATE TABLE account_grades (
+        company_id INTEGER NOT NULL,
+        model TEXT NOT NULL,
+        fit_score REAL NOT NULL,
+        activity_score REAL NOT NULL,
+        fit TEXT NOT NULL,
+        activity INTEGER NOT NULL,
+        grade TEXT NOT NULL,
+        leads INTEGER NOT NULL,        -- the company's leads in the model's audience
+        explanation TEXT NOT NULL,     -- JSON: company fit rules that hit, the activity aggregate
+        graded_at TEXT NOT NULL,
+        PRIMARY KEY (company_id, model)
+    ) WITHOUT ROWID;
+    CREATE INDEX account_grades_cell ON account_grades(model, grade, activity_score);
+    CREATE INDEX account_grades_fit ON account_grades(model, fit_score);
+    CREATE INDEX account_grades_activity ON account_grades(model, activity_score);
+    """,
 ]
 
 

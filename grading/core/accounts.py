@@ -1,0 +1,108 @@
+"""Account grades (SPEC section 4, Accounts): a company graded from its leads in one model.
+
+The account's fit is the sum of the model's fit rules that read only `company.*` fields (a rule
+that also reads a person field says nothing about the company alone, so it is left out). Its
+activity is the sum, or the max, of the activity scores of its leads in the model's audience.
+Letters and numbers come from the model's `accounts` thresholds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .conditions import condition_fields
+from .model import FitRule, Model
+from .scoring import activity_number, fit_letter
+
+TOP_LEADS = 5  # leads named in an account's explanation: the ones that contributed most
+
+
+@dataclass(frozen=True)
+class AccountLead:
+    lead: Any  # the caller's key for the lead (the store uses its row id)
+    record: Mapping[str, Any]  # person.* and company.* fields, as audiences read them
+    activity_score: float  # the lead's main activity score in the model
+
+
+@dataclass(frozen=True)
+class AccountGrade:
+    model: str
+    fit_score: float
+    fit: str
+    activity_score: float
+    activity: int
+    leads: int  # leads of the company in the model's audience
+    fit_hits: tuple[tuple[str, str | None, float], ...]  # (rule id, label, points)
+    top: tuple[tuple[Any, float], ...]  # (lead, activity score), most contributing first
+    aggregate: str  # "sum" or "max"
+
+    @property
+    def grade(self) -> str:
+        return f"{self.fit}{self.activity}"
+
+    def explanation(self, top: Iterable[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """JSON-ready; `top` replaces the lead keys with what the caller wants to show."""
+        return {
+            "fit": [
+                {"rule": rule, "label": label, "dimension": "fit", "points": round(points, 2)}
+                for rule, label, points in self.fit_hits
+            ],
+            "activity": {
+                "aggregate": self.aggregate,
+                "leads": self.leads,
+                "score": round(self.activity_score, 2),
+                "top": list(top)
+                if top is not None
+                else [
+                    {"lead": lead, "activity_score": round(score, 2)} for lead, score in self.top
+                ],
+            },
+        }
+
+
+def is_company_rule(rule: FitRule) -> bool:
+    """Whether every field the rule reads is a company field."""
+    return all(field.startswith("company.") for field in condition_fields(rule.when))
+
+
+def company_rules(model: Model) -> tuple[FitRule, ...]:
+    return tuple(rule for rule in model.fit_rules if is_company_rule(rule))
+
+
+def company_record(company: Mapping[str, Any]) -> dict[str, Any]:
+    return {f"company.{key}": value for key, value in company.items()}
+
+
+def grade_account(
+    model: Model, company: Mapping[str, Any], leads: Iterable[AccountLead]
+) -> AccountGrade | None:
+    """The account grade of one company in one model; None when the model grades no accounts or
+    none of the company's leads is in the model's audience."""
+    accounts = model.accounts
+    if accounts is None:
+        return None
+    members = [lead for lead in leads if model.in_audience(lead.record)]
+    if not members:
+        return None
+    record = company_record(company)
+    hits = tuple(
+        (rule.id, rule.label, rule.points) for rule in company_rules(model) if rule.test(record)
+    )
+    fit_score = sum(points for _, _, points in hits)
+    scores = [lead.activity_score for lead in members]
+    activity_score = max(scores) if accounts.activity == "max" else sum(scores)
+    # most contributing first; ties by key, so the explanation does not depend on input order
+    ranked = sorted(members, key=lambda lead: (-lead.activity_score, lead.lead))
+    return AccountGrade(
+        model=model.name,
+        fit_score=fit_score,
+        fit=fit_letter(fit_score, accounts.fit_thresholds),
+        activity_score=activity_score,
+        activity=activity_number(activity_score, accounts.activity_thresholds),
+        leads=len(members),
+        fit_hits=hits,
+        top=tuple((lead.lead, lead.activity_score) for lead in ranked[:TOP_LEADS]),
+        aggregate=accounts.activity,
+    )
