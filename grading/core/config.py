@@ -28,6 +28,7 @@ from .model import (
     RoutingEntry,
     Webhook,
 )
+from .qualification import DEFAULT_CRITERIA, check_criteria
 
 NAME = re.compile(r"^[a-z0-9_-]+$")
 CELL = re.compile(r"^(\*|[A-D*][1-4*])$")
@@ -609,7 +610,9 @@ def load_config(data: Any) -> Config:
     check = _Checker()
     if data is None:
         raise ConfigError(["the file is empty: it needs a 'models' list"])
-    top = check.mapping(data, "", ("schedule", "models", "webhooks", "retention"), ("models",))
+    top = check.mapping(
+        data, "", ("schedule", "models", "webhooks", "retention", "qualification"), ("models",)
+    )
     if top is None:
         raise ConfigError(check.problems)
     schedule = None
@@ -629,6 +632,9 @@ def load_config(data: Any) -> Config:
     if "webhooks" in top:
         webhooks = _webhooks(check, top["webhooks"], {n for n, _ in names if n})
     retention_days = _retention(check, top["retention"], models) if "retention" in top else None
+    criteria = DEFAULT_CRITERIA
+    if "qualification" in top:
+        criteria = check_criteria(top["qualification"], check.fail) or DEFAULT_CRITERIA
     if check.problems:
         raise ConfigError(check.problems)
     return Config(
@@ -636,5 +642,6 @@ def load_config(data: Any) -> Config:
         schedule=schedule,
         webhooks=webhooks,
         retention_days=retention_days,
+        qualification=criteria,
         source=data,
     )

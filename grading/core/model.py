@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .conditions import Predicate
+from .qualification import DEFAULT_CRITERIA, Criterion
 
 FIT_LETTERS = ("A", "B", "C")  # threshold keys, best first; below C is D
 ACTIVITY_NUMBERS = (4, 3, 2)  # threshold keys, most active first; below 2 is 1
@@ -149,6 +150,7 @@ class Config:
     schedule: str | None = None
     webhooks: tuple[Webhook, ...] = ()
     retention_days: int | None = None  # events older than this are purged on the schedule
+    qualification: tuple[Criterion, ...] = DEFAULT_CRITERIA  # what sales ticks (BANT by default)
     source: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def model(self, name: str) -> Model | None:

@@ -215,6 +215,38 @@ MIGRATIONS = [
     CREATE INDEX account_grades_fit ON account_grades(model, fit_score);
     CREATE INDEX account_grades_activity ON account_grades(model, activity_score);
     """,
+    """
+    -- qualification (store/qualification.py): 1 when person.qualification ticks every criterion
+    -- kept in meta (BANT until the model file says otherwise); the triggers keep it on every write
+    ALTER TABLE leads ADD COLUMN qualified INTEGER NOT NULL DEFAULT 0;
+    UPDATE leads SET qualified = NOT EXISTS (
+        SELECT 1 FROM json_each('["budget","authority","need","timeline"]') c WHERE c.value NOT IN
+        (SELECT lower(trim(t.value)) FROM json_each(leads.attrs, '$.qualification') t))
+        WHERE json_type(attrs, '$.qualification') IS NOT NULL;
+    CREATE INDEX leads_qualified ON leads(qualified);
+    CREATE TRIGGER leads_qualified_insert AFTER INSERT ON leads
+    WHEN json_type(NEW.attrs, '$.qualification') IS NOT NULL
+    BEGIN
+        UPDATE leads SET qualified = NOT EXISTS (
+            SELECT 1 FROM json_each(COALESCE(
+                (SELECT value FROM meta WHERE key = 'qualification.criteria'),
+                '["budget","authority","need","timeline"]')) c
+            WHERE c.value NOT IN
+            (SELECT lower(trim(t.value)) FROM json_each(NEW.attrs, '$.qualification') t))
+        WHERE id = NEW.id;
+    END;
+    CREATE TRIGGER leads_qualified_update AFTER UPDATE OF attrs ON leads
+    WHEN json_type(NEW.attrs, '$.qualification') IS NOT NULL OR NEW.qualified
+    BEGIN
+        UPDATE leads SET qualified = NOT EXISTS (
+            SELECT 1 FROM json_each(COALESCE(
+                (SELECT value FROM meta WHERE key = 'qualification.criteria'),
+                '["budget","authority","need","timeline"]')) c
+            WHERE c.value NOT IN
+            (SELECT lower(trim(t.value)) FROM json_each(NEW.attrs, '$.qualification') t))
+        WHERE id = NEW.id;
+    END;
+    """,
 ]
 
 
@@ -254,7 +286,14 @@ def migrate(db: sqlite_utils.Database) -> int:
 
 def _statements(script: str) -> list[str]:
     lines = [line.split("--", 1)[0] for line in script.splitlines()]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    out, pending = [], ""
+    for part in "\n".join(lines).split(";"):
+        pending += part + ";"
+        if sqlite3.complete_statement(pending):  # a trigger's body holds ';' of its own
+            if pending.strip(" \n;"):
+                out.append(pending.strip())
+            pending = ""
+    return out
 
 
 @contextmanager
