@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import nullcontext
 from datetime import UTC, datetime
 
 import click
@@ -204,15 +205,37 @@ def purge(obj: Context) -> None:
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File (default stdout)."
 )
+@click.option(
+    "--accounts", is_flag=True, help="Export account grades: one row per company and model."
+)
 @click.pass_obj
-def grades(obj: Context, model, category, cells, fmt, output) -> None:
-    """Export grades: one row per lead, model and category."""
+def grades(obj: Context, model, category, cells, fmt, output, accounts) -> None:
+    """Export grades: one row per lead, model and category (or per company with --accounts)."""
     loaded = obj.loaded()
     for cell in cells:
         if len(cell) != 2 or cell[0] not in "ABCD" or cell[1] not in "1234":
             raise click.BadParameter(f"'{cell}' is not a cell like A4", param_hint="--cell")
     if model and loaded.config.model(model) is None:
         raise click.BadParameter(f"unknown model {model}", param_hint="--model")
+    if accounts:
+        from .services import accounts as account_service
+
+        try:
+            rows = account_service.export_rows(
+                obj.db, loaded.config, model=model, category=category, cells=cells
+            )
+        except ValueError as error:
+            raise click.UsageError(str(error)) from None
+        write = account_service.write_csv if fmt == "csv" else account_service.write_jsonl
+        with (
+            open(output, "w", newline="", encoding="utf-8")
+            if output
+            else nullcontext(sys.stdout) as out
+        ):
+            count = write(rows, out)
+        if output:
+            click.echo(f"wrote {count} account row(s) to {output}", err=True)
+        return
     rows = export_service.grades(
         obj.db,
         loaded.config,

@@ -31,7 +31,7 @@ from grading.store.grades import (
     write_changes,
 )
 
-from . import webhooks
+from . import accounts, webhooks
 
 CHUNK = 2000
 REASONS = ("event", "lead-update", "regrade", "model-change")
@@ -317,6 +317,7 @@ def regrade(
                 result.add(part)
                 if progress:
                     progress(part.leads)
+        accounts.refresh(db, config, as_of=as_of, models=models, lead_ids=ids)
         return result
     (low, high, count) = db.execute(
         "SELECT coalesce(min(id), 0), coalesce(max(id), -1), count(*) FROM leads"
@@ -325,15 +326,18 @@ def regrade(
     path = database_path(db)
     with bulk_first_grading(db, count):
         if workers > 1 and path and count >= PARALLEL_MIN_LEADS and config.source:
-            return _regrade_parallel(
+            result = _regrade_parallel(
                 path, config, models, low, high, as_of, reason, workers, progress
             )
-        with grader_for(db, config, models).using(db) as grader:
-            for start in range(low, high + 1, CHUNK):
-                part = grader.grade_chunk(as_of, reason, id_range=(start, start + CHUNK))
-                result.add(part)
-                if progress:
-                    progress(part.leads)
+        else:
+            with grader_for(db, config, models).using(db) as grader:
+                for start in range(low, high + 1, CHUNK):
+                    part = grader.grade_chunk(as_of, reason, id_range=(start, start + CHUNK))
+                    result.add(part)
+                    if progress:
+                        progress(part.leads)
+    # accounts are graded from the stored lead grades: after all of them (and their indexes)
+    accounts.refresh(db, config, as_of=as_of, models=models)
     return result
 
 

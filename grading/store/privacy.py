@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 import sqlite_utils
 
+from .accounts import drop_company as drop_company_accounts
 from .grades import GradeChanges, apply_cell_deltas
 
 
@@ -51,6 +52,12 @@ def erase_lead(db: sqlite_utils.Database, lead_id: int) -> dict[str, int]:
                 db.execute(f'DELETE FROM "{table}" WHERE company_id = ?', [company_id])
             db.execute("DELETE FROM companies WHERE id = ?", [company_id])
             deleted["companies"] = 1
+        else:
+            # the person counted in the company's account grades: none stays stale, the next
+            # re-grade (or event of a colleague) grades the account again without them
+            count = drop_company_accounts(db, company_id)
+            if count:
+                deleted["account_grades"] = count
     return deleted
 
 

@@ -1,0 +1,239 @@
+"""Account grades: computed from the stored lead grades after every re-grade, listed, exported.
+
+An account's activity is read from its leads' stored main grades in the model, so it is the
+aggregate of exactly the scores people see on the lead pages (rounded to 2 decimals), and a
+company is re-graded without reading a single event.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+import sqlite_utils
+
+from grading.core.accounts import AccountLead, grade_account
+from grading.core.model import Config, Model
+from grading.core.scoring import lead_record
+
+from ..store import accounts as account_store
+from ..store.db import transaction
+
+EXPORT_COLUMNS = (
+    "company_id",
+    "domain",
+    "name",
+    "model",
+    "fit_score",
+    "fit",
+    "activity_score",
+    "activity",
+    "grade",
+    "leads",
+    "explanation",
+    "graded_at",
+)
+
+
+def account_models(config: Config) -> list[Model]:
+    """The models that grade accounts (an `accounts` block)."""
+    return [m for m in config.models if m.accounts is not None]
+
+
+def refresh(
+    db: sqlite_utils.Database,
+    config: Config,
+    *,
+    as_of: datetime,
+    models: Sequence[str] | None = None,
+    lead_ids: Iterable[int] | None = None,
+) -> int:
+    """Re-grade the accounts of every company (or of the given leads' companies) from the stored
+    lead grades; writes only what changed, in the caller's transaction if there is one. Returns
+    the account rows written or deleted."""
+    stamp = as_of.isoformat(timespec="seconds").replace("+00:00", "Z")
+    graded = [m for m in account_models(config) if models is None or m.name in models]
+    written = 0
+    with transaction(db):
+        company_ids = None
+        if lead_ids is not None:
+            company_ids = account_store.companies_of_leads(db, lead_ids)
+            if not company_ids:
+                return 0
+        elif models is None:
+            written += account_store.drop_models_except(db, [m.name for m in graded])
+        for model in graded:
+            written += _refresh_model(db, model, company_ids, stamp)
+    return written
+
+
+def _refresh_model(
+    db: sqlite_utils.Database, model: Model, company_ids: set[int] | None, stamp: str
+) -> int:
+    old = account_store.stored(db, model.name, company_ids)
+    upserts: list[tuple[int, tuple]] = []
+    seen: set[int] = set()
+    for company_id, company, leads in account_store.members(db, model.name, company_ids):
+        grade = grade_account(
+            model,
+            company,
+            (
+                AccountLead(lead_id, lead_record(person, company), score)
+                for lead_id, person, score in leads
+            ),
+        )
+        if grade is None:
+            continue
+        seen.add(company_id)
+        row = (
+            round(grade.fit_score, 2),
+            round(grade.activity_score, 2),
+            grade.fit,
+            grade.activity,
+            grade.grade,
+            grade.leads,
+            orjson.dumps(grade.explanation()).decode(),
+        )
+        if old.get(company_id) != row:
+            upserts.append((company_id, row))
+    deletes = [company_id for company_id in old if company_id not in seen]
+    account_store.write(db, model.name, upserts, deletes, stamp)
+    return len(upserts) + len(deletes)
+
+
+def _name_leads(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Explanations store lead row ids (no personal data in an account row): show their own ids
+    and names. A lead erased since the last re-grade is left out."""
+    wanted = {item["lead"] for row in rows for item in row["explanation"]["activity"]["top"]}
+    keys = account_store.lead_keys(db, wanted) if wanted else {}
+    for row in rows:
+        activity = row["explanation"]["activity"]
+        activity["top"] = [
+            {
+                "lead": keys[item["lead"]][0],
+                "name": keys[item["lead"]][1],
+                "activity_score": item["activity_score"],
+            }
+            for item in activity["top"]
+            if item["lead"] in keys
+        ]
+    return rows
+
+
+def list_accounts(
+    db: sqlite_utils.Database,
+    model: str,
+    *,
+    cells: Sequence[str] = (),
+    fit: Sequence[str] = (),
+    activity: Sequence[int] = (),
+    text: str | None = None,
+    sort: str = "grade",
+    descending: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    rows, total = account_store.list_accounts(
+        db,
+        model,
+        cells=cells,
+        fit=fit,
+        activity=activity,
+        text=text,
+        sort=sort,
+        descending=descending,
+        limit=limit,
+        offset=offset,
+    )
+    return _name_leads(db, rows), total
+
+
+def account_report(db: sqlite_utils.Database, company_id: int) -> dict[str, Any] | None:
+    """One company: its account grades with explanations, and its people with their cells."""
+    found = account_store.company(db, company_id)
+    if found is None:
+        return None
+    found["grades"] = _name_leads(db, account_store.grades_of(db, company_id))
+    found["people"], found["people_total"] = account_store.people(db, company_id)
+    return found
+
+
+def company_of_lead(db: sqlite_utils.Database, ext_id: str) -> int | None:
+    return account_store.company_of_lead(db, ext_id)
+
+
+# export -------------------------------------------------------------------------------------
+
+
+def export_rows(
+    db: sqlite_utils.Database,
+    config: Config,
+    *,
+    model: str | None = None,
+    category: str | None = None,
+    cells: Sequence[str] = (),
+) -> Iterator[dict[str, Any]]:
+    """Every account grade (of one model, of some cells); ValueError for a request that cannot
+    be answered, checked before the first row."""
+    if category:
+        raise ValueError("accounts have no category grades: leave out --category")
+    if model and config.model(model) is not None and config.model(model).accounts is None:
+        raise ValueError(f"model {model} grades no accounts (it has no accounts block)")
+    return _export_rows(db, model, cells)
+
+
+def _export_rows(
+    db: sqlite_utils.Database, model: str | None, cells: Sequence[str]
+) -> Iterator[dict[str, Any]]:
+    batch: list[dict[str, Any]] = []
+    for row in account_store.iter_accounts(db, model, cells):
+        batch.append(row)
+        if len(batch) >= 1000:
+            yield from _name_leads(db, batch)
+            batch = []
+    yield from _name_leads(db, batch)
+
+
+def explanation_text(explanation: dict[str, Any]) -> str:
+    parts = [f"{item['rule']} {item['points']:+g}" for item in explanation["fit"]]
+    activity = explanation["activity"]
+    top = ", ".join(f"{item['lead']} {item['activity_score']:g}" for item in activity["top"])
+    text = f"activity {activity['aggregate']} of {activity['leads']} lead(s) {activity['score']:g}"
+    parts.append(f"{text} ({top})" if top else text)
+    return "; ".join(parts)
+
+
+def write_jsonl(rows: Iterable[dict[str, Any]], out) -> int:
+    count = 0
+    for row in rows:
+        out.write(orjson.dumps({k: row[k] for k in EXPORT_COLUMNS}).decode() + "\n")
+        count += 1
+    return count
+
+
+def write_csv(rows: Iterable[dict[str, Any]], out) -> int:
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    for row in rows:
+        writer.writerow(
+            [
+                row["company_id"],
+                row["domain"] or "",
+                row["name"] or "",
+                row["model"],
+                f"{row['fit_score']:.2f}",
+                row["fit"],
+                f"{row['activity_score']:.2f}",
+                row["activity"],
+                row["grade"],
+                row["leads"],
+                explanation_text(row["explanation"]),
+                row["graded_at"],
+            ]
+        )
+        count += 1
+    return count

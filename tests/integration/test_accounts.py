@@ -1,0 +1,272 @@
+"""Account grades end to end: re-grades store them, an event moves them, erasure leaves none
+stale, and the CLI, the API and the web view show them."""
+
+import copy
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import pytest
+import yaml
+
+from grading.core.config import load_config
+from grading.services import privacy
+from grading.services.grading import regrade
+from grading.services.ingest import import_records
+
+T = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+ACCOUNTS = {
+    "activity": "sum",
+    "fit_thresholds": {"A": 50, "B": 30, "C": 20},
+    "activity_thresholds": {4: 45, 3: 25, 2: 10},
+}
+ACME = {"domain": "acme.io", "name": "Acme", "industry": "software", "employees": 500}
+SOLO = {"domain": "solo.io", "name": "Solo", "industry": "retail", "employees": 250}
+LEADS = [
+    {"id": "L-1", "person": {"name": "Ana", "title": "CEO"}, "company": ACME},
+    {"id": "L-2", "person": {"name": "Bo", "title": "CTO"}, "company": {"domain": "ACME.io"}},
+    {
+        "id": "L-3",
+        "person": {"name": "Cy", "lifecycle": "customer"},
+        "company": {"domain": "acme.io"},
+    },
+    {"id": "L-4", "person": {"name": "Di"}, "company": SOLO},
+    {"id": "L-5", "person": {"name": "Ed"}},
+]
+
+
+@pytest.fixture
+def model_dict(model_dict):
+    """The SPEC model with an accounts block (config, model file and app all follow it)."""
+    model_dict["models"][0]["accounts"] = copy.deepcopy(ACCOUNTS)
+    return model_dict
+
+
+def iso(moment):
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def downloads(lead, n, start=0):
+    return [
+        {
+            "id": f"{lead}-d{start + i}",
+            "lead": lead,
+            "type": "download",
+            "at": iso(T - timedelta(minutes=i)),
+        }
+        for i in range(n)
+    ]
+
+
+def load(db, config, kind, items, grade=True):
+    records = [(str(i), item) for i, item in enumerate(items, start=1)]
+    return import_records(db, config, kind, records, grade=grade, as_of=T)
+
+
+def fill(db, config):
+    load(db, config, "leads", LEADS, grade=False)
+    load(
+        db,
+        config,
+        "events",
+        downloads("L-1", 2) + downloads("L-2", 1) + downloads("L-3", 3),
+        grade=False,
+    )
+    regrade(db, config, as_of=T)
+
+
+def accounts(db):
+    rows = db.execute(
+        "SELECT c.domain, a.model, a.fit_score, a.activity_score, a.grade, a.leads, a.explanation"
+        " FROM account_grades a JOIN companies c ON c.id = a.company_id ORDER BY c.domain"
+    )
+    return {
+        domain: {
+            "model": model,
+            "fit_score": fit,
+            "activity_score": act,
+            "grade": grade,
+            "leads": leads,
+            "explanation": orjson.loads(explanation),
+        }
+        for domain, model, fit, act, grade, leads, explanation in rows
+    }
+
+
+def company_id(db, domain):
+    return db.execute("SELECT id FROM companies WHERE domain = ?", [domain]).fetchone()[0]
+
+
+# grading -----------------------------------------------------------------------------------------
+
+
+def test_a_full_regrade_stores_an_account_grade_per_company_with_leads_in_the_audience(db, config):
+    fill(db, config)
+    stored = accounts(db)
+    assert set(stored) == {"acme.io", "solo.io"}  # L-5 has no company
+    acme = stored["acme.io"]
+    # company rules only: target-industry 20 + large-company 30 (ceo, phone-given are person rules)
+    assert acme["fit_score"] == 50
+    # L-1 20 + L-2 10; L-3 is a customer, outside the audience, whatever it did
+    assert acme["activity_score"] == 30
+    assert (acme["grade"], acme["leads"]) == ("A3", 2)
+    ids = dict(db.execute("SELECT ext_id, id FROM leads"))
+    assert acme["explanation"] == {
+        "fit": [
+            {"rule": "target-industry", "label": None, "dimension": "fit", "points": 20},
+            {"rule": "large-company", "label": "200+ employees", "dimension": "fit", "points": 30},
+        ],
+        "activity": {
+            "aggregate": "sum",
+            "leads": 2,
+            "score": 30,
+            "top": [
+                {"lead": ids["L-1"], "activity_score": 20},
+                {"lead": ids["L-2"], "activity_score": 10},
+            ],
+        },
+    }
+    assert (stored["solo.io"]["fit_score"], stored["solo.io"]["grade"]) == (30, "B1")
+
+
+def test_regrading_again_writes_no_account_row(db, config):
+    from grading.services import accounts as account_service
+
+    fill(db, config)
+    before = db.execute("SELECT * FROM account_grades ORDER BY company_id").fetchall()
+    assert account_service.refresh(db, config, as_of=T + timedelta(hours=1)) == 0
+    regrade(db, config, as_of=T)
+    assert db.execute("SELECT * FROM account_grades ORDER BY company_id").fetchall() == before
+
+
+def test_an_event_moves_its_account_at_once(db, config):
+    fill(db, config)
+    load(db, config, "events", downloads("L-2", 2, start=10))  # L-2: 10 -> 30 (capped)
+    acme = accounts(db)["acme.io"]
+    assert (acme["activity_score"], acme["grade"]) == (50, "A4")
+    assert acme["explanation"]["activity"]["top"][0]["activity_score"] == 30
+
+
+def test_a_lead_leaving_the_audience_leaves_its_account_and_the_last_one_takes_it_along(db, config):
+    fill(db, config)
+    load(db, config, "leads", [{"id": "L-1", "person": {"lifecycle": "customer"}}])
+    acme = accounts(db)["acme.io"]
+    assert (acme["activity_score"], acme["leads"], acme["grade"]) == (10, 1, "A2")
+    load(db, config, "leads", [{"id": "L-4", "person": {"lifecycle": "disqualified"}}])
+    assert "solo.io" not in accounts(db)
+
+
+def test_a_company_change_regrades_the_account_fit(db, config):
+    fill(db, config)
+    load(
+        db,
+        config,
+        "leads",
+        [{"id": "L-4", "company": {"domain": "solo.io", "industry": "software"}}],
+    )
+    assert accounts(db)["solo.io"]["grade"] == "A1"
+
+
+def test_a_model_that_stops_grading_accounts_loses_them(db, config, model_dict):
+    fill(db, config)
+    del model_dict["models"][0]["accounts"]
+    regrade(db, load_config(model_dict), as_of=T, reason="model-change")
+    assert accounts(db) == {}
+
+
+def test_max_takes_the_most_active_person(db, model_dict):
+    model_dict["models"][0]["accounts"]["activity"] = "max"
+    fill(db, load_config(model_dict))
+    acme = accounts(db)["acme.io"]
+    assert (acme["activity_score"], acme["grade"]) == (20, "A2")
+    assert acme["explanation"]["activity"]["aggregate"] == "max"
+
+
+def test_erasing_the_last_person_of_a_company_removes_its_account(db, config):
+    fill(db, config)
+    erased = privacy.forget(db, "L-4", "test")
+    assert erased["deleted"]["companies"] == 1
+    assert db.execute("SELECT count(*) FROM account_grades").fetchone()[0] == 1  # acme's
+
+
+def test_erasing_a_colleague_leaves_no_stale_account_and_the_next_regrade_grades_it_without_them(
+    db, config
+):
+    fill(db, config)
+    acme_id = company_id(db, "acme.io")
+    erased = privacy.forget(db, "L-1", "test")
+    # the erased person counted in the account (and was named in its explanation): it goes
+    assert erased["deleted"]["account_grades"] == 1
+    assert "acme.io" not in accounts(db)
+    regrade(db, config, as_of=T)
+    acme = accounts(db)["acme.io"]
+    assert (acme["activity_score"], acme["leads"], acme["grade"]) == (10, 1, "A2")
+    assert db.execute(
+        "SELECT count(*) FROM account_grades WHERE company_id = ?", [acme_id]
+    ).fetchone() == (1,)
+
+
+def test_an_event_of_a_colleague_also_grades_the_account_again_after_an_erasure(db, config):
+    fill(db, config)
+    privacy.forget(db, "L-1", "test")
+    load(db, config, "events", downloads("L-2", 1, start=20))
+    assert accounts(db)["acme.io"]["activity_score"] == 20
+
+
+# command line ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def filled_cli(cli, write):
+    cli("import", "leads", write("leads.jsonl", "\n".join(orjson.dumps(r).decode() for r in LEADS)))
+    events = downloads("L-1", 2) + downloads("L-2", 1)
+    cli(
+        "import",
+        "events",
+        write("events.jsonl", "\n".join(orjson.dumps(e).decode() for e in events)),
+    )
+    result = cli("regrade", "--as-of", iso(T))
+    assert result.exit_code == 0, result.output
+    return cli
+
+
+def test_cli_exports_account_grades_as_jsonl_and_csv(filled_cli, tmp_path):
+    result = filled_cli("grades", "--accounts")
+    assert result.exit_code == 0, result.output
+    rows = [orjson.loads(line) for line in result.output.splitlines()]
+    assert [(r["domain"], r["name"], r["grade"], r["leads"]) for r in rows] == [
+        ("acme.io", "Acme", "A3", 2),
+        ("solo.io", "Solo", "B1", 1),
+    ]
+    top = rows[0]["explanation"]["activity"]["top"]
+    assert top == [
+        {"lead": "L-1", "name": "Ana", "activity_score": 20},
+        {"lead": "L-2", "name": "Bo", "activity_score": 10},
+    ]
+    out = tmp_path / "accounts.csv"
+    result = filled_cli("grades", "--accounts", "--format", "csv", "--cell", "A3", "-o", str(out))
+    assert result.exit_code == 0 and "wrote 1 account row(s)" in result.output
+    (row,) = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert (row["domain"], row["model"], row["grade"], row["fit_score"]) == (
+        "acme.io",
+        "prospects",
+        "A3",
+        "50.00",
+    )
+    assert row["explanation"] == (
+        "target-industry +20; large-company +30; activity sum of 2 lead(s) 30 (L-1 20, L-2 10)"
+    )
+
+
+def test_cli_account_export_refuses_what_it_cannot_answer(filled_cli, model_dict, tmp_path):
+    result = filled_cli("grades", "--accounts", "--category", "analytics")
+    assert result.exit_code == 2 and "accounts have no category grades" in result.output
+    result = filled_cli("grades", "--accounts", "--model", "nope")
+    assert result.exit_code == 2 and "unknown model nope" in result.output
+    plain = copy.deepcopy(model_dict)
+    del plain["models"][0]["accounts"]
+    path = tmp_path / "plain.yaml"
+    path.write_text(yaml.safe_dump(plain, sort_keys=False))
+    result = filled_cli("grades", "--accounts", "--model", "prospects", config=str(path))
+    assert result.exit_code == 2 and "grades no accounts" in result.output
