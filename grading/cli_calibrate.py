@@ -1,0 +1,113 @@
+"""`grading calibrate`: the model's rules and cells against won and lost deals (SPEC section 5)."""
+
+from __future__ import annotations
+
+import click
+import orjson
+
+from .cli import Context, main
+from .services import calibration as service
+
+
+@main.command("calibrate")
+@click.option("--model", help="The model to calibrate (default: the first in the file).")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="A readable table, or JSON (as GET /api/calibration).",
+)
+@click.pass_obj
+def calibrate(obj: Context, model: str | None, output: str) -> None:
+    """Compare the rules with won and lost deals, each lead as of its outcome's time.
+
+    Per rule: leads that met it, won, win rate, lift, share of the won leads' rule hits ("% of
+    closings") and suggested points round(100 x share); per cell: conversion, and whether it
+    falls from A to D and from 4 to 1; ROC AUC of the fit and activity scores."""
+    loaded = obj.loaded()
+    try:
+        data = service.calibration(obj.db, loaded.config, model)
+    except service.UnknownModel as error:
+        raise click.BadParameter(str(error), param_hint="--model") from None
+    if output == "json":
+        click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+    else:
+        click.echo(render(data), nl=False)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def render(data: dict) -> str:
+    lines = [
+        f"Calibration of {data['model']}: {data['leads']} leads with an outcome as of it,"
+        f" {data['won']} won, {data['lost']} lost (win rate {_pct(data['win_rate'])})",
+    ]
+    if data["outside_audience"]:
+        lines.append(
+            f"({data['outside_audience']} more were outside the audience at their outcome)"
+        )
+    lines += ["", "Rules"]
+    header = (
+        "rule",
+        "dim",
+        "points",
+        "suggested",
+        "leads",
+        "won",
+        "win",
+        "lift",
+        "share",
+        "in dim",
+    )
+    rows = [
+        (
+            rule["id"],
+            rule["dimension"],
+            f"{rule['points']:g}",
+            "-" if rule["suggested_points"] is None else str(rule["suggested_points"]),
+            str(rule["leads"]),
+            str(rule["won"]),
+            _pct(rule["win_rate"]),
+            _num(rule["lift"]),
+            _pct(rule["share"]),
+            _pct(rule["share_in_dimension"]),
+        )
+        for rule in data["rules"]
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
+        cells += [value.rjust(width) for value, width in zip(row[2:], widths[2:], strict=True)]
+        lines.append("  ".join(cells).rstrip())
+    lines += ["", "Conversion per cell (won / leads)"]
+    cells = {c["name"]: c for c in data["cells"]}
+    letters = {c["name"]: c for c in data["letters"]}
+    numbers = {c["name"]: c for c in data["numbers"]}
+
+    def show(cell: dict) -> str:
+        return f"{_pct(cell['conversion'])} {cell['won']}/{cell['leads']}".rjust(13)
+
+    lines.append("     " + "".join(f"{a:>13}" for a in (1, 2, 3, 4)) + f"{'total':>13}")
+    for f in "ABCD":
+        row = "".join(show(cells[f"{f}{a}"]) for a in (1, 2, 3, 4))
+        lines.append(f"  {f}  {row}{show(letters[f])}")
+    lines.append("  all" + "".join(show(numbers[str(a)]) for a in (1, 2, 3, 4)))
+    lines += [
+        "",
+        f"Conversion falls from A to D: {'yes' if data['fit_falls'] else 'no'}",
+        f"Conversion falls from 4 to 1: {'yes' if data['activity_falls'] else 'no'}",
+    ]
+    lines += [f"  {v['text']}" for v in data["violations"]]
+    lines.append(
+        f"ROC AUC: fit {_num(data['fit_auc'])}, activity {_num(data['activity_auc'])}"
+        " (0.5 is chance, 1 separates won from lost perfectly)"
+    )
+    return "\n".join(lines) + "\n"
