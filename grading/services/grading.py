@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -254,12 +255,22 @@ def database_path(db: sqlite_utils.Database) -> str | None:
 _worker: dict = {}
 
 
-def _init_worker(path: str, source: dict, models: Sequence[str] | None) -> None:
+def _init_worker(path: str, source: dict, models: Sequence[str] | None, parent: int) -> None:
     from grading.core.config import load_config
     from grading.store.db import connect
 
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     db = connect(path)
     _worker["grader"] = Grader(db, load_config(source), models)
+
+
+def _exit_with_parent(parent: int) -> None:
+    # A worker never sees its pool's queue close (it holds the pipe's write end itself): when the
+    # server is killed, it would live on and grade without the lease. A chunk cut off here is
+    # rolled back by SQLite.
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(1)
 
 
 def _grade_slice(start: int, stop: int, as_of: datetime, reason: str) -> RegradeResult:
@@ -352,7 +363,7 @@ def _regrade_parallel(
         workers,
         mp_context=context,
         initializer=_init_worker,
-        initargs=(path, dict(config.source), models),
+        initargs=(path, dict(config.source), models, os.getpid()),
     ) as pool:
         futures = [
             pool.submit(_grade_slice, start, min(start + SLICE, high + 1), as_of, reason)

@@ -34,6 +34,21 @@ class Holder:
         return cls(f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
 
 
+def ended_here(holder: str) -> bool:
+    """True when the holder is a process of this machine that no longer runs (Holder.mine)."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except OSError:
+        pass
+    return False
+
+
 def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -57,12 +72,18 @@ def run_regrade(
     holder = Holder.mine().name
     deadline = time.monotonic() + wait_seconds
     while not run_store.take_lease(db, LEASE, holder, time.time(), LEASE_SECONDS):
+        current = run_store.lease_holder(db, LEASE, time.time())
+        if current and ended_here(current):
+            run_store.release_lease(db, LEASE, current)  # a killed server's: free it at once
+            continue
         if time.monotonic() >= deadline:
-            raise Busy(run_store.lease_holder(db, LEASE, time.time()) or "another process")
+            raise Busy(current or "another process")
         time.sleep(0.2)
     try:
         reason = reason or reason_for(db, loaded)
         started = datetime.now(UTC)
+        # Only the lease holder runs: a run still open now was cut off when its process ended.
+        run_store.interrupt_unfinished(db, iso(started))
         run_id = run_store.start_run(db, trigger, reason, iso(started), loaded.digest)
         try:
             result = regrade(

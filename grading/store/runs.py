@@ -75,6 +75,14 @@ def finish_run(
     )
 
 
+def interrupt_unfinished(db: sqlite_utils.Database, finished_at: str) -> int:
+    """Close the runs left open by a process that ended mid-run; returns how many."""
+    return db.execute(
+        "UPDATE runs SET finished_at = ?, error = ? WHERE finished_at IS NULL",
+        [finished_at, "interrupted: the process running it ended before it finished"],
+    ).rowcount
+
+
 def list_runs(db: sqlite_utils.Database, limit: int = 50) -> list[dict[str, Any]]:
     rows = db.execute(
         f"SELECT {', '.join(RUN_COLUMNS)} FROM runs ORDER BY id DESC LIMIT ?", [limit]
