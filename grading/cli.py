@@ -521,3 +521,5 @@ def _now() -> str:
 
 
 __all__ = ["main"]
+
+from . import cli_preview  # noqa: E402,F401  (registers `grading preview`)

@@ -396,3 +396,4 @@ def openapi():
 
 
 from . import privacy  # noqa: E402  (its endpoints register on api)
+from . import preview  # noqa: E402,F401  (POST /models/preview registers on api)

@@ -1,5 +1,7 @@
 """The HTTP API through Flask's test client: validation, real-time grading, roles."""
 
+import os
+
 import pytest
 
 from grading.api.openapi import ROUTES
@@ -248,6 +250,7 @@ ALLOWED = {
     ("DELETE", "/leads/{lead_id}"): {"admin"},
     ("GET", "/leads/{lead_id}/export"): {"admin"},
     ("GET", "/audit"): {"admin"},
+    ("POST", "/models/preview"): {"admin", "marketing"},
 }
 BODIES = {
     "/leads": LEAD,
@@ -255,6 +258,11 @@ BODIES = {
     "/events": {"events": [event(1)]},
     "/outcomes": {"outcomes": [{"lead": "L-1", "outcome": "won", "at": "2026-11-01T00:00:00Z"}]},
     "/leads/{lead_id}": {"owner": "kim"},
+    "/models/preview": {
+        "config": open(
+            os.path.join(os.path.dirname(__file__), "../../config/grading.yaml"), encoding="utf-8"
+        ).read()
+    },
 }
 ENDPOINTS = sorted({(r.method, r.path) for r in ROUTES} | {("GET", "/openapi.json")})
 

@@ -1,0 +1,135 @@
+"""POST /api/models/preview: what a changed model file would do to the grades; nothing written.
+
+Roles admin and marketing: the preview writes nothing, but it is the first step of changing the
+model, which marketing drafts with sales (applying a file stays with admins: /models/reload)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import request
+from marshmallow import Schema, ValidationError, fields
+
+from grading.core.config import ConfigError
+from grading.core.records import parse_time
+from grading.core.scoring import from_epoch
+
+from ..services import preview as preview_service
+from . import api
+from .auth import WRITE, requires
+from .common import ApiError, get_db, problems_of, state
+from .openapi import route
+
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
+
+
+class PreviewIn(Schema):
+    config = fields.Str(
+        required=True, metadata={"description": "the changed model file, as YAML text"}
+    )
+    as_of = fields.Str(
+        load_default=None, metadata={"description": "ISO-8601 time to grade as of (default: now)"}
+    )
+
+
+class MoveOut(Schema):
+    from_ = fields.Str(data_key="from", attribute="from")
+    to = fields.Str()
+    leads = fields.Int()
+
+
+class RuleChangeOut(Schema):
+    dimension = fields.Str(metadata={"description": "fit or activity (the model's own block)"})
+    id = fields.Str()
+    label = fields.Str(allow_none=True)
+    status = fields.Str(metadata={"description": "added, removed, changed or same"})
+    hits_before = fields.Int(metadata={"description": "leads whose main grade the rule is in"})
+    hits_after = fields.Int()
+    difference = fields.Int()
+
+
+class ModelPreviewOut(Schema):
+    name = fields.Str()
+    status = fields.Str(metadata={"description": "added, removed, changed or unchanged"})
+    graded_before = fields.Int()
+    graded_after = fields.Int()
+    moved = fields.Int(metadata={"description": "leads whose main grade changes cell"})
+    cells = fields.List(fields.Str(), metadata={"description": "A4 … D1 and none"})
+    matrix = fields.Dict(
+        keys=fields.Str(),
+        values=fields.Dict(keys=fields.Str(), values=fields.Int()),
+        metadata={"description": "from cell -> to cell -> leads; none: not graded"},
+    )
+    moves = fields.List(fields.Nested(MoveOut), metadata={"description": "leads that change cell"})
+    rules = fields.List(
+        fields.Nested(RuleChangeOut), metadata={"description": "rules whose hits or text change"}
+    )
+
+
+class PreviewOut(Schema):
+    as_of = fields.Str()
+    leads = fields.Int()
+    seconds = fields.Float()
+    models = fields.List(fields.Nested(ModelPreviewOut))
+
+
+def _request() -> tuple[str, datetime]:
+    """The YAML text and the moment: a JSON body {config, as_of}, or the file itself as YAML
+    (as_of then from the query string)."""
+    if request.mimetype in YAML_TYPES:
+        text = request.get_data(as_text=True)
+        at = request.args.get("as_of")
+    else:
+        data = request.get_json(silent=True)
+        if data is None:
+            raise ApiError(
+                400,
+                'send the model file as JSON {"config": "…"} or as text/yaml',
+                [{"field": "", "message": "not valid JSON"}],
+            )
+        try:
+            loaded = PreviewIn().load(data)
+        except ValidationError as error:
+            raise ApiError(422, "invalid request", problems_of(error.messages)) from None
+        text, at = loaded["config"], loaded["as_of"]
+    if at is None:
+        return text, datetime.now(UTC)
+    problems: list = []
+    moment = parse_time(at, "as_of", problems)
+    if problems:
+        raise ApiError(422, "invalid request", [{"field": "as_of", "message": problems[0][1]}])
+    return text, from_epoch(moment)
+
+
+def config_problems(problems: list[str]) -> list[dict[str, str]]:
+    """ "models[0].fit: is required" -> {"field": "models[0].fit", "message": "is required"}."""
+    out = []
+    for problem in problems:
+        where, sep, message = problem.partition(": ")
+        out.append({"field": where, "message": message} if sep else {"field": "", "message": where})
+    return out
+
+
+@route(
+    "POST",
+    "/models/preview",
+    PreviewOut,
+    PreviewIn,
+    summary="Preview a changed model file: leads moving from each cell to each other cell and "
+    "rule hits that change, against the active file; nothing is written. The body may also be "
+    "the YAML file itself (Content-Type text/yaml, as_of in the query string).",
+)
+@api.post("/models/preview")
+@requires(WRITE)
+def preview_models():
+    text, as_of = _request()
+    try:
+        new = preview_service.read_new_config(text)
+    except ConfigError as error:
+        raise ApiError(
+            422,
+            f"{len(error.problems)} problem(s) in the model file; nothing to preview",
+            config_problems(error.problems),
+        ) from None
+    result = preview_service.preview(get_db(), state().config, new, as_of=as_of)
+    return PreviewOut().dump(result.as_dict())
