@@ -523,3 +523,4 @@ def _now() -> str:
 __all__ = ["main"]
 
 from . import cli_preview  # noqa: E402,F401  (registers `grading preview`)
+from . import cli_calibrate  # noqa: E402,F401  (registers `grading calibrate`)
