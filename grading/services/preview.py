@@ -156,6 +156,7 @@ class _Side:
     def __init__(self, config: Config):
         self.models = {m.name: m for m in config.models}
         self.batch = {m.name: BatchGrader(m) for m in config.models}
+        self.classes: dict[str, dict[int, tuple]] = {m.name: {} for m in config.models}
 
     @property
     def longest_window(self) -> int:
@@ -163,8 +164,10 @@ class _Side:
 
     def learn(self, fresh: Sequence[tuple[int, str, dict[str, Any]]]) -> None:
         for name, grader in self.batch.items():
-            model = self.models[name]
-            grader.learn_classes({c: classify(model, t, p) for c, t, p in fresh})
+            model, known = self.models[name], self.classes[name]
+            known.update({c: classify(model, t, p) for c, t, p in fresh})
+            # every class so far: learn_classes builds its table from what it is given
+            grader.learn_classes(known)
 
     def main_grades(self, records, events: EventArrays, now: int) -> dict[str, list]:
         """Per model: per lead its main CompactGrade, or None outside the audience."""

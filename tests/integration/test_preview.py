@@ -169,6 +169,33 @@ def test_a_property_the_stored_classes_do_not_keep_is_read_from_the_events(
     assert cells["L-2"] in after and cells == {"L-1": "A1", "L-2": "D2", "L-3": "B2"}
 
 
+def test_chunks_learning_new_event_classes_keep_the_ones_seen_before(
+    db, config, model_dict, monkeypatch
+):
+    """Raw classes turn up chunk by chunk: the second lead's downloads (a class the first chunk
+    taught) must still count when its chunk also brings a new class."""
+    from grading.services import preview as preview_module
+
+    leads = [{"id": f"L-{i}", "person": {"title": "CEO"}, "company": {}} for i in (1, 2)]
+    events = [
+        {"lead": lead, "type": "download", "at": iso(T - timedelta(minutes=i)), "properties": {}}
+        for lead in ("L-1", "L-2")
+        for i in range(3)
+    ]
+    events.append({"lead": "L-2", "type": "page_view", "at": iso(T), "properties": {"app": "x"}})
+    records = lambda items: [(str(i), r) for i, r in enumerate(items, start=1)]  # noqa: E731
+    import_records(db, config, "leads", records(leads), as_of=T, grade=False)
+    import_records(db, config, "events", records(events), as_of=T, grade=False)
+    data = copy.deepcopy(model_dict)
+    data["models"][0]["activity"]["rules"].append(
+        {"id": "app", "where": {"field": "app", "equals": "y"}, "points": 1}
+    )
+    whole = preview(db, config, load_config(data), as_of=T).models[0].matrix
+    monkeypatch.setattr(preview_module, "CHUNK", 1)
+    one_by_one = preview(db, config, load_config(data), as_of=T).models[0].matrix
+    assert whole["C2"]["C2"] == 2 and one_by_one == whole
+
+
 def test_as_of_decides_what_counts(filled, config, model_dict):
     data = copy.deepcopy(model_dict)
     data["models"][0]["activity"]["thresholds"] = {4: 60, 3: 45, 2: 35}
