@@ -31,6 +31,7 @@ PAGES = {
     # a wrong confirmation: the admin is sent back to the confirmation page, nothing is erased
     ("web.lead_erase", "POST"): ("/leads/L-1/erase", {"confirm": "no"}, ADMIN),
     ("web.audit_log", "GET"): ("/audit", None, ADMIN),
+    ("web.calibration", "GET"): ("/calibration", None, ALL),
 }
 OPEN = {("web.login", "GET"), ("web.login", "POST"), ("web.logout", "POST")}
 
