@@ -398,3 +398,4 @@ def openapi():
 from . import privacy  # noqa: E402  (its endpoints register on api)
 from . import preview  # noqa: E402,F401  (POST /models/preview registers on api)
 from . import calibration  # noqa: E402,F401  (GET /calibration registers on api)
+from . import accounts  # noqa: E402,F401  (GET /accounts and /accounts/{id} register on api)

@@ -452,3 +452,4 @@ def reload():
 from . import privacy  # noqa: E402,F401  (its views register on web)
 from . import preview  # noqa: E402,F401  (the model-file preview registers on web)
 from . import calibration  # noqa: E402,F401  (the calibration page registers on web)
+from . import accounts  # noqa: E402,F401  (the account list and pages register on web)

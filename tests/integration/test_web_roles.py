@@ -32,6 +32,8 @@ PAGES = {
     ("web.lead_erase", "POST"): ("/leads/L-1/erase", {"confirm": "no"}, ADMIN),
     ("web.audit_log", "GET"): ("/audit", None, ADMIN),
     ("web.calibration", "GET"): ("/calibration", None, ALL),
+    ("web.accounts", "GET"): ("/accounts", None, ALL),
+    ("web.account", "GET"): ("/accounts/1", None, ALL),  # L-1's company
 }
 OPEN = {("web.login", "GET"), ("web.login", "POST"), ("web.logout", "POST")}
 

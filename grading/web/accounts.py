@@ -1,0 +1,91 @@
+"""Account pages: companies by account grade, and one company with its grade, why, and its people."""
+
+from __future__ import annotations
+
+import math
+
+from flask import abort, render_template, request
+from marshmallow import ValidationError
+
+from ..api.accounts import SORTS, AccountListArgs
+from ..api.common import get_db, problems_of, state
+from ..services import accounts as account_service
+from . import login_required, web
+
+LIST_KEYS = ("cell", "fit", "activity")
+
+
+def _list_args() -> tuple[dict, list[str]]:
+    raw: dict = {}
+    for key in request.args:
+        values = [v for value in request.args.getlist(key) for v in value.split(",") if v]
+        if key in LIST_KEYS:
+            raw[key] = values
+        elif values and key in AccountListArgs().fields:
+            raw[key] = values[-1]
+    try:
+        return AccountListArgs().load(raw), []
+    except ValidationError as error:
+        problems = [f"{p['field']}: {p['message']}" for p in problems_of(error.messages)]
+        return AccountListArgs().load({"model": raw["model"]} if "model" in raw else {}), problems
+
+
+@web.get("/accounts")
+@login_required()
+def accounts():
+    params, problems = _list_args()
+    config = state().config
+    graded = account_service.account_models(config)
+    if params.get("model"):
+        model = config.model(params["model"])
+        if model is None:
+            abort(404, f"unknown model '{params['model']}'")
+        if model.accounts is None:
+            abort(404, f"model '{model.name}' grades no accounts (it has no accounts block)")
+    else:
+        model = graded[0] if graded else None
+    per_page, page = params["per_page"], params["page"]
+    rows, total = [], 0
+    if model is not None:
+        rows, total = account_service.list_accounts(
+            get_db(),
+            model.name,
+            cells=params["cell"],
+            fit=params["fit"],
+            activity=params["activity"],
+            text=params.get("q"),
+            sort=params["sort"],
+            descending=params["order"] == "desc",
+            limit=per_page,
+            offset=(page - 1) * per_page,
+        )
+    query = {k: request.args.getlist(k) for k in request.args if k != "page"}
+    return render_template(
+        "accounts.html",
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, math.ceil(total / per_page)),
+        params=params,
+        problems=problems,
+        model=model,
+        account_models=graded,
+        sorts=SORTS,
+        query=query,
+    )
+
+
+@web.get("/accounts/<int:company_id>")
+@login_required()
+def account(company_id: int):
+    report = account_service.account_report(get_db(), company_id)
+    if report is None:
+        abort(404, f"no company {company_id}")
+    labels = {m.name: m.label or m.name for m in state().config.models}
+    return render_template("account.html", account=report, labels=labels)
+
+
+@web.app_context_processor
+def account_links():
+    """`account_of(lead id)`: the company page a lead belongs to (None: no company)."""
+    return {"account_of": lambda ext_id: account_service.company_of_lead(get_db(), ext_id)}
