@@ -71,7 +71,8 @@ def _operation(item: ApiRoute) -> dict:
         operation["responses"]["422"] = _error(
             "every problem, by field and item; nothing was stored"
         )
-    if "{" in item.path or item.query is not None:
+    names_a_model = item.request is not None and "model" in item.request._declared_fields
+    if "{" in item.path or item.query is not None or names_a_model:
         operation["responses"]["404"] = _error("unknown lead, model or category")
     if item.path == "/regrade":
         operation["responses"]["409"] = _error("another re-grade holds the lease")

@@ -34,7 +34,10 @@ class LeadExportOut(Schema):
 
 class AuditArgs(Schema):
     limit = fields.Int(load_default=100, validate=validate.Range(1, 1000))
-    before = fields.Int(metadata={"description": "entries older than this id (paging)"})
+    before = fields.Int(
+        validate=validate.Range(1, 2**63 - 1),  # SQLite's largest integer
+        metadata={"description": "entries older than this id (paging)"},
+    )
 
 
 class AuditEntry(Schema):

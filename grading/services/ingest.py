@@ -154,7 +154,14 @@ def _import_leads(db, records, path: str, result: ImportResult, now: str) -> Non
 def _import_events(db, records, path: str, result: ImportResult, classes: EventClasses) -> None:
     lead_ids = lead_store.LeadIds(db)
     if isinstance(records, list):  # a batch in memory (the API): one look-up for all its leads
-        lead_ids.prefetch([r.get("lead") for _, r in records if isinstance(r, dict)])
+        # only string ids: a malformed "lead" (an object, a list) is reported by parse_event
+        lead_ids.prefetch(
+            [
+                r["lead"]
+                for _, r in records
+                if isinstance(r, dict) and isinstance(r.get("lead"), str)
+            ]
+        )
     now = epoch(datetime.now(UTC))
     batch: list = []
     for position, record in records:
