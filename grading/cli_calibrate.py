@@ -92,10 +92,15 @@ def render(data: dict) -> str:
     letters = {c["name"]: c for c in data["letters"]}
     numbers = {c["name"]: c for c in data["numbers"]}
 
-    def show(cell: dict) -> str:
-        return f"{_pct(cell['conversion'])} {cell['won']}/{cell['leads']}".rjust(13)
+    def text(cell: dict) -> str:
+        return f"{_pct(cell['conversion'])} {cell['won']}/{cell['leads']}"
 
-    lines.append("     " + "".join(f"{a:>13}" for a in (1, 2, 3, 4)) + f"{'total':>13}")
+    width = 2 + max(len(text(c)) for c in [*cells.values(), *letters.values(), *numbers.values()])
+
+    def show(cell: dict) -> str:
+        return text(cell).rjust(width)
+
+    lines.append("     " + "".join(f"{a:>{width}}" for a in (1, 2, 3, 4)) + f"{'total':>{width}}")
     for f in "ABCD":
         row = "".join(show(cells[f"{f}{a}"]) for a in (1, 2, 3, 4))
         lines.append(f"  {f}  {row}{show(letters[f])}")
