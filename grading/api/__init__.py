@@ -7,11 +7,13 @@ import math
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
 
+from grading.core.qualification import QualificationError, is_qualified
 from grading.core.records import parse_time
 from grading.core.scoring import from_epoch
 
 from ..services import export as export_service
 from ..services import ingest
+from ..services import qualification as qualification_service
 from ..services.runs import Busy, run_regrade
 from ..store import audit, queries
 from ..store import grades as grade_store
@@ -135,6 +137,8 @@ def list_leads():
     params = args(s.LeadListArgs())
     model, category = model_and_category(params)
     lead_filter = queries.LeadFilter.from_params(model, category, params)
+    if lead_filter.qualified is not None:
+        qualification_service.ready_to_filter(get_db(), state().config)
     per_page, page = params["per_page"], params["page"]
     rows, total = queries.list_leads(
         get_db(),
@@ -149,6 +153,7 @@ def list_leads():
         row["explanation"] = export_service.expand_explanation(
             config, model, category or None, row["explanation"]
         )
+        row["qualified"] = is_qualified(row["person"], config.qualification)
     return s.LeadList().dump(
         {
             "items": rows,
@@ -177,7 +182,13 @@ def get_lead(lead_id: str):
     return s.LeadOut().dump(report)
 
 
-@route("PATCH", "/leads/{lead_id}", s.LeadOut, s.LeadPatch, summary="Change lifecycle and/or owner")
+@route(
+    "PATCH",
+    "/leads/{lead_id}",
+    s.LeadOut,
+    s.LeadPatch,
+    summary="Change lifecycle, owner and/or tick qualification criteria",
+)
 @api.patch("/leads/<path:lead_id>")
 @requires(SALES)
 def patch_lead(lead_id: str):
@@ -186,6 +197,11 @@ def patch_lead(lead_id: str):
     lead = find_lead(db, lead_id)
     if lead is None:
         raise ApiError(404, f"no lead '{lead_id}'")
+    try:
+        changes = qualification_service.person_changes(db, state().config, lead, changes)
+    except QualificationError as error:
+        problems = [{"field": f, "message": m} for f, m in error.problems]
+        raise ApiError(422, "invalid request", problems) from None
     _ingest("leads", [{"id": lead_id, "person": changes}])
     audit.record_lead_update(db, privacy.actor(), lead, changes)
     return get_lead(lead_id)

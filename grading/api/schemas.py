@@ -82,11 +82,18 @@ class OutcomeBatchIn(Schema):
 class LeadPatch(Schema):
     lifecycle = fields.Str(validate=validate.OneOf(LIFECYCLES))
     owner = fields.Str(allow_none=True, validate=validate.Length(0, MAX_ID))
+    qualification = fields.Dict(
+        keys=fields.Str(),
+        values=fields.Raw(),
+        metadata={
+            "description": "criterion id -> true (tick) or false (untick); others stay as they are"
+        },
+    )
 
     @validates_schema
     def something(self, data, **kwargs):
         if not data:
-            raise ValidationError("give lifecycle and/or owner")
+            raise ValidationError("give lifecycle, owner and/or qualification")
 
 
 class LeadListArgs(Schema):
@@ -97,6 +104,9 @@ class LeadListArgs(Schema):
     activity = fields.List(fields.Int(validate=validate.Range(1, 4)), load_default=list)
     lifecycle = fields.List(fields.Str(validate=validate.OneOf(LIFECYCLES)), load_default=list)
     owner = fields.List(fields.Str(), load_default=list)
+    qualified = fields.Bool(
+        metadata={"description": "true: every qualification criterion ticked; false: not"}
+    )
     q = fields.Str(
         validate=validate.Length(1, 200), metadata={"description": "text in id, person or company"}
     )
@@ -179,6 +189,17 @@ class EventOut(Schema):
     properties = fields.Dict()
 
 
+class CriterionOut(Schema):
+    id = fields.Str()
+    label = fields.Str()
+    ticked = fields.Bool()
+
+
+class QualificationOut(Schema):
+    qualified = fields.Bool(metadata={"description": "every criterion ticked"})
+    criteria = fields.List(fields.Nested(CriterionOut))
+
+
 class LeadOut(Schema):
     id = fields.Str()
     person = fields.Dict()
@@ -191,10 +212,12 @@ class LeadOut(Schema):
     grades = fields.List(fields.Nested(GradeOut))
     history = fields.List(fields.Nested(HistoryOut))
     events = fields.List(fields.Nested(EventOut))
+    qualification = fields.Nested(QualificationOut)
 
 
 class LeadListItem(GradeOut):
     id = fields.Str()
+    qualified = fields.Bool(metadata={"description": "every qualification criterion ticked"})
     name = fields.Str(allow_none=True)
     last_event_at = fields.Int(
         allow_none=True,

@@ -5,17 +5,20 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 import orjson
 import sqlite_utils
 
 from grading.core.model import Config, Model, Route
+from grading.core.qualification import summary
 from grading.core.scoring import route_of
 
 from ..store import grades as grade_store
 from ..store import leads as lead_store
 from ..store.events import events_of
+from ..store.qualification import ticks_by_lead
 
 EXPORT_COLUMNS = (
     "lead",
@@ -28,6 +31,8 @@ EXPORT_COLUMNS = (
     "grade",
     "route",
     "explanation",
+    "qualified",  # every qualification criterion ticked (kept apart from the grade)
+    "qualification",  # the ticked criteria
 )
 
 
@@ -71,13 +76,19 @@ def grades(
     cells: Iterable[str] = (),
     lead_id: int | None = None,
 ) -> Iterator[dict[str, Any]]:
-    for row in grade_store.query_grades(
+    criteria = [c.id for c in config.qualification]
+    rows = grade_store.query_grades(
         db, model=model, category=category, cells=list(cells), lead_id=lead_id
-    ):
-        row["explanation"] = expand_explanation(
-            config, row["model"], row["category"], row["explanation"]
-        )
-        yield row
+    )
+    while chunk := list(islice(rows, 2000)):
+        ticks = ticks_by_lead(db, [row["lead"] for row in chunk])
+        for row in chunk:
+            row["explanation"] = expand_explanation(
+                config, row["model"], row["category"], row["explanation"]
+            )
+            row["qualification"] = ticks.get(row["lead"], [])
+            row["qualified"] = all(c in row["qualification"] for c in criteria)
+            yield row
 
 
 def route_counts(db: sqlite_utils.Database, model: Model) -> list[dict[str, Any]]:
@@ -130,6 +141,8 @@ def write_csv(rows: Iterable[dict[str, Any]], out) -> int:
                 row["grade"],
                 route_text(route),
                 explanation_text(row["explanation"]),
+                "true" if row["qualified"] else "false",
+                ";".join(row["qualification"]),
             ]
         )
         count += 1
@@ -165,6 +178,7 @@ def lead_report(
     if lead is None:
         return None
     lead_id = lead.pop("internal_id")
+    lead["qualification"] = summary(lead["person"], config.qualification)
     lead["grades"] = [
         g for g in grades(db, config, lead_id=lead_id) if model is None or g["model"] == model
     ]
@@ -190,6 +204,11 @@ def render_report(report: dict) -> str:
     if report["handed_over_at"]:
         out.write(f"  handed to sales {report['handed_over_at']}")
     out.write("\n")
+    qualification = report["qualification"]
+    marks = "  ".join(
+        f"[{'x' if c['ticked'] else ' '}] {c['label']}" for c in qualification["criteria"]
+    )
+    out.write(f"{'Qualified' if qualification['qualified'] else 'Not qualified'}  {marks}\n")
     if not report["grades"]:
         out.write("\nNo grades: the lead is outside every model's audience, or not graded yet.\n")
     for grade in report["grades"]:

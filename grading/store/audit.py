@@ -12,7 +12,7 @@ import orjson
 import sqlite_utils
 
 ACTIONS = (
-    "lead.update",  # lifecycle and/or owner
+    "lead.update",  # lifecycle, owner and/or qualification
     "lead.erase",
     "model.reload",
     "token.create",
@@ -43,10 +43,13 @@ def record(
 def record_lead_update(
     db: sqlite_utils.Database, actor: str, lead: dict[str, Any], changes: dict[str, Any]
 ) -> int | None:
-    """Record what a lifecycle/owner change really changed, as {key: [before, after]}."""
-    detail = {
-        key: [lead.get(key), value] for key, value in changes.items() if lead.get(key) != value
-    }
+    """Record what a lifecycle/owner/qualification change really changed, as
+    {key: [before, after]}; a key the lead row lacks (qualification) is a person attribute."""
+
+    def before(key: str) -> Any:
+        return lead[key] if key in lead else lead.get("person", {}).get(key)
+
+    detail = {key: [before(key), value] for key, value in changes.items() if before(key) != value}
     return record(db, actor, "lead.update", lead["id"], detail) if detail else None
 
 

@@ -21,11 +21,16 @@ from .db import get_meta, set_meta, transaction
 CRITERIA_KEY = "qualification.criteria"
 DEFAULT_IDS = orjson.dumps([c.id for c in DEFAULT_CRITERIA]).decode()  # as migration 7 assumes
 
-# the same test as the triggers of migration 7, over the row's own attrs
-QUALIFIED_SQL = (
-    "NOT EXISTS (SELECT 1 FROM json_each(?) c WHERE c.value NOT IN"
-    " (SELECT lower(trim(t.value)) FROM json_each(leads.attrs, '$.qualification') t))"
-)
+# the test of the triggers of migration 7 over the row's own attrs, for every lead at once;
+# only rows whose value changes are written
+REDERIVE_SQL = """
+UPDATE leads SET qualified = NOT EXISTS (
+    SELECT 1 FROM json_each(?1) c WHERE c.value NOT IN
+    (SELECT lower(trim(t.value)) FROM json_each(leads.attrs, '$.qualification') t))
+WHERE qualified IS NOT (NOT EXISTS (
+    SELECT 1 FROM json_each(?1) c WHERE c.value NOT IN
+    (SELECT lower(trim(t.value)) FROM json_each(leads.attrs, '$.qualification') t)))
+"""
 
 
 def criteria_json(criteria: Iterable[Criterion]) -> str:
@@ -40,10 +45,7 @@ def sync_criteria(db: sqlite_utils.Database, criteria: Iterable[Criterion]) -> b
         return False
     with transaction(db):
         set_meta(db, CRITERIA_KEY, wanted)
-        db.execute(
-            f"UPDATE leads SET qualified = {QUALIFIED_SQL} WHERE qualified IS NOT {QUALIFIED_SQL}",
-            [wanted, wanted],
-        )
+        db.execute(REDERIVE_SQL, [wanted])
     return True
 
 

@@ -33,6 +33,7 @@ class LeadFilter:
     owner: Sequence[str] = ()
     text: str | None = None
     routes: Sequence[tuple[str, str | None, str | None]] = field(default_factory=tuple)
+    qualified: bool | None = None  # every qualification criterion ticked (store/qualification.py)
 
     @classmethod
     def from_params(
@@ -49,6 +50,7 @@ class LeadFilter:
             owner=params["owner"],
             text=params.get("q"),
             routes=routes,
+            qualified=params.get("qualified"),
         )
 
     def where(self) -> tuple[str, list[Any]]:
@@ -70,6 +72,9 @@ class LeadFilter:
                 parts.append("g.route = ?")
                 params.append(route_json(*route))
             clauses.append("(" + " OR ".join(parts) + ")")
+        if self.qualified is not None:
+            clauses.append("l.qualified = ?")
+            params.append(1 if self.qualified else 0)
         if self.text:
             clauses.append(
                 "(l.ext_id LIKE ? ESCAPE '\\' OR l.attrs LIKE ? ESCAPE '\\' OR c.attrs LIKE ? ESCAPE '\\')"
@@ -104,7 +109,7 @@ HOT_ORDER = tuple(f"{fit}{activity}" for fit in "ABCD" for activity in (4, 3, 2,
 def cells_only(lead_filter: LeadFilter) -> list[str] | None:
     """The cells a filter selects, hottest first, when it filters by grade alone (else None)."""
     f = lead_filter
-    if f.lifecycle or f.owner or f.text or f.routes:
+    if f.lifecycle or f.owner or f.text or f.routes or f.qualified is not None:
         return None
     return [
         cell

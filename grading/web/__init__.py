@@ -28,10 +28,12 @@ from marshmallow import ValidationError
 from ..api.common import get_db, problems_of, state
 from ..api.schemas import LeadListArgs
 from ..core.conditions import describe
+from ..core.qualification import QualificationError, is_qualified, ticked, ticks_from_form
 from ..core.records import LIFECYCLES
 from ..core.scoring import from_epoch
 from ..services import export as export_service
 from ..services import ingest
+from ..services import qualification as qualification_service
 from ..services.runs import Busy, run_regrade
 from ..store import audit, queries
 from ..store import grades as grade_store
@@ -52,6 +54,7 @@ LIST_FILTERS = (
     "activity",
     "lifecycle",
     "owner",
+    "qualified",
     "q",
     "sort",
     "order",
@@ -236,6 +239,8 @@ def lead_filter(params: dict):
 def leads():
     params, problems = list_args()
     model, category, chosen, route = lead_filter(params)
+    if chosen.qualified is not None:
+        qualification_service.ready_to_filter(get_db(), state().config)
     per_page, page = params["per_page"], params["page"]
     rows, total = queries.list_leads(
         get_db(),
@@ -246,6 +251,8 @@ def leads():
         offset=(page - 1) * per_page,
     )
     pages = max(1, math.ceil(total / per_page))
+    for row in rows:
+        row["qualified"] = is_qualified(row["person"], state().config.qualification)
     owners = [
         r[0]
         for r in get_db().execute(
@@ -287,6 +294,8 @@ CSV_COLUMNS = (
     "activity_score",
     "route",
     "last_activity",
+    "qualified",
+    "qualification",
 )
 
 
@@ -297,6 +306,9 @@ def leads_csv():
     if problems:
         abort(400, "; ".join(problems))
     model, category, chosen, _ = lead_filter(params)
+    criteria = state().config.qualification
+    if chosen.qualified is not None:
+        qualification_service.ready_to_filter(get_db(), state().config)
     path = current_app.config["DATABASE"]
 
     def generate():
@@ -334,6 +346,8 @@ def leads_csv():
                         r["activity_score"],
                         export_service.route_text(r["route"]),
                         when(r["last_event_at"]) if r["last_event_at"] else "",
+                        "true" if is_qualified(r["person"], criteria) else "false",
+                        ";".join(ticked(r["person"])),
                     ]
                 )
             yield out.getvalue()
@@ -356,6 +370,7 @@ def leads_csv():
 @login_required()
 def lead(lead_id: str):
     db = get_db()
+    config = state().config
     if request.method == "POST":
         if g.user["role"] not in CAN_CHANGE_LEADS:
             abort(403)
@@ -371,8 +386,16 @@ def lead(lead_id: str):
         if before is None:
             abort(404, f"no lead '{lead_id}'")
         try:
+            if "qualification_form" in request.form:  # unticked boxes are not sent
+                ticks = ticks_from_form(request.form.getlist("qualification"), config.qualification)
+                changes = qualification_service.person_changes(
+                    db, config, before, {**changes, "qualification": ticks}
+                )
+        except QualificationError as error:
+            abort(400, "; ".join(f"{f}: {m}" for f, m in error.problems))
+        try:
             ingest.import_records(
-                db, state().config, "leads", [("form", {"id": lead_id, "person": changes})]
+                db, config, "leads", [("form", {"id": lead_id, "person": changes})]
             )
         except ingest.ImportFailed as failed:
             flash("; ".join(failed.result.problems), "error")
