@@ -142,6 +142,14 @@ def test_forgetting_a_person_erases_their_changes_and_their_orphaned_company_cha
     assert orjson.loads(before)["attrs"]["name"] == "Beta"
 
 
+def test_a_persons_earlier_states_are_part_of_their_data_export(db, config):
+    fill(db, config)
+    put(db, config, "leads", [{"id": "L-2", "person": {"title": "CTO"}}])
+    document = privacy.export_lead(db, config, "L-2")
+    (change,) = document["other"]["lead_changes"]
+    assert change["before"]["attrs"]["title"] == "Analyst"
+
+
 def test_a_shared_company_keeps_its_changes_when_one_of_its_people_is_forgotten(db, config):
     fill(db, config)
     put(db, config, "leads", [{"id": "L-4", "company": {"domain": "acme.io"}}])
