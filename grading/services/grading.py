@@ -322,12 +322,16 @@ def regrade(
     result = RegradeResult()
     if lead_ids is not None:
         ids = sorted(set(lead_ids))
-        with grader_for(db, config, models).using(db) as grader:
-            for start in range(0, len(ids), CHUNK):
+        grader = grader_for(db, config, models)
+        for start in range(0, len(ids), CHUNK):
+            # The database's write lock first, then the grader's, as an API batch takes them (the
+            # reverse order deadlocks); and a chunk read and written in one transaction never
+            # writes grades from events or leads that another writer has changed in between.
+            with transaction(db), grader.using(db):
                 part = grader.grade_chunk(as_of, reason, lead_ids=ids[start : start + CHUNK])
-                result.add(part)
-                if progress:
-                    progress(part.leads)
+            result.add(part)
+            if progress:
+                progress(part.leads)
         accounts.refresh(db, config, as_of=as_of, models=models, lead_ids=ids)
         return result
     (low, high, count) = db.execute(
@@ -341,12 +345,13 @@ def regrade(
                 path, config, models, low, high, as_of, reason, workers, progress
             )
         else:
-            with grader_for(db, config, models).using(db) as grader:
-                for start in range(low, high + 1, CHUNK):
+            grader = grader_for(db, config, models)
+            for start in range(low, high + 1, CHUNK):
+                with transaction(db), grader.using(db):  # in this order: see above
                     part = grader.grade_chunk(as_of, reason, id_range=(start, start + CHUNK))
-                    result.add(part)
-                    if progress:
-                        progress(part.leads)
+                result.add(part)
+                if progress:
+                    progress(part.leads)
     # accounts are graded from the stored lead grades: after all of them (and their indexes)
     accounts.refresh(db, config, as_of=as_of, models=models)
     return result
