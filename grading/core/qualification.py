@@ -94,8 +94,13 @@ def ticked(person: Mapping[str, Any]) -> list[str]:
         return []
     out: list[str] = []
     for item in value:
-        if isinstance(item, str) and item.strip() and item.strip().lower() not in out:
-            out.append(item.strip().lower())
+        if not isinstance(item, str):
+            continue
+        # as SQLite's lower(trim()) in the triggers: spaces only, ASCII letters only
+        item = item.strip(" ")
+        item = item.lower() if item.isascii() else item
+        if item and item not in out:
+            out.append(item)
     return out
 
 

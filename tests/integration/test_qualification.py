@@ -10,9 +10,11 @@ import re
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from grading.app import create_app
-from grading.core.qualification import DEFAULT_CRITERIA, Criterion
+from grading.core.qualification import DEFAULT_CRITERIA, Criterion, is_qualified
 from grading.services.ingest import import_records
 from grading.store.db import connect
 from grading.store.qualification import sync_criteria
@@ -106,6 +108,38 @@ def test_the_column_follows_every_write_and_the_criteria_of_the_model_file(db, c
     )
     assert qualified_column(db) == {"L-1": 0, "L-2": 1, "L-3": 0}
     assert sync_criteria(db, (Criterion("champion", "Champion found"),)) is False
+
+
+IDS = ("budget", "authority", "need", "timeline", "key")
+SPELLINGS = st.sampled_from([*IDS, " Budget", "NEED ", "Timeline", "other", "need\t", "\u212aey"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ticks=st.lists(st.one_of(st.none(), SPELLINGS, st.lists(SPELLINGS, max_size=6)), max_size=8),
+    criteria=st.lists(st.sampled_from(IDS), min_size=1, max_size=5, unique=True),
+)
+def test_the_column_always_agrees_with_the_pure_rule(ticks, criteria):
+    """Whatever the stored spelling and whichever criteria the file names, the SQL of the
+    triggers and of sync_criteria says what core.qualification.is_qualified says."""
+    db = connect(":memory:")
+    chosen = tuple(Criterion(i, i) for i in criteria)
+    for i, value in enumerate(ticks):
+        attrs = {} if value is None else {"qualification": value}
+        db.execute(
+            "INSERT INTO leads (ext_id, attrs, created_at, updated_at) VALUES (?, ?, 'x', 'x')",
+            [str(i), json.dumps(attrs)],
+        )
+    sync_criteria(db, chosen)
+    for ext_id, attrs, column in db.execute("SELECT ext_id, attrs, qualified FROM leads"):
+        assert column == is_qualified(json.loads(attrs), chosen), (ext_id, attrs)
+    # and every write after the sync goes through the triggers with these criteria
+    for i, value in enumerate(reversed(ticks)):
+        attrs = {} if value is None else {"qualification": value}
+        db.execute("UPDATE leads SET attrs = ? WHERE ext_id = ?", [json.dumps(attrs), str(i)])
+    for ext_id, attrs, column in db.execute("SELECT ext_id, attrs, qualified FROM leads"):
+        assert column == is_qualified(json.loads(attrs), chosen), (ext_id, attrs)
+    db.conn.close()
 
 
 # API -----------------------------------------------------------------------------------
