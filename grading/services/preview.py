@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -150,13 +150,20 @@ class Preview:
         }
 
 
-class _Side:
-    """One model file's batch graders, taught the event classes as they turn up."""
+def main_only(model: Model) -> Model:
+    """The model without its categories: main grades do not depend on them, and leaving them
+    out spares the batch grader their columns, explanations and routes."""
+    return replace(model, categories=())
 
-    def __init__(self, config: Config):
-        self.models = {m.name: m for m in config.models}
-        self.batch = {m.name: BatchGrader(m) for m in config.models}
-        self.classes: dict[str, dict[int, tuple]] = {m.name: {} for m in config.models}
+
+class _Side:
+    """One model file's batch graders (main grades only), taught the event classes as they turn
+    up; a model in `skip` is graded by the other side alone (it grades the same either way)."""
+
+    def __init__(self, config: Config, skip: frozenset[str] = frozenset()):
+        self.models = {m.name: main_only(m) for m in config.models if m.name not in skip}
+        self.batch = {name: BatchGrader(m) for name, m in self.models.items()}
+        self.classes: dict[str, dict[int, tuple]] = {name: {} for name in self.models}
 
     @property
     def longest_window(self) -> int:
@@ -300,8 +307,17 @@ def preview(db: sqlite_utils.Database, current: Config, new: Config, *, as_of: d
     """Grade every lead as of `as_of` under `current` and `new`; write nothing."""
     started = time.perf_counter()
     now = epoch(as_of)
-    sides = [_Side(current), _Side(new)]
-    names = [*sides[0].models, *(n for n in sides[1].models if n not in sides[0].models)]
+    old_models = {m.name: m for m in current.models}
+    new_models = {m.name: m for m in new.models}
+    names = [*old_models, *(n for n in new_models if n not in old_models)]
+    same = frozenset(
+        n
+        for n in names
+        if n in old_models
+        and n in new_models
+        and main_only(old_models[n]) == main_only(new_models[n])
+    )
+    sides = [_Side(current), _Side(new, skip=same)]
     moves = {name: Counter() for name in names}
     hits = {name: [Counter(), Counter()] for name in names}
     window = max(side.longest_window for side in sides)
@@ -326,11 +342,12 @@ def preview(db: sqlite_utils.Database, current: Config, new: Config, *, as_of: d
             events = source.events(db, now, window, positions, id_range)
             records = [lead_record(person, company) for _, person, company, *_ in facts]
             graded = [side.main_grades(records, events, now) for side in sides]
+            graded[1].update({name: graded[0][name] for name in same})
             for name in names:
                 _tally(name, graded, len(facts), moves[name], hits[name])
     models = []
     for name in names:
-        before, after = sides[0].models.get(name), sides[1].models.get(name)
+        before, after = old_models.get(name), new_models.get(name)
         matrix = {src: dict.fromkeys(CELLS, 0) for src in CELLS}
         for (src, dst), n in moves[name].items():
             matrix[src][dst] = n
