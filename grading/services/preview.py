@@ -10,11 +10,14 @@ read-only snapshot (``PRAGMA query_only``), so the database cannot change under 
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import tempfile
+import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -31,7 +34,7 @@ from grading.store import leads as lead_store
 from grading.store.events import EventClasses, class_key, stored_signature
 
 from .config_file import read_config
-from .grading import CHUNK, chunk_events
+from .grading import CHUNK, PARALLEL_MIN_LEADS, SLICE, chunk_events, database_path
 
 NONE = "none"  # no grade: outside the audience, or the model is not in that file
 CELLS = tuple(f"{f}{a}" for f in "ABCD" for a in (4, 3, 2, 1)) + (NONE,)
@@ -303,64 +306,172 @@ def _rule_changes(
 DIMENSION = {"f": "fit", "a": "activity"}
 
 
-def preview(db: sqlite_utils.Database, current: Config, new: Config, *, as_of: datetime) -> Preview:
-    """Grade every lead as of `as_of` under `current` and `new`; write nothing."""
-    started = time.perf_counter()
-    now = epoch(as_of)
-    old_models = {m.name: m for m in current.models}
-    new_models = {m.name: m for m in new.models}
-    names = [*old_models, *(n for n in new_models if n not in old_models)]
-    same = frozenset(
-        n
-        for n in names
-        if n in old_models
-        and n in new_models
-        and main_only(old_models[n]) == main_only(new_models[n])
+@dataclass
+class _Tally:
+    """What a slice of leads adds up to: leads seen, moves and rule hits per model."""
+
+    leads: int = 0
+    moves: dict[str, Counter] = field(default_factory=dict)
+    hits: dict[str, list[Counter]] = field(default_factory=dict)
+
+    def add(self, other: _Tally) -> None:
+        self.leads += other.leads
+        for name, counter in other.moves.items():
+            self.moves.setdefault(name, Counter()).update(counter)
+        for name, (before, after) in other.hits.items():
+            mine = self.hits.setdefault(name, [Counter(), Counter()])
+            mine[0].update(before)
+            mine[1].update(after)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Everything a process needs to preview a slice of lead ids (picklable)."""
+
+    current: Mapping[str, Any]  # the two files' sources, for load_config
+    new: Mapping[str, Any]
+    now: int
+    signature: tuple[str, ...]
+    stored_classes: bool  # else classes are made from the events' properties
+
+
+def _same_models(current: Config, new: Config) -> frozenset[str]:
+    """Models whose main grade the two files compute alike."""
+    after = {m.name: m for m in new.models}
+    return frozenset(
+        m.name
+        for m in current.models
+        if m.name in after and main_only(m) == main_only(after[m.name])
     )
+
+
+def _preview_slice(
+    db: sqlite_utils.Database, current: Config, new: Config, plan: _Plan, low: int, high: int
+) -> _Tally:
+    """Grade the leads with ids in [low, high) under both files, chunk by chunk."""
+    same = _same_models(current, new)
     sides = [_Side(current), _Side(new, skip=same)]
-    moves = {name: Counter() for name in names}
-    hits = {name: [Counter(), Counter()] for name in names}
+    names = [*sides[0].models, *(n for n in sides[1].models if n not in sides[0].models)]
     window = max(side.longest_window for side in sides)
-    leads = 0
+    tally = _Tally(
+        moves={name: Counter() for name in names},
+        hits={name: [Counter(), Counter()] for name in names},
+    )
+    source: Any = (
+        _StoredClasses(db, plan.signature, sides)
+        if plan.stored_classes
+        else _RawClasses(plan.signature, sides)
+    )
+    for start in range(low, high, CHUNK):
+        id_range = (start, min(start + CHUNK, high))
+        facts = list(lead_store.iter_lead_facts(db, id_range=id_range))
+        if not facts:
+            continue
+        tally.leads += len(facts)
+        positions = {lead_id: i for i, (lead_id, *_) in enumerate(facts)}
+        events = source.events(db, plan.now, window, positions, id_range)
+        records = [lead_record(person, company) for _, person, company, *_ in facts]
+        graded = [side.main_grades(records, events, plan.now) for side in sides]
+        graded[1].update({name: graded[0][name] for name in same})
+        for name in names:
+            _tally(name, graded, len(facts), tally.moves[name], tally.hits[name])
+    return tally
+
+
+_worker: dict = {}
+
+
+def _init_worker(path: str, plan: _Plan) -> None:
+    from grading.core.config import load_config
+    from grading.store.db import connect
+
+    db = connect(path)
+    db.execute("PRAGMA query_only = ON")
+    _worker.update(db=db, plan=plan, current=load_config(plan.current), new=load_config(plan.new))
+
+
+def _worker_slice(low: int, high: int) -> _Tally:
+    w = _worker
+    with _read_only(w["db"]):
+        return _preview_slice(w["db"], w["current"], w["new"], w["plan"], low, high)
+
+
+def preview(
+    db: sqlite_utils.Database,
+    current: Config,
+    new: Config,
+    *,
+    as_of: datetime,
+    workers: int | None = None,
+) -> Preview:
+    """Grade every lead as of `as_of` under `current` and `new`; write nothing.
+
+    Like a full re-grade, a large file database is previewed in `workers` processes (default:
+    one per core, at most 4), each over its own slices of lead ids."""
+    started = time.perf_counter()
     with _read_only(db):
         signature = stored_signature(db)
         needed = set(current.event_property_keys) | set(new.event_property_keys)
-        if signature is not None and needed <= set(signature):
-            source: Any = _StoredClasses(db, signature, sides)
-        else:
-            source = _RawClasses(sorted(needed | set(signature or ())), sides)
-        (low, high) = db.execute(
-            "SELECT coalesce(min(id), 0), coalesce(max(id), -1) FROM leads"
+        stored = signature is not None and needed <= set(signature)
+        plan = _Plan(
+            dict(current.source),
+            dict(new.source),
+            epoch(as_of),
+            tuple(signature) if stored else tuple(sorted(needed | set(signature or ()))),
+            stored,
+        )
+        (low, high, count) = db.execute(
+            "SELECT coalesce(min(id), 0), coalesce(max(id), -1), count(*) FROM leads"
         ).fetchone()
-        for start in range(low, high + 1, CHUNK):
-            id_range = (start, start + CHUNK)
-            facts = list(lead_store.iter_lead_facts(db, id_range=id_range))
-            if not facts:
-                continue
-            leads += len(facts)
-            positions = {lead_id: i for i, (lead_id, *_) in enumerate(facts)}
-            events = source.events(db, now, window, positions, id_range)
-            records = [lead_record(person, company) for _, person, company, *_ in facts]
-            graded = [side.main_grades(records, events, now) for side in sides]
-            graded[1].update({name: graded[0][name] for name in same})
-            for name in names:
-                _tally(name, graded, len(facts), moves[name], hits[name])
+        workers = workers if workers is not None else min(4, os.cpu_count() or 1)
+        path = database_path(db)
+        parallel = (
+            workers > 1 and path and count >= PARALLEL_MIN_LEADS and current.source and new.source
+        )
+        if not parallel:
+            tally = _preview_slice(db, current, new, plan, low, high + 1)
+    if parallel:
+        tally = _preview_parallel(path, plan, low, high, workers)
+    return _result(current, new, as_of, tally, time.perf_counter() - started)
+
+
+def _preview_parallel(path: str, plan: _Plan, low: int, high: int, workers: int) -> _Tally:
+    # as grading._regrade_parallel: fork is quick, but not from a process with other threads
+    context = multiprocessing.get_context("fork" if threading.active_count() == 1 else "spawn")
+    tally = _Tally()
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=(path, plan)
+    ) as pool:
+        futures = [
+            pool.submit(_worker_slice, start, min(start + SLICE, high + 1))
+            for start in range(low, high + 1, SLICE)
+        ]
+        for future in futures:
+            tally.add(future.result())
+    return tally
+
+
+def _result(
+    current: Config, new: Config, as_of: datetime, tally: _Tally, seconds: float
+) -> Preview:
+    old_models = {m.name: m for m in current.models}
+    new_models = {m.name: m for m in new.models}
+    names = [*old_models, *(n for n in new_models if n not in old_models)]
     models = []
     for name in names:
         before, after = old_models.get(name), new_models.get(name)
+        moves = tally.moves.get(name, Counter())
+        hits = tally.hits.get(name, [Counter(), Counter()])
         matrix = {src: dict.fromkeys(CELLS, 0) for src in CELLS}
-        for (src, dst), n in moves[name].items():
+        for (src, dst), n in moves.items():
             matrix[src][dst] = n
-        matrix[NONE][NONE] = leads - sum(moves[name].values())
+        matrix[NONE][NONE] = tally.leads - sum(moves.values())
         models.append(
             ModelPreview(
-                name,
-                _model_status(before, after),
-                matrix,
-                _rule_changes(before, after, hits[name]),
+                name, _model_status(before, after), matrix, _rule_changes(before, after, hits)
             )
         )
-    return Preview(as_of, leads, time.perf_counter() - started, models)
+    return Preview(as_of, tally.leads, seconds, models)
 
 
 def _tally(name: str, graded: list[dict], count: int, moves: Counter, hits: list[Counter]) -> None:

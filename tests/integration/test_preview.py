@@ -196,6 +196,32 @@ def test_chunks_learning_new_event_classes_keep_the_ones_seen_before(
     assert whole["C2"]["C2"] == 2 and one_by_one == whole
 
 
+def test_worker_processes_add_up_to_the_same_preview(filled, config, model_dict, monkeypatch):
+    from grading.services import preview as preview_module
+
+    data = changed(model_dict)
+    data["models"][0]["activity"]["rules"].append(
+        {"id": "web-app", "where": {"field": "app", "equals": "web"}, "points": 20}
+    )
+    pools = []
+    pooled = preview_module._preview_parallel
+
+    def spy(*args):
+        pools.append(args)
+        return pooled(*args)
+
+    for new in (load_config(changed(model_dict)), load_config(data)):  # stored and raw classes
+        alone = preview(filled, config, new, as_of=T, workers=1)
+        monkeypatch.setattr(preview_module, "PARALLEL_MIN_LEADS", 1)
+        monkeypatch.setattr(preview_module, "SLICE", 1)  # a task per lead id
+        monkeypatch.setattr(preview_module, "_preview_parallel", spy)
+        together = preview(filled, config, new, as_of=T, workers=2)
+        monkeypatch.undo()
+        assert together.as_dict()["models"] == alone.as_dict()["models"]
+        assert together.leads == alone.leads == 4 and alone.models[0].moved >= 2
+    assert len(pools) == 2
+
+
 def test_as_of_decides_what_counts(filled, config, model_dict):
     data = copy.deepcopy(model_dict)
     data["models"][0]["activity"]["thresholds"] = {4: 60, 3: 45, 2: 35}
