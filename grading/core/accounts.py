@@ -22,8 +22,10 @@ TOP_LEADS = 5  # leads named in an account's explanation: the ones that contribu
 @dataclass(frozen=True)
 class AccountLead:
     lead: Any  # the caller's key for the lead (the store uses its row id)
-    record: Mapping[str, Any]  # person.* and company.* fields, as audiences read them
     activity_score: float  # the lead's main activity score in the model
+    # person.* and company.* fields, for the audience; None: the caller knows the lead is in the
+    # audience (the store passes only leads with a grade in the model, which only they have)
+    record: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,8 @@ class AccountGrade:
     def grade(self) -> str:
         return f"{self.fit}{self.activity}"
 
-    def explanation(self, top: Iterable[dict[str, Any]] | None = None) -> dict[str, Any]:
-        """JSON-ready; `top` replaces the lead keys with what the caller wants to show."""
+    def explanation(self) -> dict[str, Any]:
+        """JSON-ready: the company rules that hit, the aggregate and the top leads (by key)."""
         return {
             "fit": [
                 {"rule": rule, "label": label, "dimension": "fit", "points": round(points, 2)}
@@ -53,9 +55,7 @@ class AccountGrade:
                 "aggregate": self.aggregate,
                 "leads": self.leads,
                 "score": round(self.activity_score, 2),
-                "top": list(top)
-                if top is not None
-                else [
+                "top": [
                     {"lead": lead, "activity_score": round(score, 2)} for lead, score in self.top
                 ],
             },
@@ -75,34 +75,46 @@ def company_record(company: Mapping[str, Any]) -> dict[str, Any]:
     return {f"company.{key}": value for key, value in company.items()}
 
 
+class AccountGrader:
+    """Grades the accounts of one model; its company rules are picked once, not once per company."""
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.rules = company_rules(model)
+
+    def grade(
+        self, company: Mapping[str, Any], leads: Iterable[AccountLead]
+    ) -> AccountGrade | None:
+        """The account grade of one company; None when the model grades no accounts or none of
+        the company's leads is in the model's audience."""
+        model, accounts = self.model, self.model.accounts
+        if accounts is None:
+            return None
+        members = [lead for lead in leads if lead.record is None or model.in_audience(lead.record)]
+        if not members:
+            return None
+        record = company_record(company)
+        hits = tuple((rule.id, rule.label, rule.points) for rule in self.rules if rule.test(record))
+        fit_score = sum(points for _, _, points in hits)
+        scores = [lead.activity_score for lead in members]
+        activity_score = max(scores) if accounts.activity == "max" else sum(scores)
+        # most contributing first; ties by key, so the explanation does not depend on input order
+        ranked = sorted(members, key=lambda lead: (-lead.activity_score, lead.lead))
+        return AccountGrade(
+            model=model.name,
+            fit_score=fit_score,
+            fit=fit_letter(fit_score, accounts.fit_thresholds),
+            activity_score=activity_score,
+            activity=activity_number(activity_score, accounts.activity_thresholds),
+            leads=len(members),
+            fit_hits=hits,
+            top=tuple((lead.lead, lead.activity_score) for lead in ranked[:TOP_LEADS]),
+            aggregate=accounts.activity,
+        )
+
+
 def grade_account(
     model: Model, company: Mapping[str, Any], leads: Iterable[AccountLead]
 ) -> AccountGrade | None:
-    """The account grade of one company in one model; None when the model grades no accounts or
-    none of the company's leads is in the model's audience."""
-    accounts = model.accounts
-    if accounts is None:
-        return None
-    members = [lead for lead in leads if model.in_audience(lead.record)]
-    if not members:
-        return None
-    record = company_record(company)
-    hits = tuple(
-        (rule.id, rule.label, rule.points) for rule in company_rules(model) if rule.test(record)
-    )
-    fit_score = sum(points for _, _, points in hits)
-    scores = [lead.activity_score for lead in members]
-    activity_score = max(scores) if accounts.activity == "max" else sum(scores)
-    # most contributing first; ties by key, so the explanation does not depend on input order
-    ranked = sorted(members, key=lambda lead: (-lead.activity_score, lead.lead))
-    return AccountGrade(
-        model=model.name,
-        fit_score=fit_score,
-        fit=fit_letter(fit_score, accounts.fit_thresholds),
-        activity_score=activity_score,
-        activity=activity_number(activity_score, accounts.activity_thresholds),
-        leads=len(members),
-        fit_hits=hits,
-        top=tuple((lead.lead, lead.activity_score) for lead in ranked[:TOP_LEADS]),
-        aggregate=accounts.activity,
-    )
+    """The account grade of one company in one model (see AccountGrader.grade)."""
+    return AccountGrader(model).grade(company, leads)

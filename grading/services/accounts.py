@@ -15,11 +15,11 @@ from typing import Any
 import orjson
 import sqlite_utils
 
-from grading.core.accounts import AccountLead, grade_account
+from grading.core.accounts import AccountGrader, AccountLead
 from grading.core.model import Config, Model
-from grading.core.scoring import lead_record
 
 from ..store import accounts as account_store
+from ..store.accounts import Companies
 from ..store.db import transaction
 
 EXPORT_COLUMNS = (
@@ -43,6 +43,9 @@ def account_models(config: Config) -> list[Model]:
     return [m for m in config.models if m.accounts is not None]
 
 
+COMPANY_CHUNK = 5000  # companies graded and written per transaction: writers wait briefly
+
+
 def refresh(
     db: sqlite_utils.Database,
     config: Config,
@@ -52,39 +55,40 @@ def refresh(
     lead_ids: Iterable[int] | None = None,
 ) -> int:
     """Re-grade the accounts of every company (or of the given leads' companies) from the stored
-    lead grades; writes only what changed, in the caller's transaction if there is one. Returns
+    lead grades, writing only what changed. Companies go in chunks, each read and graded outside
+    any transaction and written in a short one (or in the caller's, when there is one). Returns
     the account rows written or deleted."""
     stamp = as_of.isoformat(timespec="seconds").replace("+00:00", "Z")
     graded = [m for m in account_models(config) if models is None or m.name in models]
     written = 0
-    with transaction(db):
-        company_ids = None
-        if lead_ids is not None:
-            company_ids = account_store.companies_of_leads(db, lead_ids)
-            if not company_ids:
-                return 0
-        elif models is None:
+    if lead_ids is not None:
+        company_ids = sorted(account_store.companies_of_leads(db, lead_ids))
+        for start in range(0, len(company_ids), COMPANY_CHUNK):
+            part = company_ids[start : start + COMPANY_CHUNK]
+            for model in graded:
+                written += _refresh_model(db, model, Companies(ids=tuple(part)), stamp)
+        return written
+    if models is None:
+        with transaction(db):
             written += account_store.drop_models_except(db, [m.name for m in graded])
+    last = account_store.last_company_id(db)
+    for low in range(0, last + 1, COMPANY_CHUNK):
+        companies = Companies(id_range=(low, low + COMPANY_CHUNK))
         for model in graded:
-            written += _refresh_model(db, model, company_ids, stamp)
+            written += _refresh_model(db, model, companies, stamp)
     return written
 
 
 def _refresh_model(
-    db: sqlite_utils.Database, model: Model, company_ids: set[int] | None, stamp: str
+    db: sqlite_utils.Database, model: Model, companies: Companies, stamp: str
 ) -> int:
-    old = account_store.stored(db, model.name, company_ids)
+    old = account_store.stored(db, model.name, companies)
+    members = account_store.members(db, model.name, companies)
+    grader = AccountGrader(model)
     upserts: list[tuple[int, tuple]] = []
     seen: set[int] = set()
-    for company_id, company, leads in account_store.members(db, model.name, company_ids):
-        grade = grade_account(
-            model,
-            company,
-            (
-                AccountLead(lead_id, lead_record(person, company), score)
-                for lead_id, person, score in leads
-            ),
-        )
+    for company_id, company, leads in members:
+        grade = grader.grade(company, (AccountLead(lead_id, score) for lead_id, score in leads))
         if grade is None:
             continue
         seen.add(company_id)
@@ -100,7 +104,9 @@ def _refresh_model(
         if old.get(company_id) != row:
             upserts.append((company_id, row))
     deletes = [company_id for company_id in old if company_id not in seen]
-    account_store.write(db, model.name, upserts, deletes, stamp)
+    if upserts or deletes:
+        with transaction(db):
+            account_store.write(db, model.name, upserts, deletes, stamp)
     return len(upserts) + len(deletes)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -45,48 +46,64 @@ def companies_of_leads(db: sqlite_utils.Database, lead_ids: Iterable[int]) -> se
     return {row[0] for row in rows}
 
 
+@dataclass(frozen=True)
+class Companies:
+    """Which companies: the given ids, or the ids low <= id < high."""
+
+    ids: tuple[int, ...] | None = None
+    id_range: tuple[int, int] | None = None
+
+    def where(self, column: str) -> tuple[str, list[Any]]:
+        if self.ids is not None:
+            return f"{column} IN (SELECT value FROM json_each(?))", [_ids_json(self.ids)]
+        if self.id_range is not None:
+            return f"{column} >= ? AND {column} < ?", list(self.id_range)
+        return f"{column} IS NOT NULL", []
+
+
+def last_company_id(db: sqlite_utils.Database) -> int:
+    return db.execute("SELECT coalesce(max(id), 0) FROM companies").fetchone()[0]
+
+
 def members(
-    db: sqlite_utils.Database, model: str, company_ids: Iterable[int] | None = None
-) -> Iterator[tuple[int, dict[str, Any], list[tuple[int, dict[str, Any], float]]]]:
-    """(company id, company attributes, [(lead id, person attributes, main activity score)])
-    for every company (or the given ones) with a lead graded in the model."""
-    sql = (
-        "SELECT l.company_id, c.attrs, l.id, l.attrs, g.activity_score FROM leads l"
-        " JOIN grades g ON g.lead_id = l.id AND g.model = ? AND g.category = ''"
-        " JOIN companies c ON c.id = l.company_id"
-    )
-    params: list[Any] = [model]
-    if company_ids is not None:
-        sql += " WHERE l.company_id IN (SELECT value FROM json_each(?))"
-        params.append(_ids_json(company_ids))
-    else:
-        sql += " WHERE l.company_id IS NOT NULL"
+    db: sqlite_utils.Database, model: str, companies: Companies
+) -> Iterator[tuple[int, dict[str, Any], list[tuple[int, float]]]]:
+    """(company id, company attributes, [(lead id, main activity score)]) for every company in
+    scope with a lead graded in the model: a lead has a grade in a model only while it is in the
+    model's audience, so these are the leads in the audience."""
+    clause, params = companies.where("l.company_id")
     cursor = db.conn.cursor()
-    cursor.execute(sql + " ORDER BY l.company_id, l.id", params)
+    cursor.execute(
+        # CROSS JOIN keeps leads first (along leads_company): left to choose, the planner walks
+        # every grade of the model, however few companies are asked for
+        "SELECT l.company_id, c.attrs, l.id, g.activity_score FROM leads l"
+        " CROSS JOIN grades g ON g.lead_id = l.id AND g.model = ? AND g.category = ''"
+        f" JOIN companies c ON c.id = l.company_id WHERE {clause} ORDER BY l.company_id, l.id",
+        [model, *params],
+    )
     loads = orjson.loads
     current: int | None = None
     company: dict[str, Any] = {}
-    leads: list[tuple[int, dict[str, Any], float]] = []
+    leads: list[tuple[int, float]] = []
     while rows := cursor.fetchmany(5000):
-        for company_id, company_attrs, lead_id, person, score in rows:
+        for company_id, company_attrs, lead_id, score in rows:
             if company_id != current:
                 if current is not None:
                     yield current, company, leads
                 current, company, leads = company_id, loads(company_attrs), []
-            leads.append((lead_id, loads(person), score))
+            leads.append((lead_id, score))
     if current is not None:
         yield current, company, leads
 
 
-def stored(
-    db: sqlite_utils.Database, model: str, company_ids: Iterable[int] | None = None
-) -> dict[int, StoredAccount]:
-    sql = f"SELECT company_id, {ACCOUNT_COLUMNS} FROM account_grades WHERE model = ?"
-    params: list[Any] = [model]
-    if company_ids is not None:
-        sql += " AND company_id IN (SELECT value FROM json_each(?))"
-        params.append(_ids_json(company_ids))
-    return {row[0]: tuple(row[1:]) for row in db.execute(sql, params)}
+def stored(db: sqlite_utils.Database, model: str, companies: Companies) -> dict[int, StoredAccount]:
+    clause, params = companies.where("company_id")
+    # +model: walk the primary key along the companies, not the model's whole list index
+    rows = db.execute(
+        f"SELECT company_id, {ACCOUNT_COLUMNS} FROM account_grades WHERE +model = ? AND {clause}",
+        [model, *params],
+    )
+    return {row[0]: tuple(row[1:]) for row in rows}
 
 
 def write(

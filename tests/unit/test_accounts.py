@@ -65,7 +65,7 @@ COMPANY = {"domain": "acme.io", "industry": "software", "employees": 500, "count
 
 def lead(key, score, company=COMPANY, **person):
     person.setdefault("lifecycle", "lead")
-    return AccountLead(key, lead_record(person, company), score)
+    return AccountLead(key, score, lead_record(person, company))
 
 
 def test_only_rules_reading_nothing_but_company_fields_count():
@@ -193,3 +193,32 @@ def test_the_accounts_block_is_checked():
     assert "models[0].accounts.activity: must be sum or max, not 'mean'" in error.value.problems
     with pytest.raises(ConfigError):
         build(fit=(10, 25, 40))  # thresholds must fall from A to C
+
+
+@pytest.mark.parametrize(
+    "person,company,inside",
+    [
+        ({"lifecycle": "lead", "title": "CEO"}, {"plan": "growth"}, True),
+        ({"lifecycle": "customer"}, {"plan": "growth"}, False),
+        ({"lifecycle": "lead"}, {"plan": "free"}, False),
+        ({"lifecycle": "lead"}, {}, False),
+        ({}, {"plan": "growth"}, False),
+    ],
+)
+def test_an_audience_may_read_person_and_company_fields(person, company, inside):
+    audience = {
+        "all": [
+            {"field": "person.lifecycle", "in": ["lead", "mql"]},
+            {"field": "company.plan", "equals": "growth"},
+        ]
+    }
+    leads = [AccountLead("L", 12, lead_record(person, company))]
+    graded = grade_account(build(audience=audience), company, leads)
+    assert (graded is not None) == inside
+
+
+def test_a_lead_without_a_record_is_taken_as_in_the_audience():
+    """The store passes only leads graded in the model (only leads in its audience have a grade)."""
+    model = build(audience={"field": "person.lifecycle", "equals": "customer"})
+    grade = grade_account(model, COMPANY, [AccountLead(1, 30), lead(2, 50, lifecycle="lead")])
+    assert (grade.activity_score, grade.leads) == (30, 1)
