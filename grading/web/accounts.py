@@ -7,7 +7,7 @@ import math
 from flask import abort, render_template, request
 from marshmallow import ValidationError
 
-from ..api.accounts import SORTS, AccountListArgs
+from ..api.accounts import AccountListArgs
 from ..api.common import get_db, problems_of, state
 from ..services import accounts as account_service
 from . import login_required, web
@@ -70,7 +70,6 @@ def accounts():
         problems=problems,
         model=model,
         account_models=graded,
-        sorts=SORTS,
         query=query,
     )
 
