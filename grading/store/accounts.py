@@ -38,12 +38,21 @@ def _ids_json(ids: Iterable[int]) -> str:
 
 
 def companies_of_leads(db: sqlite_utils.Database, lead_ids: Iterable[int]) -> set[int]:
-    rows = db.execute(
+    """The leads' companies, and the one each worked for before its latest change (lead_changes):
+    a lead that moved on leaves its old company's account too."""
+    ids = _ids_json(lead_ids)
+    now = db.execute(
         "SELECT DISTINCT company_id FROM leads WHERE company_id IS NOT NULL"
         " AND id IN (SELECT value FROM json_each(?))",
-        [_ids_json(lead_ids)],
+        [ids],
     )
-    return {row[0] for row in rows}
+    before = db.execute(
+        "SELECT DISTINCT json_extract(before, '$.company_id') FROM lead_changes"
+        " WHERE id IN (SELECT max(id) FROM lead_changes"
+        " WHERE lead_id IN (SELECT value FROM json_each(?)) GROUP BY lead_id)",
+        [ids],
+    )
+    return {row[0] for row in now} | {row[0] for row in before if row[0] is not None}
 
 
 @dataclass(frozen=True)

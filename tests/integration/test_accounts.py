@@ -488,3 +488,11 @@ def test_account_pages_need_a_login(app):
     for url in ("/accounts", "/accounts/1"):
         response = client.get(url)
         assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_a_lead_that_moves_to_another_company_leaves_its_old_account_at_once(db, config):
+    fill(db, config)
+    load(db, config, "leads", [{"id": "L-1", "company": {"domain": "solo.io"}}])
+    stored = accounts(db)
+    assert (stored["acme.io"]["activity_score"], stored["acme.io"]["leads"]) == (10, 1)
+    assert (stored["solo.io"]["activity_score"], stored["solo.io"]["leads"]) == (20, 2)
