@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from grading.core.config import load_config
 from grading.services import privacy
@@ -496,3 +498,74 @@ def test_a_lead_that_moves_to_another_company_leaves_its_old_account_at_once(db,
     stored = accounts(db)
     assert (stored["acme.io"]["activity_score"], stored["acme.io"]["leads"]) == (10, 1)
     assert (stored["solo.io"]["activity_score"], stored["solo.io"]["leads"]) == (20, 2)
+
+
+COMPANIES = [
+    {"domain": "a.io", "industry": "software", "employees": 900},
+    {"domain": "b.io", "industry": "retail", "employees": 250},
+    {"domain": "c.io", "industry": "manufacturing", "employees": 20},
+]
+PEOPLE = st.lists(
+    st.tuples(
+        st.integers(0, 2),  # company
+        st.sampled_from(["lead", "mql", "customer", "disqualified"]),
+        st.integers(0, 4),  # downloads
+        st.sampled_from(["CEO", "CTO", "Student"]),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(people=PEOPLE, how=st.sampled_from(["sum", "max"]))
+def test_stored_accounts_agree_with_grading_each_lead_from_scratch(people, how):
+    """Whatever the people, the stored account is the core's account over the leads graded from
+    scratch (grade_lead), taking only those in the audience."""
+    from grading.core.accounts import AccountLead, grade_account
+    from grading.core.scoring import Event, grade_lead
+    from tests.conftest import SPEC_MODEL
+
+    body = copy.deepcopy(SPEC_MODEL)
+    body["models"][0]["accounts"] = {**copy.deepcopy(ACCOUNTS), "activity": how}
+    config = load_config(body)
+    model = config.models[0]
+    db = connect(":memory:")
+    leads = [
+        {"id": f"L-{i}", "person": {"title": title, "lifecycle": stage}, "company": COMPANIES[c]}
+        for i, (c, stage, _, title) in enumerate(people)
+    ]
+    events = [e for i, (_, _, n, _) in enumerate(people) for e in downloads(f"L-{i}", n)]
+    load(db, config, "leads", leads, grade=False)
+    load(db, config, "events", events, grade=False)
+    regrade(db, config, as_of=T)
+    expected = {}
+    for c, company in enumerate(COMPANIES):
+        members = []
+        for i, (at, stage, n, title) in enumerate(people):
+            if at != c:
+                continue
+            person = {"title": title, "lifecycle": stage}
+            graded = grade_lead(
+                model,
+                person,
+                company,
+                [Event("download", T - timedelta(minutes=m), {}) for m in range(n)],
+                T,
+            )
+            if graded:
+                members.append(AccountLead(i, round(graded[0].activity_score, 2)))
+        account = grade_account(model, company, members)
+        if account is not None:
+            expected[company["domain"]] = (
+                account.fit_score,
+                round(account.activity_score, 2),
+                account.grade,
+                account.leads,
+            )
+    stored = {
+        domain: (a["fit_score"], a["activity_score"], a["grade"], a["leads"])
+        for domain, a in accounts(db).items()
+    }
+    db.conn.close()
+    assert stored == expected
