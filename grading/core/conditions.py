@@ -32,6 +32,11 @@ NUMERIC_OPERATORS = ("gt", "gte", "lt", "lte", "between")
 COMBINATORS = ("all", "any", "not")
 
 MEMO_LIMIT = 10_000
+# `matches` searches the first this many characters of a value: a backtracking search is
+# polynomial in the text's length even for an innocent-looking pattern (.*x, a*a*b), so a
+# 50,000-character title must not be searched whole. Exponential patterns are refused by
+# config.backtracking_risk.
+MAX_MATCHED_TEXT = 1_000
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -101,7 +106,7 @@ def _element_test(op: str, operand: Any) -> Callable[[Any], bool]:
         return _numeric_test(op, operand)
     if op == "matches":
         pattern = re.compile(operand, re.IGNORECASE)
-        return lambda v: pattern.search(as_text_raw(v)) is not None
+        return lambda v: pattern.search(as_text_raw(v)[:MAX_MATCHED_TEXT]) is not None
     if op == "contains":
         needle = as_text(operand)
         return lambda v: needle in as_text(v)
