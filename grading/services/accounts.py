@@ -43,7 +43,7 @@ def account_models(config: Config) -> list[Model]:
     return [m for m in config.models if m.accounts is not None]
 
 
-COMPANY_CHUNK = 5000  # companies graded and written per transaction: writers wait briefly
+COMPANY_CHUNK = 1000  # companies per transaction: other writers wait a few milliseconds
 
 
 def refresh(
@@ -55,9 +55,10 @@ def refresh(
     lead_ids: Iterable[int] | None = None,
 ) -> int:
     """Re-grade the accounts of every company (or of the given leads' companies) from the stored
-    lead grades, writing only what changed. Companies go in chunks, each read and graded outside
-    any transaction and written in a short one (or in the caller's, when there is one). Returns
-    the account rows written or deleted."""
+    lead grades, writing only what changed. Companies go in chunks, each read, graded and written
+    in one short transaction (or in the caller's, when there is one), so a chunk never writes an
+    account from lead grades another writer has changed in between. Returns the account rows
+    written or deleted."""
     stamp = as_of.isoformat(timespec="seconds").replace("+00:00", "Z")
     graded = [m for m in account_models(config) if models is None or m.name in models]
     written = 0
@@ -82,6 +83,13 @@ def refresh(
 def _refresh_model(
     db: sqlite_utils.Database, model: Model, companies: Companies, stamp: str
 ) -> int:
+    with transaction(db):
+        return _refresh_in_transaction(db, model, companies, stamp)
+
+
+def _refresh_in_transaction(
+    db: sqlite_utils.Database, model: Model, companies: Companies, stamp: str
+) -> int:
     old = account_store.stored(db, model.name, companies)
     members = account_store.members(db, model.name, companies)
     grader = AccountGrader(model)
@@ -104,9 +112,7 @@ def _refresh_model(
         if old.get(company_id) != row:
             upserts.append((company_id, row))
     deletes = [company_id for company_id in old if company_id not in seen]
-    if upserts or deletes:
-        with transaction(db):
-            account_store.write(db, model.name, upserts, deletes, stamp)
+    account_store.write(db, model.name, upserts, deletes, stamp)
     return len(upserts) + len(deletes)
 
 
