@@ -64,6 +64,9 @@ class ModelPreviewOut(Schema):
     rules = fields.List(
         fields.Nested(RuleChangeOut), metadata={"description": "rules whose hits or text change"}
     )
+    settings = fields.List(
+        fields.Str(), metadata={"description": "thresholds, windows, audience that change"}
+    )
 
 
 class PreviewOut(Schema):

@@ -84,6 +84,7 @@ class ModelPreview:
     status: str  # "added", "removed", "changed" or "unchanged"
     matrix: dict[str, dict[str, int]]  # from cell -> to cell -> leads (every cell and "none")
     rules: list[RuleChange] = field(default_factory=list)  # only rules whose hits or text changed
+    settings: list[str] = field(default_factory=list)  # thresholds, windows, audience that changed
 
     @property
     def graded_before(self) -> int:
@@ -134,6 +135,7 @@ class ModelPreview:
             "matrix": self.matrix,
             "moves": self.moves(),
             "rules": [r.as_dict() for r in self.rules],
+            "settings": self.settings,
         }
 
 
@@ -267,6 +269,38 @@ def _rule_table(model: Model | None) -> dict[tuple[str, str], Any]:
     table: dict[tuple[str, str], Any] = {("fit", r.id): r for r in model.fit_rules}
     table.update({("activity", r.id): r for r in model.activity.rules})
     return table
+
+
+def _setting_changes(before: Model | None, after: Model | None) -> list[str]:
+    """The model-wide settings a reader of the move matrix wants to see changed."""
+    if before is None or after is None:
+        return []
+    out = []
+    for what, keys, old, new in (
+        ("fit thresholds", "ABC", before.fit_thresholds, after.fit_thresholds),
+        ("activity thresholds", "432", before.activity.thresholds, after.activity.thresholds),
+    ):
+        changed = [f"{k} {a:g} → {b:g}" for k, a, b in zip(keys, old, new, strict=True) if a != b]
+        if changed:
+            out.append(f"{what}: {', '.join(changed)}")
+    for what in ("window_days", "half_life_days"):
+        old, new = getattr(before.activity, what), getattr(after.activity, what)
+        if old != new:
+            out.append(
+                f"activity {what}: {old if old is not None else 'none'} → {new if new is not None else 'none'}"
+            )
+    if before.audience != after.audience:
+        out.append("audience changed")
+    for what, names in (
+        ("categories added", [c.name for c in after.categories if before.category(c.name) is None]),
+        (
+            "categories removed",
+            [c.name for c in before.categories if after.category(c.name) is None],
+        ),
+    ):
+        if names:
+            out.append(f"{what}: {', '.join(names)}")
+    return out
 
 
 def _model_status(before: Model | None, after: Model | None) -> str:
@@ -468,7 +502,11 @@ def _result(
         matrix[NONE][NONE] = tally.leads - sum(moves.values())
         models.append(
             ModelPreview(
-                name, _model_status(before, after), matrix, _rule_changes(before, after, hits)
+                name,
+                _model_status(before, after),
+                matrix,
+                _rule_changes(before, after, hits),
+                _setting_changes(before, after),
             )
         )
     return Preview(as_of, tally.leads, seconds, models)
@@ -500,6 +538,7 @@ def render_table(result: Preview) -> str:
             f"model {model.name} ({model.status}): {model.moved:,} lead(s) change cell;"
             f" graded {model.graded_before:,} -> {model.graded_after:,}"
         )
+        lines.extend(f"  {setting}" for setting in model.settings)
         lines.extend(_matrix_lines(model))
         if model.rules:
             lines.append("  rules whose hits change:")

@@ -123,6 +123,7 @@ def test_moves_and_rule_hits_of_a_changed_file(filled, config, model_dict):
     assert everyone.status == "added" and everyone.graded_before == 0
     assert moves(everyone) == {(NONE, "C1"): 4}  # every lead has a title: 1 point, C
     assert rules(everyone) == {("fit", "any"): ("added", 0, 4)}
+    assert prospects.settings == ["audience changed"] and everyone.settings == []
 
 
 def test_the_same_file_moves_nobody(filled, config):
@@ -228,6 +229,7 @@ def test_as_of_decides_what_counts(filled, config, model_dict):
     later = preview(filled, config, load_config(data), as_of=T + timedelta(days=200)).models[0]
     now = preview(filled, config, load_config(data), as_of=T).models[0]
     assert moves(now) == {("B2", "B1"): 1}  # 30 points of downloads no longer reach 2
+    assert now.settings == ["activity thresholds: 3 35 → 45, 2 10 → 35"]
     assert moves(later) == {}  # 200 days later they count nothing under either file
 
 
@@ -294,6 +296,7 @@ def test_cli_prints_the_matrix_and_the_rules(cli_db, write, model_dict):
     assert row.split()[header.split().index("A2")] == "1"
     assert re.search(r"fit\s+phone-given\s+removed\s+1 -> 0\s+\(-1\)", result.output)
     assert "model everyone (added)" in result.output
+    assert "  audience changed\n" in result.output
 
 
 def test_cli_json(cli_db, write, model_dict):
