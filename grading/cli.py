@@ -522,5 +522,7 @@ def _now() -> str:
 
 __all__ = ["main"]
 
-from . import cli_preview  # noqa: E402,F401  (registers `grading preview`)
-from . import cli_calibrate  # noqa: E402,F401  (registers `grading calibrate`)
+from . import (  # noqa: E402
+    cli_calibrate,  # noqa: F401  (registers `grading calibrate`)
+    cli_preview,  # noqa: F401  (registers `grading preview`)
+)

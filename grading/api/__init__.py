@@ -411,7 +411,9 @@ def openapi():
     return jsonify(document())
 
 
-from . import privacy  # noqa: E402  (its endpoints register on api)
-from . import preview  # noqa: E402,F401  (POST /models/preview registers on api)
-from . import calibration  # noqa: E402,F401  (GET /calibration registers on api)
-from . import accounts  # noqa: E402,F401  (GET /accounts and /accounts/{id} register on api)
+from . import (  # noqa: E402
+    accounts,  # noqa: F401  (GET /accounts and /accounts/{id} register on api)
+    calibration,  # noqa: F401  (GET /calibration registers on api)
+    preview,  # noqa: F401  (POST /models/preview registers on api)
+    privacy,  # its endpoints register on api
+)

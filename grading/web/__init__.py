@@ -472,7 +472,9 @@ def reload():
     return redirect(url_for("web.models"))
 
 
-from . import privacy  # noqa: E402,F401  (its views register on web)
-from . import preview  # noqa: E402,F401  (the model-file preview registers on web)
-from . import calibration  # noqa: E402,F401  (the calibration page registers on web)
-from . import accounts  # noqa: E402,F401  (the account list and pages register on web)
+from . import (  # noqa: E402
+    accounts,  # noqa: F401  (the account list and pages register on web)
+    calibration,  # noqa: F401  (the calibration page registers on web)
+    preview,  # noqa: F401  (the model-file preview registers on web)
+    privacy,  # noqa: F401  (its views register on web)
+)
