@@ -4,8 +4,9 @@ under the new one, side by side, and nothing written.
 Per model (present in either file) the result is a move matrix, from cell to cell with "none" for
 a lead outside the model's audience (or a model only one file has), and per rule its hits (leads
 whose main grade it contributes to) before and after. Leads are read in the chunks a re-grade
-uses (``grading.chunk_events``) and graded by the same ``BatchGrader``; the preview runs inside a
-read-only snapshot (``PRAGMA query_only``), so the database cannot change under it or by it.
+uses (``grading.chunk_events``) and graded by the same ``BatchGrader``. Each pass (the whole
+preview, or a worker's slice of lead ids on a large database) reads inside a read-only snapshot
+(``PRAGMA query_only``): nothing can be written by it, and its slice cannot change under it.
 """
 
 from __future__ import annotations
