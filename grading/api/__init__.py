@@ -72,10 +72,11 @@ def model_and_category(params: dict) -> tuple[str, str]:
 
 
 def _ingest(kind: str, items: list[dict]) -> dict:
-    loaded = state().loaded
     records = [(str(i), item) for i, item in enumerate(items)]
+    current = state()
     try:
-        result = ingest.import_records(get_db(), loaded.config, kind, records, source=kind)
+        # the model as it is once the batch holds the write lock (see import_records)
+        result = ingest.import_records(get_db(), lambda: current.config, kind, records, source=kind)
     except ingest.ImportFailed as failed:
         problems = [
             {"field": f"{kind}[{position}]" + (f".{name}" if name else ""), "message": reason}

@@ -295,10 +295,17 @@ def grader_for(
     key = (path, id(config))
     with _graders_lock:
         grader = _graders.get(key)
+    if grader is not None and grader.config is config:
+        return grader
+    # Built outside the lock: building takes the database's write lock, and a thread holding that
+    # lock may be waiting here for a kept grader (a deadlock until the busy timeout).
+    fresh = Grader(db, config)
+    with _graders_lock:
+        grader = _graders.get(key)
         if grader is None or grader.config is not config:
             if len(_graders) >= 8:
                 _graders.clear()
-            grader = _graders[key] = Grader(db, config)
+            grader = _graders[key] = fresh
     return grader
 
 

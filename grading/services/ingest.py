@@ -232,7 +232,7 @@ def import_file(
 
 def import_records(
     db: sqlite_utils.Database,
-    config: Config,
+    config: Config | Callable[[], Config],
     kind: str,
     records: Iterable[tuple[str, Any]],
     *,
@@ -240,18 +240,24 @@ def import_records(
     grade: bool = True,
     as_of: datetime | None = None,
 ) -> ImportResult:
-    """Import (position, record) pairs whole or not at all, then re-grade the leads they touch."""
+    """Import (position, record) pairs whole or not at all, then re-grade the leads they touch.
+
+    `config` may be a function giving the current model (a server's): it is then read under the
+    write lock, so a batch that waited for the lock while the model file was reloaded and everyone
+    re-graded is never stored and graded with the old model."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r} (use {', '.join(KINDS)})")
     started = time.perf_counter()
     result = ImportResult(kind)
     now = datetime.now(UTC)
     stamp = now.isoformat(timespec="seconds").replace("+00:00", "Z")
-    grader = grader_for(db, config)
     # A big file touches index pages all over: a larger page cache keeps them in memory.
     db.execute(f"PRAGMA cache_size = {IMPORT_CACHE_KIB}")
     try:
         with transaction(db):
+            if callable(config):
+                config = config()
+            grader = grader_for(db, config)
             if kind == "leads":
                 _import_leads(db, records, source, result, stamp)
             elif kind == "events":

@@ -14,6 +14,8 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+import yaml
+
 from tests.integration.test_crash import (
     BIN,
     assert_consistent,
@@ -121,19 +123,34 @@ def test_api_writers_regrades_and_a_cli_import_at_once(tmp_path, config_file, se
     for thread in threads:
         thread.start()
     time.sleep(0.5)
-    imported = subprocess.run(
+    importer = subprocess.Popen(
         [BIN, "--db", db, "--config", config_file, "import", "events", str(cli_file)],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=120,
     )
+    time.sleep(0.5)
+    # a changed model file: the server's watch re-grades everyone with it (reason model-change)
+    model = yaml.safe_load(open(config_file))
+    model["models"][0]["fit"]["thresholds"] = {"A": 60, "B": 40, "C": 20}
+    with open(config_file, "w") as handle:
+        yaml.safe_dump(model, handle, sort_keys=False)
+    output = importer.communicate(timeout=120)[0]
     for thread in threads:
         thread.join(120)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        runs = call(server.base, "GET", "/runs", admin)[1]["runs"]
+        if any(r["reason"] == "model-change" and r["finished_at"] for r in runs):
+            break
+        time.sleep(0.2)
     server.stop()
 
-    output = imported.stdout + imported.stderr
+    # the watch's run, or the hourly one when it comes first
+    assert any(r["reason"] == "model-change" for r in runs), runs
+    assert all(r["error"] is None and r["finished_at"] for r in runs), runs
     log = server.log_text()
-    assert imported.returncode == 0, output
+    assert importer.returncode == 0, output
     assert f"imported {CLI_EVENTS} events" in output and "re-graded" in output, output
     assert refused == [], log[-4000:]
     assert acked and regrades and all(r["error"] is None for r in regrades)
