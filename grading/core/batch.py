@@ -96,9 +96,11 @@ class BatchGrader:
         self.matrix = np.zeros((1, len(self.keys)), dtype=bool)
 
     def learn_classes(self, class_rules: Mapping[int, tuple[RuleKey, ...]]) -> None:
-        """Which columns each event class matches (class_rules from ``scoring.classify``)."""
+        """Which columns each event class matches (class_rules from ``scoring.classify``); only new
+        classes need be given: those learned before are kept."""
         size = max([self.matrix.shape[0] - 1, *class_rules]) + 1
         matrix = np.zeros((size, len(self.keys)), dtype=bool)
+        matrix[: self.matrix.shape[0]] = self.matrix  # classes learned before stay learned
         column = {key: i for i, key in enumerate(self.keys)}
         for class_id, keys in class_rules.items():
             for key in keys:

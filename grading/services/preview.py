@@ -169,7 +169,6 @@ class _Side:
     def __init__(self, config: Config, skip: frozenset[str] = frozenset()):
         self.models = {m.name: main_only(m) for m in config.models if m.name not in skip}
         self.batch = {name: BatchGrader(m) for name, m in self.models.items()}
-        self.classes: dict[str, dict[int, tuple]] = {name: {} for name in self.models}
 
     @property
     def longest_window(self) -> int:
@@ -177,10 +176,8 @@ class _Side:
 
     def learn(self, fresh: Sequence[tuple[int, str, dict[str, Any]]]) -> None:
         for name, grader in self.batch.items():
-            model, known = self.models[name], self.classes[name]
-            known.update({c: classify(model, t, p) for c, t, p in fresh})
-            # every class so far: learn_classes builds its table from what it is given
-            grader.learn_classes(known)
+            model = self.models[name]
+            grader.learn_classes({c: classify(model, t, p) for c, t, p in fresh})
 
     def main_grades(self, records, events: EventArrays, now: int) -> dict[str, list]:
         """Per model: per lead its main CompactGrade, or None outside the audience."""

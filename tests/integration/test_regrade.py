@@ -199,3 +199,34 @@ def test_store_grades_equal_the_core_reference(tmp_path_factory, config, leads):
     }
     assert stored == expected
     db.conn.close()
+
+
+def test_a_new_kind_of_event_does_not_make_a_running_process_forget_the_old_ones(db, config):
+    """The grader is kept between calls; the first event of a new class once wiped the classes
+    learned before, so earlier downloads stopped counting until the process restarted."""
+    lead = {"id": "L-1", "person": {"title": "CEO"}, "company": {"domain": "a.io"}}
+    load(db, config, "leads", lead, grade=True)
+    downloads = [
+        {"id": f"D{i}", "lead": "L-1", "type": "download", "at": iso(T - timedelta(hours=2))}
+        for i in range(3)
+    ]
+    load(db, config, "events", *downloads, grade=True)
+
+    def main_grade():
+        return db.execute(
+            "SELECT grade, activity_score FROM grades WHERE category = '' AND model = 'prospects'"
+        ).fetchone()
+
+    before = main_grade()
+    assert before[1] > 0
+    view = {
+        "id": "V1",
+        "lead": "L-1",
+        "type": "page_view",
+        "at": iso(T),
+        "properties": {"url": "/new"},
+    }
+    load(db, config, "events", view, grade=True)
+    assert main_grade() == before
+    regrade(db, config, as_of=T)
+    assert main_grade() == before

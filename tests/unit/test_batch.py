@@ -156,3 +156,15 @@ def test_a_chunk_without_events_still_grades_fit():
     (grades,) = BatchGrader(MODEL).grade(records, EventArrays.from_rows([]), epoch(T))
     assert [g.grade for g in grades] == ["A1", "A1", "A1"]
     assert grades[0].route.to == "sales" and grades[2].route is None
+
+
+def test_classes_learned_later_keep_the_earlier_ones():
+    """A server learns event classes as they first arrive: a new one must not forget the old."""
+    downloads = (1, "download", {"product": "analytics"})
+    pricing = (2, "page_view", {"url": "/pricing"})
+    together, one_by_one = BatchGrader(MODEL), BatchGrader(MODEL)
+    together.learn_classes({c: classify(MODEL, t, p) for c, t, p in (downloads, pricing)})
+    for c, t, p in (downloads, pricing):
+        one_by_one.learn_classes({c: classify(MODEL, t, p)})
+    assert one_by_one.matrix[1].any() and one_by_one.matrix[2].any()
+    assert (one_by_one.matrix == together.matrix).all()
