@@ -19,6 +19,9 @@ STRUCTURAL = {
     # fixed column lists and joins (module constants)
     "', '.join(('g.' + c for c in GRADE_COLUMNS.split(', ')))",
     "', '.join(RUN_COLUMNS)",
+    "', '.join(('a.' + c for c in ACCOUNT_COLUMNS.split(', ')))",
+    "ACCOUNT_COLUMNS",
+    "SELECT",  # the accounts' constant SELECT ... FROM ... JOIN
     "', '.join(keys)",  # the keys of a constant list of columns
     "COLUMNS",
     "FROM",
@@ -29,6 +32,8 @@ STRUCTURAL = {
     "direction",
     "order",
     "where",
+    "' AND '.join(clauses)",
+    "clause",  # a company filter: "col IN (SELECT value FROM json_each(?))" or a ? range
     # table and index names read from sqlite_master, never from a request
     "name",
     "table",
