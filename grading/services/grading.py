@@ -38,6 +38,10 @@ CHUNK = 2000
 REASONS = ("event", "lead-update", "regrade", "model-change")
 
 
+class StaleChunk(Exception):
+    """Another writer re-graded leads of a chunk between its reading and its writing."""
+
+
 @dataclass
 class RegradeResult:
     leads: int = 0
@@ -152,18 +156,38 @@ class Grader:
     def grade_chunk(
         self, as_of: datetime, reason: str, lead_ids=None, id_range=None
     ) -> RegradeResult:
+        """Grade one chunk of leads. Inside the caller's transaction it reads and writes in it.
+        Outside one (a worker process of a full re-grade) it reads one snapshot without the write
+        lock, and grades again under the lock when another writer re-graded any of its leads in
+        the meantime: their newer grades are never overwritten from the older reading."""
+        if self.db.conn.in_transaction:
+            return self._grade_chunk(as_of, reason, lead_ids, id_range, snapshot=False)
+        try:
+            return self._grade_chunk(as_of, reason, lead_ids, id_range, snapshot=True)
+        except StaleChunk:
+            with transaction(self.db):
+                return self._grade_chunk(as_of, reason, lead_ids, id_range, snapshot=False)
+
+    def _grade_chunk(
+        self, as_of: datetime, reason: str, lead_ids, id_range, *, snapshot: bool
+    ) -> RegradeResult:
         now = epoch(as_of)
         stamp = as_of.isoformat(timespec="seconds").replace("+00:00", "Z")
-        facts = list(lead_store.iter_lead_facts(self.db, lead_ids=lead_ids, id_range=id_range))
-        if not facts:
-            return RegradeResult()
-        positions = {lead_id: i for i, (lead_id, *_) in enumerate(facts)}
-        events = self._events(now, positions, id_range=id_range)
+        if snapshot:
+            self.db.execute("BEGIN")  # deferred: the reads below see one state, no lock is taken
+        try:
+            facts = list(lead_store.iter_lead_facts(self.db, lead_ids=lead_ids, id_range=id_range))
+            if not facts:
+                return RegradeResult()
+            positions = {lead_id: i for i, (lead_id, *_) in enumerate(facts)}
+            events = self._events(now, positions, id_range=id_range)
+            chunk = {"lead_ids": None if id_range else list(positions), "id_range": id_range}
+            existing = current_grades(self.db, **chunk)
+        finally:
+            if snapshot:
+                self.db.execute("COMMIT")
         records = [lead_record(person, company) for _, person, company, *_ in facts]
         graded = {name: grader.grade(records, events, now) for name, grader in self.batch.items()}
-        existing = current_grades(
-            self.db, lead_ids=None if id_range else list(positions), id_range=id_range
-        )
         by_lead: dict[int, dict[tuple[str, str], StoredGrade]] = defaultdict(dict)
         for (owner, model_name, category), stored in existing.items():
             by_lead[owner][(model_name, category)] = stored
@@ -230,6 +254,8 @@ class Grader:
             if wants_sales and handed_over is None:
                 hand_overs.append(lead_id)
         with transaction(self.db):
+            if snapshot and current_grades(self.db, **chunk) != existing:
+                raise StaleChunk  # rolled back: nothing was written yet
             write_changes(self.db, changes, stamp)
             webhooks.enqueue(self.db, self.config, changes.history)
             if last_events:

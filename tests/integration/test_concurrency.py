@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import sqlite3
 import subprocess
 import threading
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import yaml
 
+from tests.integration import test_crash as crash_tests
 from tests.integration.test_crash import (
     BIN,
     assert_consistent,
@@ -166,3 +168,72 @@ def test_api_writers_regrades_and_a_cli_import_at_once(tmp_path, config_file, se
     # every grade agrees with the leads and events stored at the end: none was computed from
     # data another writer replaced in the meantime
     regrade_writes_nothing(db, config_file, iso(start))
+
+
+big_database = crash_tests.big_database  # the fixture: a graded database of BIG_LEADS leads
+
+
+def test_writers_during_a_parallel_model_change_regrade(tmp_path, big_database, servers):
+    """A model-file change on a database big enough to re-grade in worker processes, while API
+    batches keep arriving: no batch's fresh grade is overwritten by a worker's older reading."""
+    template, source_config, built = big_database
+    db, config = str(tmp_path / "big.db"), str(tmp_path / "grading.yaml")
+    shutil.copyfile(template, db)
+    shutil.copyfile(source_config, config)
+    marketing = cli(db, config, "token", "create", "--role", "marketing").stdout.strip()
+    admin = cli(db, config, "token", "create", "--role", "admin").stdout.strip()
+    server = servers(db, config, str(tmp_path / "serve.log")).start()
+    start = datetime.now(UTC).replace(microsecond=0)
+    acked: list[str] = []
+    refused: list[str] = []
+    done = threading.Event()
+
+    def writer(number: int) -> None:
+        own = random.Random(number)
+        batch = 0
+        while not done.is_set():
+            body = {"events": []}
+            for i in range(50):
+                item = event(f"B{number}-{batch}-{i}", own, start)
+                item["lead"] = f"L-{own.randrange(1, crash_tests.BIG_LEADS + 1):07d}"
+                body["events"].append(item)
+            status, result = call(server.base, "POST", "/events", marketing, body)
+            if status == 200 and result["stored"] == 50:
+                acked.extend(e["id"] for e in body["events"])
+            else:
+                refused.append(f"{status} {result}"[:500])
+            batch += 1
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    model = yaml.safe_load(open(config))
+    model["models"][0]["fit"]["thresholds"] = {"A": 40, "B": 25, "C": 10}  # most cells move
+    with open(config, "w") as handle:
+        yaml.safe_dump(model, handle, sort_keys=False)
+    workers, runs = 0, []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        workers = max(workers, len(crash_tests.children_of(server.process.pid)))
+        runs = call(server.base, "GET", "/runs", admin)[1]["runs"]
+        if any(r["reason"] == "model-change" and r["finished_at"] for r in runs):
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)  # a few batches after the run, too
+    done.set()
+    for thread in threads:
+        thread.join(60)
+    server.stop()
+
+    assert refused == [], server.log_text()[-4000:]
+    assert [r["reason"] for r in runs] == ["model-change"] and runs[0]["error"] is None, runs
+    assert workers >= 2, "the re-grade ran in one process: this test needs its worker processes"
+    assert acked
+    with sqlite3.connect(db) as conn:
+        marks = ",".join("?" * len(acked))
+        stored = conn.execute(
+            f"SELECT count(*) FROM events WHERE ext_id IN ({marks})", acked
+        ).fetchone()[0]
+    assert stored == len(acked) == len(set(acked))
+    assert_consistent(db)
+    regrade_writes_nothing(db, config, iso(start))
