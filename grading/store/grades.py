@@ -79,6 +79,8 @@ def bulk_first_grading(db: sqlite_utils.Database, leads: int, threshold: int = 5
     and build them once at the end: sorting once is far cheaper than millions of random inserts."""
     empty = db.execute("SELECT NOT EXISTS (SELECT 1 FROM grades)").fetchone()[0]
     if not empty or leads < threshold:
+        for statement in GRADE_INDEXES.values():  # a first grading cut off by a crash dropped them
+            db.execute(statement)
         yield
         return
     for name in GRADE_INDEXES:

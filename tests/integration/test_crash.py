@@ -422,3 +422,57 @@ def test_a_sigkill_during_a_regrade_leaves_whole_grades_and_no_stuck_lease(
     assert listed["running"] is None
     assert_consistent(db)
     assert "database is locked" not in server.log_text()
+
+
+# --- (c) SIGKILL during the first grading of a big database ------------------------------------
+
+FIRST_LEADS = 50_000  # a first grading of this many builds the grade indexes once, at the end
+
+
+def test_a_sigkill_during_a_first_grading_leaves_the_grade_indexes_rebuilt(tmp_path, config_file):
+    from grading.services import ingest
+    from grading.services.config_file import read_config
+    from grading.store.db import connect
+    from grading.store.grades import GRADE_INDEXES
+
+    path = str(tmp_path / "first.db")
+    db = connect(path)
+    leads = (
+        (str(n), {"id": f"L-{n}", "person": {"title": "CEO" if n % 3 else "Student"}})
+        for n in range(FIRST_LEADS)
+    )
+    ingest.import_records(db, read_config(config_file).config, "leads", leads, grade=False)
+    db.conn.close()
+
+    def indexes() -> set[str]:
+        with sqlite3.connect(path) as conn:
+            rows = conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'grades'")
+            return {name for (name,) in rows} & set(GRADE_INDEXES)
+
+    assert indexes() == set(GRADE_INDEXES)
+    first = subprocess.Popen([BIN, "--db", path, "--config", config_file, "regrade"])
+    watch = sqlite3.connect(path)
+    deadline = time.monotonic() + 60
+    while not watch.execute("SELECT EXISTS (SELECT 1 FROM grades)").fetchone()[0]:
+        assert first.poll() is None and time.monotonic() < deadline, "the grading ended first"
+        time.sleep(0.01)
+    workers = children_of(first.pid)
+    first.kill()
+    first.wait()
+    watch.close()
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    leftovers = [pid for pid in workers if alive(pid)]
+    for pid in leftovers:
+        os.kill(pid, signal.SIGKILL)
+    assert not leftovers, "worker processes outlived the killed command"
+    assert indexes() != set(GRADE_INDEXES)  # killed while the indexes were dropped
+
+    out = cli(path, config_file, "regrade").stdout  # the dead command's lease does not block it
+    assert f"graded {FIRST_LEADS} lead(s)" in out, out
+    assert indexes() == set(GRADE_INDEXES)
+    with sqlite3.connect(path) as conn:
+        errors = [row[0] for row in conn.execute("SELECT error FROM runs ORDER BY id")]
+    assert len(errors) == 2 and "interrupted" in errors[0] and errors[1] is None, errors
+    assert_consistent(path)
