@@ -459,7 +459,7 @@ def forget(obj: Context, lead: str, yes: bool) -> None:
         click.confirm(
             f"Erase lead '{lead}' and everything about them? This cannot be undone", abort=True
         )
-    erased = forget_lead(obj.db, lead, _cli_actor())
+    erased = forget_lead(obj.db, obj.loaded().config, lead, _cli_actor())
     if erased is None:
         click.echo(f"no lead with id '{lead}'", err=True)
         raise SystemExit(1)

@@ -78,7 +78,7 @@ def export_lead(lead_id: str):
 @api.delete("/leads/<path:lead_id>")
 @requires(ADMIN)
 def erase_lead(lead_id: str):
-    erased = privacy.forget(get_db(), lead_id, actor())
+    erased = privacy.forget(get_db(), state().config, lead_id, actor())
     if erased is None:
         raise ApiError(404, f"no lead '{lead_id}'")
     return ErasedOut().dump({"lead": lead_id, **erased})

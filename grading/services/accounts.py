@@ -63,12 +63,7 @@ def refresh(
     graded = [m for m in account_models(config) if models is None or m.name in models]
     written = 0
     if lead_ids is not None:
-        company_ids = sorted(account_store.companies_of_leads(db, lead_ids))
-        for start in range(0, len(company_ids), COMPANY_CHUNK):
-            part = company_ids[start : start + COMPANY_CHUNK]
-            for model in graded:
-                written += _refresh_model(db, model, Companies(ids=tuple(part)), stamp)
-        return written
+        return refresh_companies(db, graded, account_store.companies_of_leads(db, lead_ids), stamp)
     if models is None:
         with transaction(db):
             written += account_store.drop_models_except(db, [m.name for m in graded])
@@ -77,6 +72,18 @@ def refresh(
         companies = Companies(id_range=(low, low + COMPANY_CHUNK))
         for model in graded:
             written += _refresh_model(db, model, companies, stamp)
+    return written
+
+
+def refresh_companies(
+    db: sqlite_utils.Database, graded: Sequence[Model], company_ids: Iterable[int], stamp: str
+) -> int:
+    """Re-grade these companies' accounts in the models given; returns rows written or deleted."""
+    company_ids, written = sorted(company_ids), 0
+    for start in range(0, len(company_ids), COMPANY_CHUNK):
+        part = Companies(ids=tuple(company_ids[start : start + COMPANY_CHUNK]))
+        for model in graded:
+            written += _refresh_model(db, model, part, stamp)
     return written
 
 

@@ -14,6 +14,7 @@ from grading.core.scoring import from_epoch
 from ..store import audit
 from ..store import privacy as privacy_store
 from ..store.db import transaction
+from .accounts import account_models, refresh_companies
 from .export import lead_report
 
 
@@ -26,14 +27,23 @@ def _lead_id(db: sqlite_utils.Database, ext_id: str) -> int | None:
     return row[0] if row else None
 
 
-def forget(db: sqlite_utils.Database, ext_id: str, actor: str) -> dict[str, Any] | None:
+def forget(
+    db: sqlite_utils.Database, config: Config, ext_id: str, actor: str
+) -> dict[str, Any] | None:
     """Erase the lead, its events, outcomes, grades, history and webhook messages (None: unknown
-    lead). The audit entry records who erased how many rows, not whom."""
+    lead). The audit entry records who erased how many rows, not whom. The account grades of the
+    company the person leaves (when others stay) are graded again without them at once."""
     with transaction(db):
         lead_id = _lead_id(db, ext_id)
         if lead_id is None:
             return None
+        (company_id,) = db.execute(
+            "SELECT company_id FROM leads WHERE id = ?", [lead_id]
+        ).fetchone()
         deleted = privacy_store.erase_lead(db, lead_id)
+        if "companies" not in deleted and company_id is not None:
+            stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+            refresh_companies(db, account_models(config), [company_id], stamp)
         audit.forget_target(db, ext_id)
         entry = audit.record(db, actor, "lead.erase", None, {"rows": deleted})
     return {"deleted": deleted, "audit_id": entry}

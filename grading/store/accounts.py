@@ -38,8 +38,8 @@ def _ids_json(ids: Iterable[int]) -> str:
 
 
 def companies_of_leads(db: sqlite_utils.Database, lead_ids: Iterable[int]) -> set[int]:
-    """The leads' companies, and the one each worked for before its latest change (lead_changes):
-    a lead that moved on leaves its old company's account too."""
+    """The leads' companies, and every company they worked for before (lead_changes): a lead that
+    moved on leaves its old company's account too, however many changes one batch made."""
     ids = _ids_json(lead_ids)
     now = db.execute(
         "SELECT DISTINCT company_id FROM leads WHERE company_id IS NOT NULL"
@@ -48,8 +48,7 @@ def companies_of_leads(db: sqlite_utils.Database, lead_ids: Iterable[int]) -> se
     )
     before = db.execute(
         "SELECT DISTINCT json_extract(before, '$.company_id') FROM lead_changes"
-        " WHERE id IN (SELECT max(id) FROM lead_changes"
-        " WHERE lead_id IN (SELECT value FROM json_each(?)) GROUP BY lead_id)",
+        " WHERE lead_id IN (SELECT value FROM json_each(?))",
         [ids],
     )
     return {row[0] for row in now} | {row[0] for row in before if row[0] is not None}

@@ -252,7 +252,9 @@ def hand_over(db: sqlite_utils.Database, lead_ids: list[int], at: str) -> None:
     """First sales route: keep the time and move lifecycle lead -> mql."""
     if not lead_ids:
         return
-    changed_at = epoch(datetime.fromisoformat(at))
+    # the row changes now, whatever time the grading is as of: lead_changes keeps real time, so a
+    # hand-over caused by an update sorts after that update (and after any earlier outcome)
+    changed_at = epoch(datetime.now(UTC))
     db.conn.executemany(
         LEAD_CHANGE_SQL + " AND handed_over_at IS NULL",
         [(changed_at, lead_id) for lead_id in lead_ids],

@@ -77,7 +77,8 @@ def accounts():
 @web.get("/accounts/<int:company_id>")
 @login_required()
 def account(company_id: int):
-    report = account_service.account_report(get_db(), company_id)
+    # a row id is a signed 64-bit integer: a longer number names no company (and SQLite refuses it)
+    report = account_service.account_report(get_db(), company_id) if company_id < 2**63 else None
     if report is None:
         abort(404, f"no company {company_id}")
     labels = {m.name: m.label or m.name for m in state().config.models}

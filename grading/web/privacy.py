@@ -39,7 +39,7 @@ def lead_erase(lead_id: str):
         if request.form.get("confirm", "").strip() != lead_id:
             flash("Type the lead's id exactly to confirm the erasure.", "error")
             return redirect(url_for("web.lead_erase", lead_id=lead_id))
-        erased = privacy.forget(db, lead_id, actor())
+        erased = privacy.forget(db, state().config, lead_id, actor())
         if erased is None:
             abort(404, f"no lead '{lead_id}'")
         rows = sum(erased["deleted"].values())

@@ -190,31 +190,69 @@ def test_max_takes_the_most_active_person(db, model_dict):
 
 def test_erasing_the_last_person_of_a_company_removes_its_account(db, config):
     fill(db, config)
-    erased = privacy.forget(db, "L-4", "test")
+    erased = privacy.forget(db, config, "L-4", "test")
     assert erased["deleted"]["companies"] == 1
     assert db.execute("SELECT count(*) FROM account_grades").fetchone()[0] == 1  # acme's
 
 
-def test_erasing_a_colleague_leaves_no_stale_account_and_the_next_regrade_grades_it_without_them(
-    db, config
-):
+def test_erasing_a_colleague_grades_the_account_again_without_them_at_once(db, config):
     fill(db, config)
     acme_id = company_id(db, "acme.io")
-    erased = privacy.forget(db, "L-1", "test")
-    # the erased person counted in the account (and was named in its explanation): it goes
+    before = accounts(db)["acme.io"]
+    (erased_id,) = db.execute("SELECT id FROM leads WHERE ext_id = 'L-1'").fetchone()
+    assert before["leads"] == 2
+    assert erased_id in [item["lead"] for item in before["explanation"]["activity"]["top"]]
+    erased = privacy.forget(db, config, "L-1", "test")
+    # the erased person counted in the account (and was named in its explanation): that row goes,
+    # and the account is graded again from the people who stay, in the same transaction
     assert erased["deleted"]["account_grades"] == 1
-    assert "acme.io" not in accounts(db)
-    regrade(db, config, as_of=T)
     acme = accounts(db)["acme.io"]
     assert (acme["activity_score"], acme["leads"], acme["grade"]) == (10, 1, "A2")
+    assert erased_id not in [item["lead"] for item in acme["explanation"]["activity"]["top"]]
+    regrade(db, config, as_of=T)
+    assert accounts(db)["acme.io"] == acme
     assert db.execute(
         "SELECT count(*) FROM account_grades WHERE company_id = ?", [acme_id]
     ).fetchone() == (1,)
 
 
+def test_a_lead_that_moves_twice_in_one_batch_leaves_its_first_company_too(db, config):
+    x = {"domain": "x.io"}
+    load(db, config, "leads", [{"id": "M-1", "company": x}, {"id": "M-2", "company": x}])
+    assert (accounts(db)["x.io"]["leads"]) == 2
+    load(
+        db,
+        config,
+        "leads",
+        [
+            {"id": "M-1", "company": {"domain": "y.io"}},
+            {"id": "M-1", "company": {"domain": "z.io"}},
+        ],
+    )
+    graded = accounts(db)
+    assert graded["x.io"]["leads"] == 1 and graded["z.io"]["leads"] == 1 and "y.io" not in graded
+
+
+def test_a_lead_handed_over_as_it_moves_leaves_its_old_company(db, config):
+    load(
+        db,
+        config,
+        "leads",
+        [
+            {"id": "M-1", "company": {"domain": "x.io"}},
+            {"id": "M-2", "company": {"domain": "x.io"}},
+        ],
+    )
+    load(db, config, "leads", [{"id": "M-1", "person": {"title": "CEO"}, "company": ACME}])
+    handed = db.execute("SELECT handed_over_at FROM leads WHERE ext_id = 'M-1'").fetchone()[0]
+    assert handed is not None  # an A route to sales: the hand-over changed the lead once more
+    graded = accounts(db)
+    assert graded["x.io"]["leads"] == 1 and graded["acme.io"]["leads"] == 1
+
+
 def test_an_event_of_a_colleague_also_grades_the_account_again_after_an_erasure(db, config):
     fill(db, config)
-    privacy.forget(db, "L-1", "test")
+    privacy.forget(db, config, "L-1", "test")
     load(db, config, "events", downloads("L-2", 1, start=20))
     assert accounts(db)["acme.io"]["activity_score"] == 20
 
@@ -475,6 +513,7 @@ def test_the_account_page_shows_grade_explanation_and_people_linked_to_their_pag
     for lead in ("L-1", "L-2", "L-3"):
         assert f'href="/leads/{lead}"' in text
     assert site.get("/accounts/999999").status_code == 404
+    assert site.get("/accounts/99999999999999999999").status_code == 404  # beyond 64 bits
 
 
 def test_the_lead_page_links_to_its_account_and_a_lead_without_company_has_none(site, app):

@@ -104,6 +104,28 @@ def lead_changes(db):
     return [orjson.loads(b) for (b,) in db.execute("SELECT before FROM lead_changes ORDER BY id")]
 
 
+def test_a_change_after_the_outcome_that_hands_the_lead_over_does_not_count(db, config):
+    """The update makes the lead an A (a sales route), so grading also hands it over: that second
+    change of the row must sort after the update, or its `before` is the updated lead."""
+    put(
+        db,
+        config,
+        "leads",
+        [{"id": "L-9", "person": {"title": "Analyst"}, "company": {"domain": "x.io"}}],
+    )
+    put(db, config, "outcomes", [{"lead": "L-9", "outcome": "won", "at": iso(OUTCOME)}])
+    big = {"domain": "acme.io", "industry": "software", "employees": 500}
+    put(
+        db,
+        config,
+        "leads",
+        [{"id": "L-9", "person": {"title": "CEO", "phone": "1"}, "company": big}],
+    )
+    assert db.execute("SELECT handed_over_at FROM leads WHERE ext_id = 'L-9'").fetchone()[0]
+    rules = {r["id"]: r for r in service.calibration(db, config)["rules"]}
+    assert rules["ceo"]["leads"] == 0 and rules["large-company"]["leads"] == 0
+
+
 def test_changes_are_kept_only_when_a_lead_or_company_really_changes(db, config):
     fill(db, config)
     # the one change so far: L-1's hand-over to sales (A in analytics) moved it from lead to mql
@@ -133,7 +155,7 @@ def test_forgetting_a_person_erases_their_changes_and_their_orphaned_company_cha
         "leads",
         [{"id": "L-2", "person": {"title": "CTO"}, "company": {"name": "Beta", "employees": 5}}],
     )
-    privacy.forget(db, "L-1", "test")
+    privacy.forget(db, config, "L-1", "test")
     assert [c["attrs"]["title"] for c in lead_changes(db)] == ["Analyst"]  # L-2's only
     # acme.io had no other lead: its history goes with it; Beta's stays
     (left,) = db.execute("SELECT count(*) FROM company_changes").fetchone()
@@ -154,7 +176,7 @@ def test_a_shared_company_keeps_its_changes_when_one_of_its_people_is_forgotten(
     fill(db, config)
     put(db, config, "leads", [{"id": "L-4", "company": {"domain": "acme.io"}}])
     put(db, config, "leads", [{"id": "L-1", "company": {"domain": "acme.io", "employees": 9}}])
-    privacy.forget(db, "L-1", "test")
+    privacy.forget(db, config, "L-1", "test")
     assert db.execute("SELECT count(*) FROM company_changes").fetchone()[0] == 1
 
 
