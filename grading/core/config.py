@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -33,6 +34,7 @@ from .qualification import DEFAULT_CRITERIA, check_criteria
 NAME = re.compile(r"^[a-z0-9_-]+$")
 CELL = re.compile(r"^(\*|[A-D*][1-4*])$")
 LEAD_NAMESPACES = ("person", "company")
+MAX_DAYS = 36_500  # 100 years: windows are walked day by day, and times must stay in range
 
 
 class ConfigError(ValueError):
@@ -66,17 +68,26 @@ class _Checker:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail(path, f"must be a number, not {_kind(value)}")
             return None
+        number = float(value) if abs(value) < 1e300 else math.inf  # 10**400 is no float
+        if not math.isfinite(number):
+            self.fail(path, f"must be a finite number, not {str(value)[:20]}")
+            return None
         if positive and value <= 0:
             self.fail(path, "must be greater than 0")
             return None
-        return float(value)
+        return number
 
-    def whole(self, value: Any, path: str, minimum: int = 1) -> int | None:
+    def whole(
+        self, value: Any, path: str, minimum: int = 1, maximum: int | None = None
+    ) -> int | None:
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail(path, f"must be a whole number ≥ {minimum}, not {_kind(value)}")
             return None
         if value < minimum:
             self.fail(path, f"must be a whole number ≥ {minimum}")
+            return None
+        if maximum is not None and value > maximum:
+            self.fail(path, f"must be at most {maximum:,}")
             return None
         return value
 
@@ -579,7 +590,9 @@ def _activity_rule(check: _Checker, raw: Any, where: str) -> tuple[str | None, A
         )
         ok = ok and options["max_points"] is not None
     if "within_days" in rule:
-        options["within_days"] = check.whole(rule["within_days"], _join(where, "within_days"))
+        options["within_days"] = check.whole(
+            rule["within_days"], _join(where, "within_days"), maximum=MAX_DAYS
+        )
         ok = ok and options["within_days"] is not None
     label = _label(check, rule, where)
     if not ok:
@@ -606,7 +619,7 @@ def _activity_block(check: _Checker, value: Any, path: str) -> ActivityBlock | N
         return None
     window = DEFAULT_WINDOW_DAYS
     if "window_days" in block:
-        window = check.whole(block["window_days"], _join(path, "window_days"))
+        window = check.whole(block["window_days"], _join(path, "window_days"), maximum=MAX_DAYS)
     half_life = None
     if "half_life_days" in block:
         half_life = check.number(
@@ -792,7 +805,7 @@ def _webhooks(check: _Checker, value: Any, model_names: set[str]) -> tuple[Webho
         if "models" in hook:
             models = tuple(check.items(hook["models"], _join(where, "models")))
             for j, name in enumerate(models):
-                if name not in model_names:
+                if not isinstance(name, str) or name not in model_names:
                     check.fail(f"{where}.models[{j}]", f"unknown model '{name}'")
         if url and any(hook.url == url for hook in hooks):
             check.fail(
@@ -809,7 +822,7 @@ def _retention(check: _Checker, value: Any, models: list[Model]) -> int | None:
     raw = check.mapping(value, "retention", ("events_days",), ("events_days",))
     if raw is None or "events_days" not in raw:
         return None
-    days = check.whole(raw["events_days"], "retention.events_days")
+    days = check.whole(raw["events_days"], "retention.events_days", maximum=MAX_DAYS)
     if days is None:
         return None
     blocks = [

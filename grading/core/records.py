@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from .scoring import DAY, epoch
@@ -135,6 +135,11 @@ def parse_time(value: Any, field: str, problems: list) -> int | None:
         return None
     if moment.tzinfo is None:
         problems.append((field, "needs a UTC offset, e.g. 2026-10-02T09:14:00Z"))
+        return None
+    try:
+        moment.astimezone(UTC)  # 9999-12-31T23:59-01:00 is in year 10000 in UTC
+    except OverflowError:
+        problems.append((field, f"is out of range in UTC: {value[:40]!r}"))
         return None
     return epoch(moment)
 

@@ -11,6 +11,22 @@ from grading.core.config import ConfigError, load_config
 from grading.core.model import Config
 
 
+class _Loader(yaml.SafeLoader):
+    """yaml.safe_load's loader, except that a date that is no date (2026-02-30) is a problem
+    at its line, not a ValueError."""
+
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"'{node.value}' is not a date: {exc}", node.start_mark
+            ) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
 @dataclass(frozen=True)
 class LoadedConfig:
     config: Config
@@ -26,7 +42,9 @@ def read_config(path: str) -> LoadedConfig:
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read the model file: {exc.strerror}"]) from exc
     try:
-        data = yaml.safe_load(raw)
+        data = yaml.load(raw, Loader=_Loader)  # noqa: S506 (a SafeLoader)
+    except RecursionError:
+        raise ConfigError(["YAML: nested too deeply"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ BATCH = 20_000
 IMPORT_CACHE_KIB = -1_048_576  # 1 GiB while importing
 INLINE_REGRADE = 10_000  # up to this many touched leads are re-graded in the import's transaction
 MAX_PROBLEMS = 10_000  # kept in memory and reported; the rest are only counted
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of undecodable bytes
 
 
 @dataclass
@@ -103,16 +105,26 @@ def read_records(
             for number, item in enumerate(items, start=1):
                 yield f"item {number}", item
         elif extension == ".csv":
-            text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+            # bytes that are not UTF-8 are kept as lone surrogates and reported by their line:
+            # a decoding error would surface a whole read-ahead chunk later, at a wrong line
+            text = io.TextIOWrapper(
+                binary, encoding="utf-8-sig", errors="surrogateescape", newline=""
+            )
             reader = csv.DictReader(text)
             try:
+                if _NOT_UTF8.search("".join(reader.fieldnames or ())):
+                    yield "1", RecordError([("", "the header line is not UTF-8 text")])
+                    return
                 for row in reader:
                     if None in row:
                         yield str(reader.line_num), RecordError([("", "more cells than headers")])
+                    elif _NOT_UTF8.search("".join(v for v in row.values() if v)):
+                        yield str(reader.line_num), RecordError([("", "not UTF-8 text")])
                     else:
                         yield str(reader.line_num), from_dotted(row)
-            except (UnicodeDecodeError, csv.Error) as exc:
-                yield str(reader.line_num), RecordError([("", f"unreadable CSV: {exc}")])
+            except csv.Error as exc:
+                line = str(max(reader.line_num, 1))
+                yield line, RecordError([("", f"unreadable CSV: {exc}")])
         else:
             for number, line in enumerate(binary, start=1):
                 if not line.strip():

@@ -126,3 +126,10 @@ def test_a_regrade_of_an_unknown_model_is_a_documented_404(client, tokens):
     response = client.post("/api/regrade", json={"model": "nope"}, headers=tokens["admin"])
     assert response.status_code == 404
     assert "404" in schema["/regrade"]["POST"].definition.raw["responses"]
+
+
+def test_a_regrade_as_of_beyond_year_9999_in_utc_is_refused(client, tokens):
+    late = {"as_of": "9999-12-31T23:59:59-01:00"}  # was an OverflowError, a 500
+    response = client.post("/api/regrade", json=late, headers=tokens["admin"])
+    assert response.status_code == 422
+    assert response.json["problems"][0]["field"] == "as_of"
