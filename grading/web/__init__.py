@@ -394,8 +394,10 @@ def lead(lead_id: str):
         except QualificationError as error:
             abort(400, "; ".join(f"{f}: {m}" for f, m in error.problems))
         try:
+            # the model is read under the write lock, as for API batches (a reload may intervene)
+            current = state()
             ingest.import_records(
-                db, config, "leads", [("form", {"id": lead_id, "person": changes})]
+                db, lambda: current.config, "leads", [("form", {"id": lead_id, "person": changes})]
             )
         except ingest.ImportFailed as failed:
             flash("; ".join(failed.result.problems), "error")

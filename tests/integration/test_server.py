@@ -8,6 +8,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -72,6 +73,9 @@ def server(tmp_path, config_file):
     process.wait(timeout=10)
 
 
+RECENT = (datetime.now(UTC) - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+
+
 def test_a_real_server_grades_over_http(server):
     base, token, _ = server
     lead = {
@@ -86,7 +90,7 @@ def test_a_real_server_grades_over_http(server):
                 "id": f"E-{i}",
                 "lead": "L-1",
                 "type": "page_view",
-                "at": "2026-11-23T10:00:00Z",
+                "at": RECENT,  # pricing-recent counts the last 7 days
                 "properties": {"url": "/pricing"},
             }
             for i in range(6)
