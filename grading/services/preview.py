@@ -169,6 +169,11 @@ class _Side:
     def __init__(self, config: Config, skip: frozenset[str] = frozenset()):
         self.models = {m.name: main_only(m) for m in config.models if m.name not in skip}
         self.batch = {name: BatchGrader(m) for name, m in self.models.items()}
+        # a threshold rule is listed once one event matches; it is met only at its min_count
+        self.min_counts = {
+            name: {r.id: r.min_count for r in m.activity.rules if r.min_count}
+            for name, m in self.models.items()
+        }
 
     @property
     def longest_window(self) -> int:
@@ -385,6 +390,7 @@ def _preview_slice(
     sides = [_Side(current), _Side(new, skip=same)]
     names = [*sides[0].models, *(n for n in sides[1].models if n not in sides[0].models)]
     window = max(side.longest_window for side in sides)
+    min_counts = [sides[0].min_counts, {**sides[0].min_counts, **sides[1].min_counts}]
     tally = _Tally(
         moves={name: Counter() for name in names},
         hits={name: [Counter(), Counter()] for name in names},
@@ -406,7 +412,7 @@ def _preview_slice(
         graded = [side.main_grades(records, events, plan.now) for side in sides]
         graded[1].update({name: graded[0][name] for name in same})
         for name in names:
-            _tally(name, graded, len(facts), tally.moves[name], tally.hits[name])
+            _tally(name, graded, len(facts), tally.moves[name], tally.hits[name], min_counts)
     return tally
 
 
@@ -510,8 +516,16 @@ def _result(
     return Preview(as_of, tally.leads, seconds, models)
 
 
-def _tally(name: str, graded: list[dict], count: int, moves: Counter, hits: list[Counter]) -> None:
-    """Count one chunk's moves (leads graded in neither file are left to the caller) and hits."""
+def _tally(
+    name: str,
+    graded: list[dict],
+    count: int,
+    moves: Counter,
+    hits: list[Counter],
+    min_counts: list[dict[str, dict[str, int]]],
+) -> None:
+    """Count one chunk's moves (leads graded in neither file are left to the caller) and hits:
+    a fit rule that held, an activity rule with a matching event (a threshold rule: enough)."""
     empty = [None] * count
     before, after = graded[0].get(name, empty), graded[1].get(name, empty)
     for old, new in zip(before, after, strict=True):
@@ -519,10 +533,14 @@ def _tally(name: str, graded: list[dict], count: int, moves: Counter, hits: list
             continue
         moves[(old.grade if old else NONE, new.grade if new else NONE)] += 1
     for side, grades in enumerate((before, after)):
-        counter = hits[side]
+        counter, needed = hits[side], min_counts[side].get(name, {})
         for grade in grades:
             if grade is not None:
-                counter.update((DIMENSION[item[0]], item[1]) for item in grade.explanation)
+                counter.update(
+                    (DIMENSION[item[0]], item[1])
+                    for item in grade.explanation
+                    if item[0] == "f" or item[3] >= needed.get(item[1], 1)
+                )
 
 
 def render_table(result: Preview) -> str:

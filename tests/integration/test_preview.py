@@ -126,6 +126,26 @@ def test_moves_and_rule_hits_of_a_changed_file(filled, config, model_dict):
     assert prospects.settings == ["audience changed"] and everyone.settings == []
 
 
+def test_a_threshold_rule_is_hit_only_when_its_count_is_reached(filled, config, model_dict):
+    views = [
+        {
+            "lead": "L-1",
+            "type": "page_view",
+            "at": iso(T - timedelta(hours=i)),
+            "properties": {"url": "/home"},
+        }
+        for i in range(3)
+    ]
+    import_records(filled, config, "events", [(str(i), v) for i, v in enumerate(views)], as_of=T)
+    lowered = copy.deepcopy(model_dict)
+    for rule in lowered["models"][0]["activity"]["rules"]:
+        if rule["id"] == "many-visits":
+            rule["min_count"] = 3  # 6 before: three visits did not meet it, now they do
+    (prospects,) = preview(filled, config, load_config(lowered), as_of=T).models
+    assert moves(prospects) == {("A1", "A2"): 1}
+    assert rules(prospects) == {("activity", "many-visits"): ("changed", 0, 1)}
+
+
 def test_the_same_file_moves_nobody(filled, config):
     result = preview(filled, config, config, as_of=T)
     (prospects,) = result.models
