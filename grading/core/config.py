@@ -329,6 +329,12 @@ def _risk(items: list, repeated: bool) -> str | None:
                     "the same text in exponentially many ways; repeat once, or make the inner "
                     "one possessive (a++) or atomic ((?>a+))"
                 )
+            if high > 1 and _optional_overlaps(list(body)):
+                return (
+                    "nested quantifier: an optional part inside a repetition, like (\\w\\d?)+, "
+                    "can take what the rest of it takes, so the text splits in exponentially "
+                    "many ways; make it possessive (\\d?+) or the group atomic ((?>\\w\\d?)+)"
+                )
             found = _risk(list(body), repeated or high > 1)
         elif op is c.POSSESSIVE_REPEAT or op is c.ATOMIC_GROUP:
             found = _risk(list(av[2] if op is c.POSSESSIVE_REPEAT else av), repeated=False)
@@ -354,42 +360,72 @@ def _risk(items: list, repeated: bool) -> str | None:
     return None
 
 
+COMPETING = (
+    "quantifiers that compete for the same characters, like a*a*b or .*a.*b, take time growing "
+    "with a power of the text's length; drop a leading or trailing .* (matches searches "
+    "anywhere), or separate them by something only one of them can match"
+)
+
+
 def _competing(items: list) -> str | None:
-    """Two unbounded repetitions that can take the same characters with nothing between them
+    """Two variable-length pieces that can take the same characters with nothing between them
     that only one of them can take (a*a*b, .*a.*b, \\w+\\s*\\w+): each failing start position
     tries every split of the text between them, polynomial time of a high degree."""
     from re import _constants as c
 
-    taking: set[str] = set()  # what the repetitions since the last separator can take
+    taking: set[str] = set()  # what the variable pieces since the last separator can take
     for op, av in _inline(items):
-        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
-            low, high, body = av
-            chars = _chars(list(body))
-            if op is not c.POSSESSIVE_REPEAT and high > 1 and low != high:
-                if taking & chars:
-                    return (
-                        "quantifiers that compete for the same characters, like a*a*b or "
-                        ".*a.*b, take time growing with a power of the text's length; "
-                        "drop a leading or trailing .* (matches searches anywhere), or "
-                        "separate them by something only one of them can match"
-                    )
-                taking = chars if low >= 1 else taking | chars  # \s+ separates, \s* not
-            elif low >= 1 and not taking & chars:
-                taking = set()
-            found = _competing(list(body))
-        elif op in (c.LITERAL, c.NOT_LITERAL, c.ANY, c.IN):
-            if not taking & _chars([(op, av)]):
-                taking = set()
-            found = None
-        elif op is c.BRANCH:
-            found = next((r for a in av[1] if (r := _competing(list(a)))), None)
-        elif op in (c.ASSERT, c.ASSERT_NOT):
-            found = _competing(list(av[1]))
-        else:
-            found = None
+        piece = [(op, av)]
+        if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+            found = _competing(list(av[1])) if op is not c.AT else None
+            if found:
+                return found
+            continue
+        chars = _chars(piece)
+        nullable = _first(piece)[1]
+        if _varies(piece):
+            if taking & chars:
+                return COMPETING
+            if op is c.POSSESSIVE_REPEAT or op is c.ATOMIC_GROUP:
+                if not nullable:  # takes what it can and never gives any back
+                    taking = set()
+            else:
+                taking = taking | chars if nullable else chars  # \s+ separates, \s* does not
+        elif not nullable and not taking & chars:
+            taking = set()  # a fixed piece the variable ones before it cannot take
+        found = next((r for inner in _parts(op, av) if (r := _competing(inner))), None)
         if found:
             return found
     return None
+
+
+def _parts(op, av) -> list[list]:
+    """The sub-sequences of a piece of pattern."""
+    from re import _constants as c
+
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+        return [list(av[2])]
+    if op is c.BRANCH:
+        return [list(a) for a in av[1]]
+    if op is c.ATOMIC_GROUP:
+        return [list(av)]
+    if op is c.SUBPATTERN:
+        return [list(av[3])]
+    if op is c.GROUPREF_EXISTS:
+        return [list(av[1]), list(av[2] or [])]
+    return []
+
+
+def _varies(items: list) -> bool:
+    """Whether a piece of pattern contains a repetition of varying length."""
+    from re import _constants as c
+
+    for op, av in items:
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT) and av[1] > 1 and av[0] != av[1]:
+            return True
+        if any(_varies(inner) for inner in _parts(op, av)):
+            return True
+    return False
 
 
 def _inline(items: list) -> list:
@@ -429,6 +465,20 @@ def _chars(items: list) -> set[str]:
         else:
             chars |= _EVERY
     return set(_folded(chars))
+
+
+def _optional_overlaps(body: list) -> bool:
+    """Whether an optional piece (x?) of a repeated body can take characters another piece of
+    the body takes: then one stretch of text splits between iterations in many ways."""
+    from re import _constants as c
+
+    pieces = _inline(body)
+    for n, (op, av) in enumerate(pieces):
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] == 0 and av[1] == 1:
+            others = _chars(pieces[:n] + pieces[n + 1 :])
+            if _chars(list(av[2])) & others:
+                return True
+    return False
 
 
 def _alternatives_overlap(alternatives: list[list]) -> bool:

@@ -2,10 +2,13 @@
 check-config with the rule's path, and the text searched is bounded for the polynomial rest."""
 
 import copy
+import re
 import time
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from grading.core.conditions import MAX_MATCHED_TEXT, compile_condition
 from grading.core.config import ConfigError, backtracking_risk, load_config
@@ -47,6 +50,10 @@ def problems_of(model: dict) -> list[str]:
         ),  # 1 s on 1,000 characters unguarded; .*a.*a.*b 400 s
         (r"\w+\s*\w+$", "quantifiers that compete"),
         (r"(x*)(x*)y", "quantifiers that compete"),
+        (r"a*?a++b", "quantifiers that compete"),  # the lazy one still gives the other text
+        (r"a((a{1,3}|a+))a*!", "quantifiers that compete"),
+        (r"(\w\d?)+$", "nested quantifier: an optional part"),
+        (r"(\w{2}\d?a?)*a!", "nested quantifier: an optional part"),
     ],
 )
 def test_a_catastrophic_pattern_is_refused_naming_the_rule(pattern, kind):
@@ -87,6 +94,10 @@ def test_the_refusal_names_the_path_wherever_the_condition_is():
         r"\d+\.\d+",
         r"^\s*ceo\s*$",
         r"a*+a*b",  # possessive first: nothing to trade
+        r"(ab?)+",  # the optional b is nothing else in the group takes
+        r"(https?://)+",
+        r"\w+(\s+|,)\w+",
+        r"^(?:https?://)?(?:www\.)?acme\.io/pricing",
     ],
 )
 def test_a_safe_pattern_is_accepted(pattern):
@@ -163,3 +174,23 @@ def test_the_readme_examples_are_what_check_config_does():
     for example in ("(a++)+", "(?>a+)+"):
         assert backtracking_risk(example) is None
     assert f"first {MAX_MATCHED_TEXT:,} characters" in fine
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # re's "possible nested set"
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.text(alphabet="ab()[]^|*+?{}.,:\\-0123dsw$>=!<", max_size=30))
+def test_the_guard_answers_for_every_pattern_re_compiles(pattern):
+    try:
+        re.compile(pattern, re.IGNORECASE)
+    except (re.error, RecursionError, OverflowError):
+        return
+    risk = backtracking_risk(pattern)
+    assert risk is None or risk.split(":")[0] in (
+        "nested quantifier",
+        "overlapping alternatives inside a repetition, like (a|a)+ or (a|ab)+, can match the "
+        "same text in exponentially many ways; make the alternatives start differently, or the "
+        "group atomic ((?>a|ab)+)",
+        "quantifiers that compete for the same characters, like a*a*b or .*a.*b, take time "
+        "growing with a power of the text's length; drop a leading or trailing .* (matches "
+        "searches anywhere), or separate them by something only one of them can match",
+    )
