@@ -177,7 +177,7 @@ def list_accounts():
 def get_account(company_id: str):
     report = (
         account_service.account_report(get_db(), int(company_id))
-        if company_id.isdigit() and len(company_id) < 19
+        if company_id.isascii() and company_id.isdigit() and len(company_id) < 19  # not "²"
         else None
     )
     if report is None:

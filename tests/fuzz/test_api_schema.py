@@ -137,3 +137,8 @@ def test_a_regrade_as_of_beyond_year_9999_in_utc_is_refused(client, tokens):
     response = client.post("/api/regrade", json=late, headers=tokens["admin"])
     assert response.status_code == 422
     assert response.json["problems"][0]["field"] == "as_of"
+
+
+def test_an_account_id_of_digits_that_are_no_number_is_a_404(client, tokens):
+    response = client.get("/api/accounts/%C2%B2", headers=tokens["admin"])  # "²" was a 500
+    assert response.status_code == 404
