@@ -17,7 +17,7 @@ moment (``scoring.tally`` leaves later ones out). From those grades:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -299,7 +299,7 @@ def calibrate(model: Model, cases: Iterable[Case]) -> Calibration:
     """Calibration of one model's main grade from leads with outcomes (streamed: a case at a time)."""
     totals = _Totals(model)
     cache: dict = {}
-    model = replace(model, categories=())  # main grades only: no category is classified or graded
+    model = model.main_only()  # main grades only: no category is classified or graded
     for case in cases:
         grade = grade_as_of(model, case, cache)
         if grade is None:

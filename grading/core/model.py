@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .conditions import Predicate
@@ -131,6 +131,11 @@ class Model:
 
     def category(self, name: str) -> Category | None:
         return next((c for c in self.categories if c.name == name), None)
+
+    def main_only(self) -> Model:
+        """The model without its categories: main grades do not depend on them, and leaving them
+        out spares the batch grader their columns, explanations and routes."""
+        return replace(self, categories=())
 
 
 WEBHOOK_EVENTS = ("grade.changed", "route.changed")

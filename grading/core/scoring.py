@@ -89,6 +89,12 @@ def from_epoch(ticks: int) -> datetime:
     return _EPOCH + timedelta(microseconds=ticks)
 
 
+def window_start(as_of: int, days: int) -> int:
+    """The first instant an event can have to be in a window of `days` whole UTC days as of
+    `as_of` (age < days: today and the days - 1 before)."""
+    return (as_of // DAY - days + 1) * DAY
+
+
 # classification -----------------------------------------------------------------
 
 

@@ -8,7 +8,6 @@ after T, else the current row. Events are read up to T only. The core does the s
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -16,7 +15,8 @@ import sqlite_utils
 
 from grading.core.calibration import Case, as_dict, calibrate
 from grading.core.model import Config, Model
-from grading.core.scoring import DAY, Event, from_epoch
+from grading.core.scoring import Event, from_epoch, window_start
+from grading.store.db import read_only
 
 FETCH = 1000
 
@@ -39,24 +39,11 @@ def model_of(config: Config, name: str | None) -> Model:
 def calibration(db: sqlite_utils.Database, config: Config, model: str | None = None) -> dict:
     """The calibration of one model (default: the first) as plain data (see core.calibration)."""
     chosen = model_of(config, model)
-    with _snapshot(db):
+    with read_only(db):
         result = calibrate(chosen, cases(db, chosen))
     data = as_dict(result)
     data["label"] = chosen.label
     return data
-
-
-@contextmanager
-def _snapshot(db: sqlite_utils.Database):
-    """One read transaction: every lead is read from the same state of the database."""
-    if db.conn.in_transaction:
-        yield
-        return
-    db.execute("BEGIN")
-    try:
-        yield
-    finally:
-        db.execute("COMMIT")
 
 
 def cases(db: sqlite_utils.Database, model: Model) -> Iterator[Case]:
@@ -101,7 +88,7 @@ def _company_as_of(db: sqlite_utils.Database, company_id: int | None, at: int) -
 
 def _events_until(db: sqlite_utils.Database, lead_id: int, at: int, days: int) -> list[Event]:
     """The lead's events any rule can count as of `at` (the window's first day up to `at`)."""
-    cutoff = (at // DAY - days + 1) * DAY
+    cutoff = window_start(at, days)
     rows = db.execute(
         "SELECT type, at, props FROM events WHERE lead_id = ? AND at >= ? AND at <= ?",
         [lead_id, cutoff, at],

@@ -20,7 +20,7 @@ import sqlite_utils
 
 from grading.core.batch import BatchGrader, CompactGrade, EventArrays
 from grading.core.model import Config, Model
-from grading.core.scoring import DAY, classify, epoch, lead_record
+from grading.core.scoring import classify, epoch, lead_record, window_start
 from grading.store import leads as lead_store
 from grading.store.db import transaction
 from grading.store.events import EventClasses, ensure_signature
@@ -82,7 +82,7 @@ def chunk_events(
 ) -> EventArrays:
     """The classified events of a chunk of leads (`positions`: lead id -> index, ids sorted) that
     any rule can count as of `as_of`: read-only, shared by re-grading and the preview."""
-    cutoff = (as_of // DAY - longest_window + 1) * DAY
+    cutoff = window_start(as_of, longest_window)
     sql = "SELECT lead_id, class_id, at FROM events WHERE at >= ? AND at <= ? AND "
     if id_range is not None:
         rows = db.execute(

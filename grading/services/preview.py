@@ -19,8 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -30,8 +29,9 @@ import sqlite_utils
 
 from grading.core.batch import BatchGrader, EventArrays
 from grading.core.model import Config, Model
-from grading.core.scoring import DAY, classify, epoch, lead_record
+from grading.core.scoring import classify, epoch, lead_record, window_start
 from grading.store import leads as lead_store
+from grading.store.db import read_only
 from grading.store.events import EventClasses, class_key, stored_signature
 
 from .config_file import read_config
@@ -156,18 +156,12 @@ class Preview:
         }
 
 
-def main_only(model: Model) -> Model:
-    """The model without its categories: main grades do not depend on them, and leaving them
-    out spares the batch grader their columns, explanations and routes."""
-    return replace(model, categories=())
-
-
 class _Side:
     """One model file's batch graders (main grades only), taught the event classes as they turn
     up; a model in `skip` is graded by the other side alone (it grades the same either way)."""
 
     def __init__(self, config: Config, skip: frozenset[str] = frozenset()):
-        self.models = {m.name: main_only(m) for m in config.models if m.name not in skip}
+        self.models = {m.name: m.main_only() for m in config.models if m.name not in skip}
         self.batch = {name: BatchGrader(m) for name, m in self.models.items()}
         # a threshold rule is listed once one event matches; it is met only at its min_count
         self.min_counts = {
@@ -230,7 +224,7 @@ class _RawClasses:
         return class_id
 
     def events(self, db, now, window, positions, id_range) -> EventArrays:
-        cutoff = (now // DAY - window + 1) * DAY
+        cutoff = window_start(now, window)
         rows = db.execute(
             "SELECT lead_id, type, props, at FROM events"
             " WHERE at >= ? AND at <= ? AND lead_id >= ? AND lead_id < ?",
@@ -247,23 +241,6 @@ class _RawClasses:
                 side.learn(fresh)
         lead_ids = np.fromiter(positions, dtype=np.int64, count=len(positions))
         return EventArrays(np.searchsorted(lead_ids, table[:, 0]), table[:, 1], table[:, 2])
-
-
-@contextmanager
-def _read_only(db: sqlite_utils.Database):
-    """One snapshot for the whole preview, and SQLite refuses any write on this connection."""
-    own = not db.conn.in_transaction
-    db.execute("PRAGMA query_only = ON")
-    try:
-        if own:
-            db.execute("BEGIN")
-        try:
-            yield
-        finally:
-            if own:
-                db.execute("ROLLBACK")
-    finally:
-        db.execute("PRAGMA query_only = OFF")
 
 
 def _rule_table(model: Model | None) -> dict[tuple[str, str], Any]:
@@ -378,7 +355,7 @@ def _same_models(current: Config, new: Config) -> frozenset[str]:
     return frozenset(
         m.name
         for m in current.models
-        if m.name in after and main_only(m) == main_only(after[m.name])
+        if m.name in after and m.main_only() == after[m.name].main_only()
     )
 
 
@@ -430,7 +407,7 @@ def _init_worker(path: str, plan: _Plan) -> None:
 
 def _worker_slice(low: int, high: int) -> _Tally:
     w = _worker
-    with _read_only(w["db"]):
+    with read_only(w["db"]):
         return _preview_slice(w["db"], w["current"], w["new"], w["plan"], low, high)
 
 
@@ -447,7 +424,7 @@ def preview(
     Like a full re-grade, a large file database is previewed in `workers` processes (default:
     one per core, at most 4), each over its own slices of lead ids."""
     started = time.perf_counter()
-    with _read_only(db):
+    with read_only(db):
         signature = stored_signature(db)
         needed = set(current.event_property_keys) | set(new.event_property_keys)
         stored = signature is not None and needed <= set(signature)

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlite_utils
 
 from ..core.model import Config
-from ..core.scoring import epoch
+from ..core.scoring import epoch, from_epoch, window_start
 from ..store import audit
 from ..store.events import purge_before
 
 
 def cutoff(config: Config, now: datetime) -> datetime | None:
-    """Events before the start of this UTC day are purged (whole days, as activity counts them)."""
+    """Events before this are purged: what a window of retention_days counts is kept (whole UTC
+    days, as activity counts them)."""
     if config.retention_days is None:
         return None
-    start_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    return start_of_day - timedelta(days=config.retention_days - 1)
+    return from_epoch(window_start(epoch(now), config.retention_days))
 
 
 def purge_events(db: sqlite_utils.Database, config: Config, now: datetime, actor: str) -> int:

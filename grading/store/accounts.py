@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 import sqlite_utils
 
+from .queries import like_pattern
+
 StoredAccount = tuple  # (fit_score, activity_score, fit, activity, grade, leads, explanation)
 
 ACCOUNT_COLUMNS = "fit_score, activity_score, fit, activity, grade, leads, explanation"
@@ -150,10 +152,6 @@ def drop_company(db: sqlite_utils.Database, company_id: int) -> int:
     return db.execute("DELETE FROM account_grades WHERE company_id = ?", [company_id]).rowcount
 
 
-def _pattern(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def _account_row(row: Sequence[Any]) -> dict[str, Any]:
     (company_id, attrs, domain, model, fit_score, act_score, fit, act, grade, leads, expl, at) = row
     company = orjson.loads(attrs)
@@ -200,7 +198,7 @@ def list_accounts(
             params.extend(values)
     if text:
         clauses.append("(c.domain LIKE ? ESCAPE '\\' OR c.attrs LIKE ? ESCAPE '\\')")
-        params.extend([_pattern(text)] * 2)
+        params.extend([like_pattern(text)] * 2)
     where = " AND ".join(clauses)
     order = ", ".join(
         f"{column} {'ASC' if ascending != descending else 'DESC'}"

@@ -313,6 +313,24 @@ def transaction(db: sqlite_utils.Database):
     db.execute("COMMIT")
 
 
+@contextmanager
+def read_only(db: sqlite_utils.Database):
+    """One snapshot for everything read inside (a read transaction), and SQLite refuses any write
+    on this connection meanwhile: for reports (calibration, preview) that must not write."""
+    own = not db.conn.in_transaction
+    db.execute("PRAGMA query_only = ON")
+    try:
+        if own:
+            db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if own:
+                db.execute("ROLLBACK")
+    finally:
+        db.execute("PRAGMA query_only = OFF")
+
+
 def get_meta(db: sqlite_utils.Database, key: str) -> str | None:
     row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
     return row[0] if row else None

@@ -79,11 +79,13 @@ class LeadFilter:
             clauses.append(
                 "(l.ext_id LIKE ? ESCAPE '\\' OR l.attrs LIKE ? ESCAPE '\\' OR c.attrs LIKE ? ESCAPE '\\')"
             )
-            pattern = (
-                "%" + self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            )
-            params.extend([pattern] * 3)
+            params.extend([like_pattern(self.text)] * 3)
         return " AND ".join(clauses), params
+
+
+def like_pattern(text: str) -> str:
+    """LIKE '%text%' with the text's own %, _ and \\ taken literally (use with ESCAPE '\\')."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def route_json(to: str, queue: str | None = None, campaign: str | None = None) -> str:
