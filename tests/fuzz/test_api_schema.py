@@ -94,7 +94,7 @@ def seeded(app, tokens):
         response = client.post(path, json=payload, headers=admin)
         assert response.status_code == 200, (path, response.json)
     assert client.patch("/api/leads/L-2", json={"owner": "sam"}, headers=admin).status_code == 200
-    return app, admin
+    return app, tokens
 
 
 @schema.parametrize()
@@ -106,8 +106,31 @@ def seeded(app, tokens):
     derandomize=DERANDOMIZE,
 )
 def test_every_operation_answers_as_documented(case, seeded):
-    app, admin = seeded
-    case.call_and_validate(app=app, headers=admin, checks=CHECKS)
+    app, tokens = seeded
+    case.call_and_validate(app=app, headers=tokens["admin"], checks=CHECKS)
+
+
+@schema.parametrize()
+@settings(
+    max_examples=max(3, EXAMPLES // 8),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+    derandomize=DERANDOMIZE,
+)
+def test_every_operation_refuses_the_roles_it_does_not_list(case, seeded):
+    """The other roles get documented answers too, and never a success where the document's
+    "Roles:" line leaves them out (SPEC section 6)."""
+    app, tokens = seeded
+    description = case.operation.definition.raw.get("description", "")
+    allowed = description.removeprefix("Roles: ").split(", ") if "Roles: " in description else []
+    for role in ("marketing", "sales", "viewer"):
+        response = case.call(app=app, headers=tokens[role])
+        case.validate_response(response, checks=CHECKS)
+        # 403 (or 401 for a case that leaves the token out); other methods than the operation's
+        # (OPTIONS, TRACE) are Flask's and hold no data
+        if allowed and role not in allowed and case.method.upper() == case.operation.method.upper():
+            assert not 200 <= response.status_code < 300, (role, case.method, case.formatted_path)
 
 
 # What the fuzzer found, pinned down so a regression fails without luck ----------------------
