@@ -219,6 +219,8 @@ def test_a_script_in_a_name_is_text_on_every_page(server, browser):
         "/models",
         "/audit",
         "/leads/L-000/erase",
+        "/calibration",
+        "/accounts?q=c0.com",
     ):
         page.goto(server + path)
         assert page.locator("script").count() == 0, path
@@ -226,6 +228,9 @@ def test_a_script_in_a_name_is_text_on_every_page(server, browser):
     assert page.get_by_text(EVIL, exact=True).count() >= 1
     page.goto(server + "/leads/L-000")
     assert page.locator("h1").inner_text() == EVIL
+    page.click("text=company account")  # the account page lists its people by name
+    assert page.locator("script").count() == 0
+    assert page.get_by_text(EVIL, exact=True).count() >= 1
     assert alerts == []
 
 
@@ -246,3 +251,45 @@ def test_an_admin_downloads_and_erases_a_person(server, browser):
     shot(page, "8-audit")
     assert page.locator("table.list tbody tr").filter(has_text="lead.erase").count() == 1
     assert "L-039" not in page.locator("table.list").inner_text()
+
+
+def test_sales_ticks_qualification_and_filters_qualified_leads(server, browser):
+    page = log_in(browser, server, "sam")
+    page.goto(server + "/leads/L-005")
+    box = page.locator("section.qualification")
+    assert "Not qualified" in box.inner_text()
+    for checkbox in box.locator("input[type=checkbox]").all():
+        checkbox.check()
+    box.locator("button[type=submit]").click()
+    assert "Qualified" in page.locator("section.qualification strong").inner_text()
+    shot(page, "9-qualified")
+    page.goto(server + "/leads?qualified=true")
+    assert page.locator("table.list tbody tr").filter(has_text="Person 005").count() == 1
+    page.goto(server + "/leads?qualified=false")
+    assert page.locator("table.list tbody tr").filter(has_text="Person 005").count() == 0
+
+
+def test_an_admin_previews_a_changed_model_file_and_nothing_moves_yet(server, browser, tmp_path):
+    import copy
+
+    import yaml
+
+    from tests.conftest import SPEC_MODEL
+
+    page = log_in(browser, server, "ada")
+    before = page.locator("table.matrix").inner_text()
+    config = copy.deepcopy(SPEC_MODEL)  # the server's model file
+    config["models"][0]["fit"]["thresholds"]["A"] = 10_000  # nobody is an A any more
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    page.goto(server + "/models")
+    page.set_input_files("input[type=file]", str(changed))
+    page.locator("form[action$='/models/preview'] button").click()
+    shot(page, "10-preview")
+    assert "Preview of a changed model file" in page.locator("h1").inner_text()
+    rows = [line.split("\t") for line in page.locator("table").first.inner_text().splitlines()]
+    columns, cells_now = rows[0][1:-1], [row[0] for row in rows[1:-1]]
+    assert any(c.startswith("A") for c in cells_now)  # leads are A today…
+    assert columns and not any(c.startswith("A") for c in columns)  # …and none would be
+    page.goto(server + "/")
+    assert page.locator("table.matrix").inner_text() == before  # a preview saves nothing
