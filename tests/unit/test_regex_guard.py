@@ -107,11 +107,11 @@ def test_a_safe_pattern_is_accepted(pattern):
 
 def test_an_accepted_rewrite_of_the_refused_pattern_answers_at_once():
     matches = compile_condition({"field": "t", "matches": "(a++)+$"})
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: other processes on a busy machine do not count
     assert matches({"t": EVIL}) is False and matches({"t": "aaaa"}) is True
     # milliseconds when bounded; (a+)+$ on this text would take hours. The limit is far above a
     # busy machine's noise, far below a hang.
-    assert time.perf_counter() - started < 5.0
+    assert time.process_time() - started < 5.0
 
 
 def test_check_config_lists_the_refusal(cli, tmp_path):
@@ -143,13 +143,13 @@ def test_a_huge_title_against_allowed_patterns_grades_promptly():
     ]
     config = load_config(model)
     events = [Event("page_view", T, {"url": "a" * 50_000})]
-    started = time.perf_counter()
+    started = time.process_time()
     grades = grade_lead(
         config.models[0], {"title": "a" * 50_000, "lifecycle": "lead"}, {}, events, T
     )
     # well under a second when matching is bounded; unbounded, .*x alone takes 20 s on 50,000
     # characters. The limit is far above a busy machine's noise, far below a hang.
-    assert time.perf_counter() - started < 15.0
+    assert time.process_time() - started < 15.0
     hits = {c.rule for c in grades[0].explanation if c.dimension == "fit"}
     assert hits == {"r5"}  # (a++)+$ on the searched part; nothing else matches "aaa…"
 
