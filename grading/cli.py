@@ -186,7 +186,9 @@ def purge(obj: Context) -> None:
     """Delete events older than the model file's retention.events_days (the schedule does this too)."""
     config = obj.loaded().config
     if config.retention_days is None:
-        click.echo("the model file sets no retention (retention: {events_days: N}); nothing deleted")
+        click.echo(
+            "the model file sets no retention (retention: {events_days: N}); nothing deleted"
+        )
         return
     deleted = retention.purge_events(obj.db, config, datetime.now(UTC), actor=_cli_actor())
     click.echo(
