@@ -146,8 +146,14 @@ def import_(obj: Context, kind: str, file: str, no_regrade: bool) -> None:
     click.echo(line)
     if not no_regrade and result.leads_touched and kind != "outcomes":
         reason = "lead-update" if kind == "leads" else "event"
+        # the model file as it is now, not as it was when a long import began: a server may have
+        # re-graded everyone with a newer one meanwhile, and older grades would undo its work
         graded = regrade_service(
-            db, loaded.config, as_of=datetime.now(UTC), reason=reason, lead_ids=result.leads_touched
+            db,
+            obj.loaded().config,
+            as_of=datetime.now(UTC),
+            reason=reason,
+            lead_ids=result.leads_touched,
         )
         click.echo(f"re-graded {graded.leads} lead(s): {graded.changed} grade(s) changed")
 

@@ -175,3 +175,37 @@ def test_a_backup_taken_while_writing_restores_the_same_grades(cli, write, tmp_p
         sqlite3.connect(str(target)).execute("SELECT * FROM grades ORDER BY 1, 2, 3").fetchall()
     )
     assert original and restored == original
+
+
+def test_an_import_grades_with_the_model_file_as_it_is_when_the_import_ends(
+    cli, write, config_file, model_dict, monkeypatch
+):
+    """A server may re-grade everyone with a changed model file while a long import runs; the
+    import's re-grade must not then write grades of the file it started with."""
+    import copy
+
+    import yaml
+
+    from grading.services import ingest
+
+    lead = {
+        "id": "L-1",
+        "person": {"title": "CEO", "phone": "1"},
+        "company": {"industry": "software", "employees": 500},
+    }
+    leads = write("leads.jsonl", orjson.dumps(lead).decode() + "\n")
+    stricter = copy.deepcopy(model_dict)
+    stricter["models"][0]["fit"]["thresholds"] = {"A": 95, "B": 45, "C": 20}  # 85 points: B now
+    real_import = ingest.import_file
+
+    def import_then_change_the_file(*args, **kwargs):
+        result = real_import(*args, **kwargs)
+        with open(config_file, "w") as handle:
+            yaml.safe_dump(stricter, handle)
+        return result
+
+    monkeypatch.setattr(ingest, "import_file", import_then_change_the_file)
+    assert cli("import", "leads", leads).exit_code == 0
+    graded = cli("grades", "--model", "prospects", "--category", "-")
+    (row,) = [orjson.loads(line) for line in graded.output.splitlines()]
+    assert row["fit"] == "B"
