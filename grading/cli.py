@@ -13,6 +13,7 @@ from grading.core.config import ConfigError
 from grading.core.records import parse_time
 from grading.core.scoring import from_epoch
 
+from .services import accounts as account_service
 from .services import export as export_service
 from .services import ingest, retention
 from .services.config_file import read_config
@@ -148,13 +149,11 @@ def import_(obj: Context, kind: str, file: str, no_regrade: bool) -> None:
         reason = "lead-update" if kind == "leads" else "event"
         # the model file as it is now, not as it was when a long import began: a server may have
         # re-graded everyone with a newer one meanwhile, and older grades would undo its work
+        config = obj.loaded().config
         graded = regrade_service(
-            db,
-            obj.loaded().config,
-            as_of=datetime.now(UTC),
-            reason=reason,
-            lead_ids=result.leads_touched,
+            db, config, as_of=datetime.now(UTC), reason=reason, lead_ids=result.leads_touched
         )
+        account_service.drain(db, config)  # no server may be running to do it
         click.echo(f"re-graded {graded.leads} lead(s): {graded.changed} grade(s) changed")
 
 
@@ -226,8 +225,6 @@ def grades(obj: Context, model, category, cells, fmt, output, accounts) -> None:
     if model and loaded.config.model(model) is None:
         raise click.BadParameter(f"unknown model {model}", param_hint="--model")
     if accounts:
-        from .services import accounts as account_service
-
         try:
             rows = account_service.export_rows(
                 obj.db, loaded.config, model=model, category=category, cells=cells

@@ -13,6 +13,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
+from .services.accounts import drain as drain_accounts
 from .services.retention import purge_events
 from .services.runs import Busy, run_regrade
 from .store import audit
@@ -20,6 +21,7 @@ from .store.db import connect
 
 log = logging.getLogger("grading.scheduler")
 WATCH_SECONDS = 2
+ACCOUNT_SECONDS = 2  # accounts of companies whose leads were graded in real time, refreshed
 
 
 def _database(app: Flask):
@@ -93,8 +95,23 @@ class Scheduler:
         if self.app.extensions["grading"].file_changed():
             reload_and_regrade(self.app)
 
+    def _accounts(self) -> None:
+        db = _database(self.app)
+        try:
+            drain_accounts(db, self.app.extensions["grading"].config)
+        finally:
+            db.conn.close()
+
     def start(self) -> None:
         self.schedule_regrade()
+        self.scheduler.add_job(
+            self._accounts,
+            "interval",
+            seconds=ACCOUNT_SECONDS,
+            id="account-grades",
+            max_instances=1,
+            coalesce=True,
+        )
         self.scheduler.add_job(
             self._watch,
             "interval",

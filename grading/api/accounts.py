@@ -142,6 +142,7 @@ def list_accounts():
     per_page, page = params["per_page"], params["page"]
     rows, total = [], 0
     if model is not None:
+        account_service.drain(get_db(), state().config)  # accounts of the latest events too
         rows, total = account_service.list_accounts(
             get_db(),
             model,
@@ -175,6 +176,7 @@ def list_accounts():
 @api.get("/accounts/<company_id>")
 @requires(READ)
 def get_account(company_id: str):
+    account_service.drain(get_db(), state().config)
     report = (
         account_service.account_report(get_db(), int(company_id))
         if company_id.isascii() and company_id.isdigit() and len(company_id) < 19  # not "²"

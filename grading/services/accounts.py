@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -46,27 +46,52 @@ def account_models(config: Config) -> list[Model]:
 COMPANY_CHUNK = 1000  # companies per transaction: other writers wait a few milliseconds
 
 
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def note_leads(db: sqlite_utils.Database, config: Config, lead_ids: Iterable[int]) -> None:
+    """These leads were graded again: queue the accounts of their companies (and of companies they
+    left) for `drain`, so an event batch's answer does not wait for its companies' accounts."""
+    if account_models(config):
+        with transaction(db):  # the caller's, when it has one: queued with the grades
+            account_store.enqueue(db, account_store.companies_of_leads(db, lead_ids))
+
+
+def drain(db: sqlite_utils.Database, config: Config) -> int:
+    """Refresh the accounts of every queued company, a chunk per transaction (the queue is read
+    and emptied under the write lock, so a company queued meanwhile is never lost). Readers of
+    account grades drain first, and a server drains every few seconds. Returns rows written."""
+    graded, stamp, written = account_models(config), _stamp(datetime.now(UTC)), 0
+    while True:
+        with transaction(db):
+            ids = account_store.queued(db, COMPANY_CHUNK)
+            if not ids:
+                return written
+            part = Companies(ids=tuple(sorted(ids)))
+            for model in graded:
+                written += _refresh_in_transaction(db, model, part, stamp)
+            account_store.dequeue(db, ids)
+
+
 def refresh(
     db: sqlite_utils.Database,
     config: Config,
     *,
     as_of: datetime,
     models: Sequence[str] | None = None,
-    lead_ids: Iterable[int] | None = None,
 ) -> int:
-    """Re-grade the accounts of every company (or of the given leads' companies) from the stored
-    lead grades, writing only what changed. Companies go in chunks, each read, graded and written
-    in one short transaction (or in the caller's, when there is one), so a chunk never writes an
-    account from lead grades another writer has changed in between. Returns the account rows
-    written or deleted."""
-    stamp = as_of.isoformat(timespec="seconds").replace("+00:00", "Z")
+    """Re-grade the accounts of every company from the stored lead grades, writing only what
+    changed. Companies go in chunks, each read, graded and written in one short transaction, so
+    a chunk never writes an account from lead grades another writer has changed in between.
+    Returns the account rows written or deleted."""
+    stamp = _stamp(as_of)
     graded = [m for m in account_models(config) if models is None or m.name in models]
     written = 0
-    if lead_ids is not None:
-        return refresh_companies(db, graded, account_store.companies_of_leads(db, lead_ids), stamp)
     if models is None:
         with transaction(db):
             written += account_store.drop_models_except(db, [m.name for m in graded])
+            account_store.clear_queue(db)  # every company is refreshed below
     last = account_store.last_company_id(db)
     for low in range(0, last + 1, COMPANY_CHUNK):
         companies = Companies(id_range=(low, low + COMPANY_CHUNK))
@@ -201,6 +226,7 @@ def export_rows(
         raise ValueError("accounts have no category grades: leave out --category")
     if model and config.model(model) is not None and config.model(model).accounts is None:
         raise ValueError(f"model {model} grades no accounts (it has no accounts block)")
+    drain(db, config)
     return _export_rows(db, model, cells)
 
 

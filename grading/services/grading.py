@@ -365,7 +365,7 @@ def regrade(
             result.add(part)
             if progress:
                 progress(part.leads)
-        accounts.refresh(db, config, as_of=as_of, models=models, lead_ids=ids)
+        accounts.note_leads(db, config, ids)
         return result
     (low, high, count) = db.execute(
         "SELECT coalesce(min(id), 0), coalesce(max(id), -1), count(*) FROM leads"

@@ -56,6 +56,28 @@ def companies_of_leads(db: sqlite_utils.Database, lead_ids: Iterable[int]) -> se
     return {row[0] for row in now} | {row[0] for row in before if row[0] is not None}
 
 
+def enqueue(db: sqlite_utils.Database, company_ids: Iterable[int]) -> None:
+    """Note companies whose account grades must be refreshed (inside the caller's transaction)."""
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO account_queue (company_id) VALUES (?)", [(c,) for c in company_ids]
+    )
+
+
+def queued(db: sqlite_utils.Database, limit: int) -> list[int]:
+    return [r[0] for r in db.execute("SELECT company_id FROM account_queue LIMIT ?", [limit])]
+
+
+def dequeue(db: sqlite_utils.Database, company_ids: Sequence[int]) -> None:
+    db.execute(
+        "DELETE FROM account_queue WHERE company_id IN (SELECT value FROM json_each(?))",
+        [_ids_json(company_ids)],
+    )
+
+
+def clear_queue(db: sqlite_utils.Database) -> None:
+    db.execute("DELETE FROM account_queue")
+
+
 @dataclass(frozen=True)
 class Companies:
     """Which companies: the given ids, or the ids low <= id < high."""

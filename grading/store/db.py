@@ -247,6 +247,11 @@ MIGRATIONS = [
         WHERE id = NEW.id;
     END;
     """,
+    """
+    -- companies whose account grades wait for a refresh (services/accounts.py drain): an event
+    -- batch only notes them, so its answer does not wait for its companies' accounts
+    CREATE TABLE account_queue (company_id INTEGER PRIMARY KEY);
+    """,
 ]
 
 

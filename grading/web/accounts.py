@@ -47,6 +47,7 @@ def accounts():
     per_page, page = params["per_page"], params["page"]
     rows, total = [], 0
     if model is not None:
+        account_service.drain(get_db(), config)  # accounts of the latest events too
         rows, total = account_service.list_accounts(
             get_db(),
             model.name,
@@ -77,6 +78,7 @@ def accounts():
 @web.get("/accounts/<int:company_id>")
 @login_required()
 def account(company_id: int):
+    account_service.drain(get_db(), state().config)
     # a row id is a signed 64-bit integer: a longer number names no company (and SQLite refuses it)
     report = account_service.account_report(get_db(), company_id) if company_id < 2**63 else None
     if report is None:

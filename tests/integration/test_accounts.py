@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grading.core.config import load_config
+from grading.services import accounts as account_service
 from grading.services import privacy
 from grading.services.grading import regrade
 from grading.services.ingest import import_records
@@ -65,8 +66,11 @@ def downloads(lead, n, start=0):
 
 
 def load(db, config, kind, items, grade=True):
+    """Import as the API does, then refresh the queued accounts as every reader of them does."""
     records = [(str(i), item) for i, item in enumerate(items, start=1)]
-    return import_records(db, config, kind, records, grade=grade, as_of=T)
+    result = import_records(db, config, kind, records, grade=grade, as_of=T)
+    account_service.drain(db, config)
+    return result
 
 
 def fill(db, config):
@@ -136,8 +140,6 @@ def test_a_full_regrade_stores_an_account_grade_per_company_with_leads_in_the_au
 
 
 def test_regrading_again_writes_no_account_row(db, config):
-    from grading.services import accounts as account_service
-
     fill(db, config)
     before = db.execute("SELECT * FROM account_grades ORDER BY company_id").fetchall()
     assert account_service.refresh(db, config, as_of=T + timedelta(hours=1)) == 0
@@ -145,9 +147,18 @@ def test_regrading_again_writes_no_account_row(db, config):
     assert db.execute("SELECT * FROM account_grades ORDER BY company_id").fetchall() == before
 
 
-def test_an_event_moves_its_account_at_once(db, config):
+def test_an_event_queues_its_account_and_the_next_reader_sees_it_moved(db, config):
     fill(db, config)
-    load(db, config, "events", downloads("L-2", 2, start=10))  # L-2: 10 -> 30 (capped)
+    before = accounts(db)["acme.io"]
+    records = [(str(i), e) for i, e in enumerate(downloads("L-2", 2, start=10))]
+    import_records(db, config, "events", records, as_of=T)  # L-2: 10 -> 30 (capped)
+    # the batch only noted the company: its answer did not wait for the account
+    assert accounts(db)["acme.io"] == before
+    assert db.execute("SELECT company_id FROM account_queue").fetchall() == [
+        (company_id(db, "acme.io"),)
+    ]
+    assert account_service.drain(db, config) == 1
+    assert db.execute("SELECT count(*) FROM account_queue").fetchone() == (0,)
     acme = accounts(db)["acme.io"]
     assert (acme["activity_score"], acme["grade"]) == (50, "A4")
     assert acme["explanation"]["activity"]["top"][0]["activity_score"] == 30
@@ -608,3 +619,46 @@ def test_stored_accounts_agree_with_grading_each_lead_from_scratch(people, how):
     }
     db.conn.close()
     assert stored == expected
+
+
+def test_an_event_posted_to_the_api_moves_the_account_the_api_shows(api, app, tokens):
+    db = connect(app.config["DATABASE"])
+    acme = company_id(db, "acme.io")
+    db.conn.close()
+    admin = tokens["admin"]
+
+    def account_activity():
+        (grade,) = api.get(f"/api/accounts/{acme}", headers=admin).json["grades"]
+        return grade["activity_score"]
+
+    def lead_activity(lead):
+        grades = api.get(f"/api/leads/{lead}", headers=admin).json["grades"]
+        return next(g["activity_score"] for g in grades if g["category"] is None)
+
+    before = account_activity()
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    batch = {"events": [{"id": "NOW-1", "lead": "L-2", "type": "download", "at": now}]}
+    assert api.post("/api/events", json=batch, headers=admin).status_code == 200
+    after = account_activity()
+    assert after != before
+    assert after == pytest.approx(lead_activity("L-1") + lead_activity("L-2"))  # L-3: a customer
+
+
+def test_a_running_server_refreshes_queued_accounts_on_its_own(api, app, config):
+    from grading.scheduler import Scheduler
+
+    db = connect(app.config["DATABASE"])
+    records = [(str(i), e) for i, e in enumerate(downloads("L-2", 2, start=10))]
+    import_records(db, config, "events", records, as_of=T)
+    assert db.execute("SELECT count(*) FROM account_queue").fetchone() == (1,)
+    scheduler = Scheduler(app)
+    scheduler.start()
+    try:
+        job = scheduler.scheduler.get_job("account-grades")
+        assert job is not None and job.max_instances == 1
+        scheduler._accounts()  # what the job runs every ACCOUNT_SECONDS
+    finally:
+        scheduler.stop()
+    assert db.execute("SELECT count(*) FROM account_queue").fetchone() == (0,)
+    assert accounts(db)["acme.io"]["activity_score"] == 50
+    db.conn.close()
