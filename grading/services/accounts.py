@@ -21,6 +21,7 @@ from grading.core.model import Config, Model
 from ..store import accounts as account_store
 from ..store.accounts import Companies
 from ..store.db import transaction
+from . import export
 
 EXPORT_COLUMNS = (
     "company_id",
@@ -252,11 +253,7 @@ def explanation_text(explanation: dict[str, Any]) -> str:
 
 
 def write_jsonl(rows: Iterable[dict[str, Any]], out) -> int:
-    count = 0
-    for row in rows:
-        out.write(orjson.dumps({k: row[k] for k in EXPORT_COLUMNS}).decode() + "\n")
-        count += 1
-    return count
+    return export.write_jsonl(rows, out, EXPORT_COLUMNS)
 
 
 def write_csv(rows: Iterable[dict[str, Any]], out) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
 
@@ -115,10 +115,12 @@ def route_counts(db: sqlite_utils.Database, model: Model) -> list[dict[str, Any]
     return out
 
 
-def write_jsonl(rows: Iterable[dict[str, Any]], out) -> int:
+def write_jsonl(
+    rows: Iterable[dict[str, Any]], out, columns: Sequence[str] = EXPORT_COLUMNS
+) -> int:
     count = 0
     for row in rows:
-        out.write(orjson.dumps({k: row[k] for k in EXPORT_COLUMNS}).decode() + "\n")
+        out.write(orjson.dumps({k: row[k] for k in columns}).decode() + "\n")
         count += 1
     return count
 
