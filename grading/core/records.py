@@ -146,6 +146,7 @@ def parse_time(value: Any, field: str, problems: list) -> int | None:
 
 
 _EVENT_FIELDS = frozenset(("id", "lead", "type", "at", "properties"))
+MAX_TIME_TEXT = 64  # longer time texts skip the fast path (and its cache)
 _SIMPLE = (str, int, bool)  # exact types of attribute values the fast path accepts as they are
 
 
@@ -172,8 +173,8 @@ def _fast_event(obj: dict, now: int) -> EventInput | None:
     lead, event_type, at = obj.get("lead"), obj.get("type"), obj.get("at")
     if type(lead) is not str or type(event_type) is not str or type(at) is not str:
         return None
-    if len(lead) > MAX_ID or len(event_type) > MAX_ID:
-        return None
+    if len(lead) > MAX_ID or len(event_type) > MAX_ID or len(at) > MAX_TIME_TEXT:
+        return None  # (a long time text is not kept in the cache: the full checks judge it)
     lead, event_type = lead.strip(), event_type.strip()
     if not lead or not event_type:
         return None
