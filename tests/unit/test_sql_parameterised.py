@@ -1,6 +1,6 @@
 """Every SQL statement takes its values as parameters: the only pieces formatted into SQL text are
-the structural ones below (column lists, placeholders, table names read from the schema, sort orders
-from a fixed table, numeric settings). A new formatted piece fails here until it is looked at."""
+the structural ones below (column lists, runs of "?" marks, table names read from the schema, sort
+orders from a fixed table, numeric settings). A new formatted piece fails here until it is looked at."""
 
 import ast
 import pathlib
@@ -10,7 +10,7 @@ SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|WHERE|PRAGMA|DROP|CREATE|ORDER
 GRADING = pathlib.Path(__file__).resolve().parents[2] / "grading"
 
 STRUCTURAL = {
-    # "?, ?, ?" placeholders for IN lists
+    # the "?, ?, ?" marks of IN lists
     "','.join('?' * len(ids))",
     "','.join('?' * len(page))",
     "','.join('?' * len(part))",
