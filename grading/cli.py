@@ -207,7 +207,12 @@ def purge(obj: Context) -> None:
 @click.option("--category", help="Only this category ('-' for main grades only).")
 @click.option("--cell", "cells", multiple=True, help="Only these cells, e.g. --cell A4 --cell B4.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv"]),
+    default="jsonl",
+    show_default=True,
+    help="csv: text a spreadsheet would run as a formula (=, +, -, @ …) gets a leading '.",
 )
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File (default stdout)."

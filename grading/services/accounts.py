@@ -7,7 +7,6 @@ company is re-graded without reading a single event.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -257,7 +256,7 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out) -> int:
 
 
 def write_csv(rows: Iterable[dict[str, Any]], out) -> int:
-    writer = csv.writer(out)
+    writer = export.CsvWriter(out)
     writer.writerow(EXPORT_COLUMNS)
     count = 0
     for row in rows:
@@ -267,9 +266,9 @@ def write_csv(rows: Iterable[dict[str, Any]], out) -> int:
                 row["domain"] or "",
                 row["name"] or "",
                 row["model"],
-                f"{row['fit_score']:.2f}",
+                export.two_decimals(row["fit_score"]),
                 row["fit"],
-                f"{row['activity_score']:.2f}",
+                export.two_decimals(row["activity_score"]),
                 row["activity"],
                 row["grade"],
                 row["leads"],

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
 from itertools import islice
 from typing import Any
 
@@ -34,6 +36,43 @@ EXPORT_COLUMNS = (
     "qualified",  # every qualification criterion ticked (kept apart from the grade)
     "qualification",  # the ticked criteria
 )
+
+
+# What a spreadsheet reads as the start of a formula (OWASP's CSV injection rule). Full-width
+# and other compatibility forms (＝, ＋, ﹣, ＠ …) count too: their NFKC form is one of these.
+FORMULA_STARTS = frozenset("=+-@")
+FORMULA_CONTROLS = ("\t", "\r")  # a cell led by these is read as a formula by some spreadsheets
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """A CSV cell no spreadsheet runs as a formula: text that starts with = + - @ (or a full-width
+    form of them), also after leading whitespace a spreadsheet skips, or with a tab or carriage
+    return, gets a leading ' so it is shown as the text it is. Numbers (int, float, Decimal) are
+    left alone: -40 is a number, not a formula, while the text "+49 30 1234" or "-1+2" is quoted."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_CONTROLS):
+        return "'" + value
+    first = value.lstrip()[:1]
+    if first and unicodedata.normalize("NFKC", first)[:1] in FORMULA_STARTS:
+        return "'" + value
+    return value
+
+
+class CsvWriter:
+    """The one CSV writer of every export (grades, accounts, the lead list): csv.writer with
+    each cell made spreadsheet-safe (spreadsheet_cell)."""
+
+    def __init__(self, out):
+        self._writer = csv.writer(out)
+
+    def writerow(self, row: Iterable[Any]) -> None:
+        self._writer.writerow([spreadsheet_cell(value) for value in row])
+
+
+def two_decimals(score: float) -> Decimal:
+    """A score for CSV as a number with two decimals ("-40.00"): a number, so left as it is."""
+    return Decimal(f"{score:.2f}")
 
 
 def _labels(
@@ -126,7 +165,7 @@ def write_jsonl(
 
 
 def write_csv(rows: Iterable[dict[str, Any]], out) -> int:
-    writer = csv.writer(out)
+    writer = CsvWriter(out)
     writer.writerow(EXPORT_COLUMNS)
     count = 0
     for row in rows:
@@ -136,9 +175,9 @@ def write_csv(rows: Iterable[dict[str, Any]], out) -> int:
                 row["lead"],
                 row["model"],
                 row["category"] or "",
-                f"{row['fit_score']:.2f}",
+                two_decimals(row["fit_score"]),
                 row["fit"],
-                f"{row['activity_score']:.2f}",
+                two_decimals(row["activity_score"]),
                 row["activity"],
                 row["grade"],
                 route_text(route),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 import secrets
@@ -314,7 +313,7 @@ def leads_csv():
     def generate():
         db = connect(path)  # the request's connection is closed before a streamed body ends
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = export_service.CsvWriter(out)
         writer.writerow(CSV_COLUMNS)
         offset = 0
         while True:
