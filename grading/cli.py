@@ -119,19 +119,22 @@ def check_config(obj: Context, file: str | None) -> None:
 @click.option("--no-regrade", is_flag=True, help="Store only; leave grading to the next re-grade.")
 @click.pass_obj
 def import_(obj: Context, kind: str, file: str, no_regrade: bool) -> None:
-    """Import leads, events or outcomes from .jsonl, .json or .csv (all rows or none)."""
+    """Import leads, events or outcomes from .jsonl, .json or .csv (all rows or none).
+
+    Changes of an existing lead's lifecycle, owner or qualification are audited as cli:USER."""
     loaded = obj.loaded()
     db = obj.db
+    actor = _cli_actor()
     try:
         if sys.stderr.isatty():
             with click.progressbar(
                 length=os.path.getsize(file), label=f"importing {kind}", file=sys.stderr
             ) as bar:
                 result = ingest.import_file(
-                    db, loaded.config, kind, file, progress=bar.update, grade=False
+                    db, loaded.config, kind, file, progress=bar.update, grade=False, actor=actor
                 )
         else:
-            result = ingest.import_file(db, loaded.config, kind, file, grade=False)
+            result = ingest.import_file(db, loaded.config, kind, file, grade=False, actor=actor)
     except ingest.ImportFailed as failed:
         result = failed.result
         _print_problems(file, result.problems, result.more_problems)
@@ -506,7 +509,8 @@ def export_lead(obj: Context, lead: str, output: str | None) -> None:
 @click.option("--limit", default=50, show_default=True, help="How many entries, newest first.")
 @click.pass_obj
 def audit(obj: Context, limit: int) -> None:
-    """The audit log: lifecycle and owner changes, model reloads, accounts, erasures."""
+    """The audit log: lifecycle, owner and qualification changes (API, import, web, routing),
+    model reloads, accounts, erasures."""
     from .store.audit import entries
 
     for item in entries(obj.db, limit=limit):

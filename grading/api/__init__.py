@@ -15,8 +15,8 @@ from ..services import export as export_service
 from ..services import ingest
 from ..services import qualification as qualification_service
 from ..services.runs import Busy, run_regrade
-from ..store import audit, queries
 from ..store import grades as grade_store
+from ..store import queries
 from ..store import runs as run_store
 from ..store.db import schema_version
 from ..store.leads import find_lead
@@ -76,7 +76,9 @@ def _ingest(kind: str, items: list[dict]) -> dict:
     current = state()
     try:
         # the model as it is once the batch holds the write lock (see import_records)
-        result = ingest.import_records(get_db(), lambda: current.config, kind, records, source=kind)
+        result = ingest.import_records(
+            get_db(), lambda: current.config, kind, records, source=kind, actor=privacy.actor()
+        )
     except ingest.ImportFailed as failed:
         problems = [
             {"field": f"{kind}[{position}]" + (f".{name}" if name else ""), "message": reason}
@@ -203,8 +205,7 @@ def patch_lead(lead_id: str):
     except QualificationError as error:
         problems = [{"field": f, "message": m} for f, m in error.problems]
         raise ApiError(422, "invalid request", problems) from None
-    _ingest("leads", [{"id": lead_id, "person": changes}])
-    audit.record_lead_update(db, privacy.actor(), lead, changes)
+    _ingest("leads", [{"id": lead_id, "person": changes}])  # audited there, as every lead write
     return get_lead(lead_id)
 
 

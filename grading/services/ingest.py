@@ -34,6 +34,7 @@ BATCH = 20_000
 IMPORT_CACHE_KIB = -1_048_576  # 1 GiB while importing
 INLINE_REGRADE = 10_000  # up to this many touched leads are re-graded in the import's transaction
 MAX_PROBLEMS = 10_000  # kept in memory and reported; the rest are only counted
+SYSTEM_ACTOR = "system"  # the audit log's actor when a caller names none (demo data, tests)
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of undecodable bytes
 
 
@@ -142,8 +143,8 @@ def _report(result: ImportResult, path: str, position: str, error: RecordError) 
         result.problem(f"{path}:{position}", f"{name}: {reason}" if name else reason)
 
 
-def _import_leads(db, records, path: str, result: ImportResult, now: str) -> None:
-    writer = lead_store.LeadWriter(db, now)
+def _import_leads(db, records, path: str, result: ImportResult, now: str, actor: str) -> None:
+    writer = lead_store.LeadWriter(db, now, actor)
     for position, record in records:
         result.rows += 1
         try:
@@ -159,6 +160,8 @@ def _import_leads(db, records, path: str, result: ImportResult, now: str) -> Non
         result.stored += 1
         if changed:
             result.leads_touched.add(lead_id)
+    if not result.problems:
+        writer.flush()  # the audit entries of lifecycle, owner and qualification changes
     if writer.touched_companies:
         result.leads_touched |= lead_store.lead_ids_of_companies(db, writer.touched_companies)
 
@@ -235,10 +238,12 @@ def import_file(
     progress: Callable[[int], None] | None = None,
     grade: bool = True,
     as_of: datetime | None = None,
+    actor: str = SYSTEM_ACTOR,
 ) -> ImportResult:
     """Import one file whole or not at all; raises ImportFailed listing every bad row."""
+    records = read_records(path, progress)
     return import_records(
-        db, config, kind, read_records(path, progress), source=path, grade=grade, as_of=as_of
+        db, config, kind, records, source=path, grade=grade, as_of=as_of, actor=actor
     )
 
 
@@ -251,12 +256,14 @@ def import_records(
     source: str = "input",
     grade: bool = True,
     as_of: datetime | None = None,
+    actor: str = SYSTEM_ACTOR,
 ) -> ImportResult:
     """Import (position, record) pairs whole or not at all, then re-grade the leads they touch.
 
     `config` may be a function giving the current model (a server's): it is then read under the
     write lock, so a batch that waited for the lock while the model file was reloaded and everyone
-    re-graded is never stored and graded with the old model."""
+    re-graded is never stored and graded with the old model. `actor` is who the audit log names
+    for the lifecycle, owner and qualification changes of leads ("token:…", "user:…", "cli:…")."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r} (use {', '.join(KINDS)})")
     started = time.perf_counter()
@@ -271,7 +278,7 @@ def import_records(
                 config = config()
             grader = grader_for(db, config)
             if kind == "leads":
-                _import_leads(db, records, source, result, stamp)
+                _import_leads(db, records, source, result, stamp, actor)
             elif kind == "events":
                 with grader.using(db):
                     try:

@@ -5,6 +5,7 @@ also takes their lead id out of earlier entries."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ import orjson
 import sqlite_utils
 
 ACTIONS = (
-    "lead.update",  # lifecycle, owner and/or qualification
+    "lead.update",  # lifecycle, owner and/or qualification, however the lead was written
     "lead.erase",
     "model.reload",
     "token.create",
@@ -20,6 +21,22 @@ ACTIONS = (
     "user.create",
     "events.purge",  # the retention setting deleted old events (a count, no personal data)
 )
+
+
+LEAD_KEYS = ("lifecycle", "owner", "qualification")  # a change of any of these is audited
+
+
+INSERT_SQL = "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _row(at: str, actor: str, action: str, target: str | None, detail: dict[str, Any] | None):
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    return (at, actor, action, target, orjson.dumps(detail).decode() if detail else None)
 
 
 def record(
@@ -30,27 +47,28 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> int:
     """Add one entry; returns its id (a receipt, e.g. for an erasure)."""
-    if action not in ACTIONS:
-        raise ValueError(f"unknown audit action {action!r}")
-    at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    cursor = db.execute(
-        "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
-        [at, actor, action, target, orjson.dumps(detail).decode() if detail else None],
-    )
-    return cursor.lastrowid
+    return db.execute(INSERT_SQL, _row(_now(), actor, action, target, detail)).lastrowid
 
 
-def record_lead_update(
-    db: sqlite_utils.Database, actor: str, lead: dict[str, Any], changes: dict[str, Any]
-) -> int | None:
-    """Record what a lifecycle/owner/qualification change really changed, as
-    {key: [before, after]}; a key the lead row lacks (qualification) is a person attribute."""
+def record_many(
+    db: sqlite_utils.Database,
+    actor: str,
+    action: str,
+    entries: Iterable[tuple[str | None, dict[str, Any]]],
+) -> None:
+    """Add many entries of one actor and action at once, (target, detail) each: an import's."""
+    at = _now()
+    db.conn.executemany(INSERT_SQL, [_row(at, actor, action, t, d) for t, d in entries])
 
-    def before(key: str) -> Any:
-        return lead[key] if key in lead else lead.get("person", {}).get(key)
 
-    detail = {key: [before(key), value] for key, value in changes.items() if before(key) != value}
-    return record(db, actor, "lead.update", lead["id"], detail) if detail else None
+def lead_update(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """What a write of a lead's person attributes changed of lifecycle, owner and qualification,
+    as {key: [before, after]}; empty when none of them changed (nothing to audit)."""
+    return {
+        key: [before.get(key), after.get(key)]
+        for key in LEAD_KEYS
+        if before.get(key) != after.get(key)
+    }
 
 
 def entries(

@@ -12,7 +12,11 @@ import sqlite_utils
 from grading.core.records import LeadInput, OutcomeInput
 from grading.core.scoring import epoch
 
+from . import audit
+
 DEFAULT_LIFECYCLE = "lead"
+ROUTING_ACTOR = "routing"  # who the audit log names for a hand-over's lifecycle lead -> mql
+AUDIT_BATCH = 5000  # audit entries kept before they are written (in the writer's transaction)
 
 # Rows as they were before a change (lead_changes / company_changes): calibration reads a lead
 # as of its outcome's time, and leads and companies are otherwise overwritten.
@@ -49,13 +53,26 @@ def _name_key(attrs: dict[str, Any]) -> str | None:
 
 
 class LeadWriter:
-    """Upserts leads and companies inside the caller's transaction."""
+    """Upserts leads and companies inside the caller's transaction.
 
-    def __init__(self, db: sqlite_utils.Database, now: str):
+    Every write of a lead passes here (import, API, batch, PATCH, the web form), so here is
+    where a change of an existing lead's lifecycle, owner or qualification is audited, naming
+    `actor`; the entries are written in bulk (call flush() once done). A new lead is not an
+    audit entry: nobody's lead changed."""
+
+    def __init__(self, db: sqlite_utils.Database, now: str, actor: str):
         self.db = db
         self.now = now
+        self.actor = actor
         self.changed_at = epoch(datetime.now(UTC))  # exact, for lead_changes / company_changes
         self.touched_companies: set[int] = set()
+        self.audit_entries: list[tuple[str, dict[str, Any]]] = []
+
+    def flush(self) -> None:
+        """Write the audit entries kept so far."""
+        if self.audit_entries:
+            audit.record_many(self.db, self.actor, "lead.update", self.audit_entries)
+            self.audit_entries.clear()
 
     def _find_company(self, changes: dict[str, Any], current_id: int | None) -> int | None:
         domain = _domain(changes)
@@ -134,6 +151,11 @@ class LeadWriter:
         attrs.setdefault("lifecycle", DEFAULT_LIFECYCLE)
         if attrs == current and company_id == current_company:
             return lead_id, company_id in self.touched_companies
+        detail = audit.lead_update(current, attrs)
+        if detail:
+            self.audit_entries.append((lead.id, detail))
+            if len(self.audit_entries) >= AUDIT_BATCH:
+                self.flush()
         self.db.execute(LEAD_CHANGE_SQL, [self.changed_at, lead_id])
         self.db.execute(
             "UPDATE leads SET company_id = ?, attrs = ?, lifecycle = ?, owner = ?, name = ?, updated_at = ?"
@@ -249,9 +271,17 @@ def iter_lead_facts(
 
 
 def hand_over(db: sqlite_utils.Database, lead_ids: list[int], at: str) -> None:
-    """First sales route: keep the time and move lifecycle lead -> mql."""
+    """First sales route: keep the time and move lifecycle lead -> mql (audited as routing)."""
     if not lead_ids:
         return
+    moved = [
+        row[0]
+        for row in db.execute(
+            "SELECT ext_id FROM leads WHERE id IN (SELECT value FROM json_each(?))"
+            " AND handed_over_at IS NULL AND lifecycle = 'lead'",
+            [orjson.dumps(lead_ids).decode()],
+        )
+    ]
     # the row changes now, whatever time the grading is as of: lead_changes keeps real time, so a
     # hand-over caused by an update sorts after that update (and after any earlier outcome)
     changed_at = epoch(datetime.now(UTC))
@@ -264,6 +294,12 @@ def hand_over(db: sqlite_utils.Database, lead_ids: list[int], at: str) -> None:
         " attrs = CASE lifecycle WHEN 'lead' THEN json_set(attrs, '$.lifecycle', 'mql') ELSE attrs END"
         " WHERE id = ? AND handed_over_at IS NULL",
         [(at, lead_id) for lead_id in lead_ids],
+    )
+    audit.record_many(
+        db,
+        ROUTING_ACTOR,
+        "lead.update",
+        [(ext_id, {"lifecycle": ["lead", "mql"]}) for ext_id in moved],
     )
 
 

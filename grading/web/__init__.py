@@ -34,8 +34,8 @@ from ..services import export as export_service
 from ..services import ingest
 from ..services import qualification as qualification_service
 from ..services.runs import Busy, run_regrade
-from ..store import audit, queries
 from ..store import grades as grade_store
+from ..store import queries
 from ..store import runs as run_store
 from ..store.db import connect
 from ..store.leads import find_lead
@@ -396,12 +396,15 @@ def lead(lead_id: str):
             # the model is read under the write lock, as for API batches (a reload may intervene)
             current = state()
             ingest.import_records(
-                db, lambda: current.config, "leads", [("form", {"id": lead_id, "person": changes})]
+                db,
+                lambda: current.config,
+                "leads",
+                [("form", {"id": lead_id, "person": changes})],
+                actor=f"user:{g.user['name']}",  # the import audits what really changed
             )
         except ingest.ImportFailed as failed:
             flash("; ".join(failed.result.problems), "error")
         else:
-            audit.record_lead_update(db, f"user:{g.user['name']}", before, changes)
             flash("Saved; the lead was re-graded.", "ok")
         return redirect(url_for("web.lead", lead_id=lead_id))
     report = export_service.lead_report(db, state().config, lead_id, events=200)

@@ -366,8 +366,11 @@ def test_sales_ticks_on_the_lead_page_and_the_lead_is_regraded(site):
     details = [json.loads(r[0]) for r in db.execute("SELECT detail FROM audit_log ORDER BY id")]
     assert details[0] == {"qualification": [None, ["budget", "need"]]}
     assert details[-1] == {"qualification": [["budget", "authority", "need", "timeline"], None]}
-    actors = {r[0] for r in db.execute("SELECT actor FROM audit_log")}
+    actors = {r[0] for r in db.execute("SELECT actor FROM audit_log WHERE detail LIKE '%qual%'")}
     assert actors == {"user:sam"}
+    # A fit reached a sales route (analytics A*): routing handed the lead over, audited as such
+    handed = db.execute("SELECT actor, detail FROM audit_log WHERE detail NOT LIKE '%qual%'")
+    assert [(a, json.loads(d)) for a, d in handed] == [("routing", {"lifecycle": ["lead", "mql"]})]
     db.conn.close()
 
 
