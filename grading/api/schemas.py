@@ -339,6 +339,9 @@ class Health(Schema):
 class Problem(Schema):
     field = fields.Str(metadata={"description": "e.g. events[3].at"})
     message = fields.Str()
+    line = fields.Int(
+        metadata={"description": "a problem of a model file: its line, where the file has it"}
+    )
 
 
 class ErrorOut(Schema):

@@ -40,6 +40,7 @@ from .qualification import DEFAULT_CRITERIA, check_criteria
 
 NAME = re.compile(r"^[a-z0-9_-]+$")
 CELL = re.compile(r"^(\*|[A-D*][1-4*])$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 LEAD_NAMESPACES = ("person", "company")
 MAX_DAYS = 36_500  # 100 years: windows are walked day by day, and times must stay in range
 
@@ -579,7 +580,7 @@ def _webhooks(check: _Checker, value: Any, model_names: set[str]) -> tuple[Webho
         secret_env = None
         if "secret_env" in hook:
             secret_env = check.text(hook["secret_env"], _join(where, "secret_env"))
-            if secret_env and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", secret_env):
+            if secret_env and not ENV_NAME.match(secret_env):
                 check.fail(
                     _join(where, "secret_env"),
                     f"'{secret_env}' is not an environment variable name",
