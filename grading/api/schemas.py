@@ -313,7 +313,12 @@ class ReloadOut(Schema):
 
 
 class WebhookStatus(Schema):
-    url = fields.Str()
+    url = fields.Str(
+        metadata={
+            "description": "the whole URL for admins; scheme and host only for other roles "
+            "(https://hooks.example.com/…): paths and query strings carry receivers' tokens"
+        }
+    )
     configured = fields.Bool(
         metadata={"description": "false: the URL left the model file; its messages wait"}
     )

@@ -229,3 +229,87 @@ def test_problems_read_the_same_through_the_api_and_check_config(app, tokens, cl
     )
     api = [f"line {p['line']}: {p['field']}: {p['message']}" for p in response.json["problems"]]
     assert [line.split(": ", 1)[1] for line in checked.stderr.splitlines()[:-1]] == api
+
+
+# webhooks: secret_env ---------------------------------------------------------------------------
+
+HOOKED = MINIMAL + (
+    "webhooks:\n"
+    "  - url: https://hooks.example.com/services/T0/B0/XYZ?key=receiver-token\n"
+    "    secret_env: GRADING_TEST_HOOK_SECRET\n"
+)
+
+
+def test_an_unset_secret_env_is_a_problem_of_the_model_file(cli, write, monkeypatch):
+    monkeypatch.delenv("GRADING_TEST_HOOK_SECRET", raising=False)
+    path = write("hooked.yaml", HOOKED)
+    expected = (
+        "line 12: webhooks[0].secret_env: the environment variable GRADING_TEST_HOOK_SECRET is "
+        "not set (or is empty): its messages would go unsigned; set it, or remove secret_env"
+    )
+    assert problems_of(HOOKED) == [expected]
+    checked = cli("check-config", path)
+    assert checked.exit_code == 1 and f"{path}: {expected}" in checked.stderr
+    monkeypatch.setenv("GRADING_TEST_HOOK_SECRET", "")
+    assert problems_of(HOOKED) == [expected]  # empty signs nothing either
+    monkeypatch.setenv("GRADING_TEST_HOOK_SECRET", "s3cret")
+    assert cli("check-config", path).exit_code == 0
+
+
+def test_reload_refuses_a_file_whose_secret_env_is_unset_and_keeps_the_last_good_one(
+    write, monkeypatch
+):
+    monkeypatch.setenv("GRADING_TEST_HOOK_SECRET", "s3cret")
+    path = write("hooked.yaml", HOOKED)
+    state = ModelState(path)
+    assert state.config.webhooks[0].secret_env == "GRADING_TEST_HOOK_SECRET"
+    monkeypatch.delenv("GRADING_TEST_HOOK_SECRET")
+    with open(path, "a") as handle:
+        handle.write("retention: {events_days: 400}\n")
+    outcome = state.reload()
+    assert not outcome.changed and "webhooks[0].secret_env" in outcome.problems[0]
+    assert state.config.retention_days is None  # still the last good file
+    with pytest.raises(ConfigError):
+        ModelState(path)  # and a server does not start on it
+
+
+def test_webhook_urls_are_shown_whole_to_admins_only(tmp_path, monkeypatch):
+    from grading.app import create_app
+    from grading.services import webhooks
+    from grading.store.auth import create_token
+    from grading.store.db import connect, transaction
+
+    monkeypatch.setenv("GRADING_TEST_HOOK_SECRET", "s3cret")
+    model = tmp_path / "hooked.yaml"
+    model.write_text(HOOKED)
+    app = create_app(
+        {"DATABASE": str(tmp_path / "api.db"), "MODEL_FILE": str(model), "TESTING": True}
+    )
+    db = connect(app.config["DATABASE"])
+    headers = {}
+    for role in ("admin", "marketing", "sales", "viewer"):
+        _, secret = create_token(db, role, role, "2026-11-01T00:00:00Z")
+        headers[role] = {"Authorization": f"Bearer {secret}"}
+    config = app.extensions["grading"].config
+    with transaction(db):
+        db.execute(
+            "INSERT INTO leads (ext_id, attrs, lifecycle, created_at, updated_at)"
+            " VALUES ('L-1', '{}', 'lead', '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z')"
+        )
+        row = (1, "p", None, "B1", "A1", None, None, "2026-11-01T00:00:00Z", "regrade")
+        webhooks.enqueue(db, config, [row])
+    db.conn.close()
+    client = app.test_client()
+    url = config.webhooks[0].url
+    seen = {
+        role: [
+            h["url"] for h in client.get("/api/webhooks", headers=headers[role]).json["webhooks"]
+        ]
+        for role in headers
+    }
+    assert seen["admin"] == [url]
+    for role in ("marketing", "sales", "viewer"):
+        assert seen[role] == ["https://hooks.example.com/…"], role
+    document = client.get("/api/openapi.json", headers=headers["viewer"]).json
+    described = document["components"]["schemas"]["WebhookStatus"]["properties"]["url"]
+    assert "admins" in described["description"]
