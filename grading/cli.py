@@ -97,7 +97,8 @@ def init(obj: Context) -> None:
 @click.argument("file", required=False)
 @click.pass_obj
 def check_config(obj: Context, file: str | None) -> None:
-    """Validate a model file; list every problem, exit 1 if there is any."""
+    """Validate a model file (YAML 1.2); list every problem by line and path (duplicate keys,
+    alias expansion, matches patterns RE2 cannot compile, unset webhook secrets), exit 1 if any."""
     path = file or obj.config_path
     try:
         loaded = read_config(path)

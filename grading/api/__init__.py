@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError
 
 from grading.core.qualification import QualificationError, is_qualified
@@ -412,7 +412,10 @@ def reload_models():
 def webhooks():
     from ..services import webhooks as webhook_service
 
-    return s.WebhooksOut().dump({"webhooks": webhook_service.status(get_db(), state().config)})
+    items = webhook_service.status(get_db(), state().config)
+    if g.token["role"] not in ADMIN:  # receivers' tokens ride in URLs: admins only see them
+        items = [{**item, "url": webhook_service.public_url(item["url"])} for item in items]
+    return s.WebhooksOut().dump({"webhooks": items})
 
 
 @api.get("/openapi.json")

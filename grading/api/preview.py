@@ -5,7 +5,9 @@ model, which marketing drafts with sales (applying a file stays with admins: /mo
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import request
 from marshmallow import Schema, ValidationError, fields
@@ -20,6 +22,7 @@ from .auth import WRITE, requires
 from .common import ApiError, get_db, problems_of, state
 from .openapi import route
 
+_LINE = re.compile(r"^line (\d+)(, column \d+)?: (.*)$", re.S)  # column: a YAML syntax error
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
 
 
@@ -104,12 +107,20 @@ def _request() -> tuple[str, datetime]:
     return text, from_epoch(moment)
 
 
-def config_problems(problems: list[str]) -> list[dict[str, str]]:
-    """ "models[0].fit: is required" -> {"field": "models[0].fit", "message": "is required"}."""
+def config_problems(problems: list[str]) -> list[dict[str, Any]]:
+    """ "line 7: models[0].fit: is required" ->
+    {"field": "models[0].fit", "message": "is required", "line": 7}."""
     out = []
     for problem in problems:
-        where, sep, message = problem.partition(": ")
-        out.append({"field": where, "message": message} if sep else {"field": "", "message": where})
+        found = _LINE.match(problem)
+        rest = found.group(3) if found else problem
+        where, sep, message = rest.partition(": ")
+        if not sep or (found and found.group(2)):  # a syntax error names no field
+            where, message = "", rest
+        item: dict[str, Any] = {"field": where, "message": message}
+        if found:
+            item["line"] = int(found.group(1))
+        out.append(item)
     return out
 
 

@@ -313,7 +313,12 @@ class ReloadOut(Schema):
 
 
 class WebhookStatus(Schema):
-    url = fields.Str()
+    url = fields.Str(
+        metadata={
+            "description": "the whole URL for admins; scheme and host only for other roles "
+            "(https://hooks.example.com/…): paths and query strings carry receivers' tokens"
+        }
+    )
     configured = fields.Bool(
         metadata={"description": "false: the URL left the model file; its messages wait"}
     )
@@ -339,6 +344,9 @@ class Health(Schema):
 class Problem(Schema):
     field = fields.Str(metadata={"description": "e.g. events[3].at"})
     message = fields.Str()
+    line = fields.Int(
+        metadata={"description": "a problem of a model file: its line, where the file has it"}
+    )
 
 
 class ErrorOut(Schema):

@@ -12,7 +12,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .conditions import COMBINATORS, NUMERIC_OPERATORS, OPERATORS, compile_condition
+from .conditions import (
+    COMBINATORS,
+    NUMERIC_OPERATORS,
+    OPERATORS,
+    PatternError,
+    compile_condition,
+    compile_pattern,
+)
 from .model import (
     ACTIVITY_NUMBERS,
     DEFAULT_WINDOW_DAYS,
@@ -33,6 +40,7 @@ from .qualification import DEFAULT_CRITERIA, check_criteria
 
 NAME = re.compile(r"^[a-z0-9_-]+$")
 CELL = re.compile(r"^(\*|[A-D*][1-4*])$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 LEAD_NAMESPACES = ("person", "company")
 MAX_DAYS = 36_500  # 100 years: windows are walked day by day, and times must stay in range
 
@@ -209,13 +217,9 @@ class _Checker:
             if self.text(value, path) is None:
                 return False
             try:
-                re.compile(value)
-            except re.error as exc:
-                self.fail(path, f"bad regular expression: {exc}")
-                return False
-            risk = backtracking_risk(value)
-            if risk:
-                self.fail(path, f"catastrophic backtracking: {risk}")
+                compile_pattern(value)
+            except PatternError as exc:
+                self.fail(path, str(exc))
                 return False
         elif op == "contains":
             return self.text(value, path) is not None
@@ -281,276 +285,6 @@ class _Checker:
                 route = Route(to=to, queue=extra.get("queue"), campaign=extra.get("campaign"))
                 entries.append(RoutingEntry(cells=tuple(cells), route=route))
         return tuple(entries)
-
-
-# Catastrophic backtracking ---------------------------------------------------------------
-# Python's re backtracks: a repetition that can match the same text in many ways, like (a+)+$
-# against "aaaa…b", takes time exponential in the text's length and would hang grading. Such a
-# pattern is refused; the same pattern with the inner part possessive (a++) or atomic ((?>…))
-# is fine. Polynomial cases (a*a*b) are bounded by conditions.MAX_MATCHED_TEXT instead.
-
-_PROBE = tuple(chr(c) for c in range(256))  # the characters first-sets are worked out over
-_CATEGORY_TESTS = {
-    name: re.compile(rx).fullmatch
-    for name, rx in (
-        ("CATEGORY_DIGIT", r"\d"),
-        ("CATEGORY_NOT_DIGIT", r"\D"),
-        ("CATEGORY_SPACE", r"\s"),
-        ("CATEGORY_NOT_SPACE", r"\S"),
-        ("CATEGORY_WORD", r"\w"),
-        ("CATEGORY_NOT_WORD", r"\W"),
-        ("CATEGORY_LINEBREAK", r"\n"),
-        ("CATEGORY_NOT_LINEBREAK", r"[^\n]"),
-    )
-}
-_EVERY = frozenset(_PROBE)
-
-
-def backtracking_risk(pattern: str) -> str | None:
-    """Why a (compilable) pattern can backtrack exponentially, or None when it cannot."""
-    from re import _parser as sre_parse  # the parse tree re itself compiles from
-
-    try:
-        tree = sre_parse.parse(pattern, re.IGNORECASE)
-    except re.error:
-        return None  # reported as a bad regular expression
-    return _risk(list(tree), repeated=False) or _competing(list(tree))
-
-
-def _risk(items: list, repeated: bool) -> str | None:
-    from re import _constants as c
-
-    for op, av in items:
-        if op in (c.MAX_REPEAT, c.MIN_REPEAT):
-            low, high, body = av
-            if repeated and high > 1 and low != high:
-                return (
-                    "nested quantifier: a repetition inside a repetition, like (a+)+, can match "
-                    "the same text in exponentially many ways; repeat once, or make the inner "
-                    "one possessive (a++) or atomic ((?>a+))"
-                )
-            if high > 1 and _optional_overlaps(list(body)):
-                return (
-                    "nested quantifier: an optional part inside a repetition, like (\\w\\d?)+, "
-                    "can take what the rest of it takes, so the text splits in exponentially "
-                    "many ways; make it possessive (\\d?+) or the group atomic ((?>\\w\\d?)+)"
-                )
-            found = _risk(list(body), repeated or high > 1)
-        elif op is c.POSSESSIVE_REPEAT or op is c.ATOMIC_GROUP:
-            found = _risk(list(av[2] if op is c.POSSESSIVE_REPEAT else av), repeated=False)
-        elif op is c.SUBPATTERN:
-            found = _risk(list(av[3]), repeated)
-        elif op is c.BRANCH:
-            alternatives = [list(a) for a in av[1]]
-            if repeated and _alternatives_overlap(alternatives):
-                return (
-                    "overlapping alternatives inside a repetition, like (a|a)+ or (a|ab)+, can "
-                    "match the same text in exponentially many ways; make the alternatives "
-                    "start differently, or the group atomic ((?>a|ab)+)"
-                )
-            found = next((r for a in alternatives if (r := _risk(a, repeated))), None)
-        elif op in (c.ASSERT, c.ASSERT_NOT):
-            found = _risk(list(av[1]), repeated)
-        elif op is c.GROUPREF_EXISTS:
-            found = _risk(list(av[1]), repeated) or _risk(list(av[2] or []), repeated)
-        else:
-            found = None
-        if found:
-            return found
-    return None
-
-
-COMPETING = (
-    "quantifiers that compete for the same characters, like a*a*b or .*a.*b, take time growing "
-    "with a power of the text's length; drop a leading or trailing .* (matches searches "
-    "anywhere), or separate them by something only one of them can match"
-)
-
-
-def _competing(items: list) -> str | None:
-    """Two variable-length pieces that can take the same characters with nothing between them
-    that only one of them can take (a*a*b, .*a.*b, \\w+\\s*\\w+): each failing start position
-    tries every split of the text between them, polynomial time of a high degree."""
-    from re import _constants as c
-
-    taking: set[str] = set()  # what the variable pieces since the last separator can take
-    for op, av in _inline(items):
-        piece = [(op, av)]
-        if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
-            found = _competing(list(av[1])) if op is not c.AT else None
-            if found:
-                return found
-            continue
-        chars = _chars(piece)
-        nullable = _first(piece)[1]
-        if _varies(piece):
-            if taking & chars:
-                return COMPETING
-            if op is c.POSSESSIVE_REPEAT or op is c.ATOMIC_GROUP:
-                if not nullable:  # takes what it can and never gives any back
-                    taking = set()
-            else:
-                taking = taking | chars if nullable else chars  # \s+ separates, \s* does not
-        elif not nullable and not taking & chars:
-            taking = set()  # a fixed piece the variable ones before it cannot take
-        found = next((r for inner in _parts(op, av) if (r := _competing(inner))), None)
-        if found:
-            return found
-    return None
-
-
-def _parts(op, av) -> list[list]:
-    """The sub-sequences of a piece of pattern."""
-    from re import _constants as c
-
-    if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
-        return [list(av[2])]
-    if op is c.BRANCH:
-        return [list(a) for a in av[1]]
-    if op is c.ATOMIC_GROUP:
-        return [list(av)]
-    if op is c.SUBPATTERN:
-        return [list(av[3])]
-    if op is c.GROUPREF_EXISTS:
-        return [list(av[1]), list(av[2] or [])]
-    return []
-
-
-def _varies(items: list) -> bool:
-    """Whether a piece of pattern contains a repetition of varying length."""
-    from re import _constants as c
-
-    for op, av in items:
-        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT) and av[1] > 1 and av[0] != av[1]:
-            return True
-        if any(_varies(inner) for inner in _parts(op, av)):
-            return True
-    return False
-
-
-def _inline(items: list) -> list:
-    """A sequence with its groups opened: (a*)(a*) is a*a*."""
-    from re import _constants as c
-
-    out = []
-    for op, av in items:
-        if op is c.SUBPATTERN:
-            out.extend(_inline(list(av[3])))
-        else:
-            out.append((op, av))
-    return out
-
-
-def _chars(items: list) -> set[str]:
-    """Every probe character a piece of pattern can take (case-folded)."""
-    from re import _constants as c
-
-    chars: set[str] = set()
-    for op, av in items:
-        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
-            chars |= _chars(list(av[2]))
-        elif op is c.SUBPATTERN:
-            chars |= _chars(list(av[3]))
-        elif op is c.ATOMIC_GROUP:
-            chars |= _chars(list(av))
-        elif op is c.BRANCH:
-            for alternative in av[1]:
-                chars |= _chars(list(alternative))
-        elif op is c.GROUPREF_EXISTS:
-            chars |= _chars(list(av[1])) | _chars(list(av[2] or []))
-        elif op in (c.AT, c.ASSERT, c.ASSERT_NOT):
-            continue
-        elif op in (c.LITERAL, c.NOT_LITERAL, c.ANY, c.IN):
-            chars |= _first([(op, av)])[0]
-        else:
-            chars |= _EVERY
-    return set(_folded(chars))
-
-
-def _optional_overlaps(body: list) -> bool:
-    """Whether an optional piece (x?) of a repeated body can take characters another piece of
-    the body takes: then one stretch of text splits between iterations in many ways."""
-    from re import _constants as c
-
-    pieces = _inline(body)
-    for n, (op, av) in enumerate(pieces):
-        if op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] == 0 and av[1] == 1:
-            others = _chars(pieces[:n] + pieces[n + 1 :])
-            if _chars(list(av[2])) & others:
-                return True
-    return False
-
-
-def _alternatives_overlap(alternatives: list[list]) -> bool:
-    firsts = []
-    for alternative in alternatives:
-        chars, nullable = _first(alternative)
-        if nullable:
-            return True  # what follows an empty alternative is what the others start with
-        if any(chars & other for other in firsts):
-            return True
-        firsts.append(chars)
-    return False
-
-
-def _first(items: list) -> tuple[frozenset[str], bool]:
-    """The probe characters a sequence can start with (case-folded), and whether it can be empty."""
-    from re import _constants as c
-
-    chars: set[str] = set()
-    for op, av in items:
-        nullable = False
-        if op is c.LITERAL:
-            found = {chr(av)}
-        elif op is c.NOT_LITERAL:
-            found = set(_EVERY) - {chr(av)}
-        elif op is c.ANY:
-            found = set(_EVERY) - {"\n"}
-        elif op is c.IN:
-            found = _charset(av)
-        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
-            found, nullable = _first(list(av[2]))
-            nullable = nullable or av[0] == 0
-        elif op is c.SUBPATTERN:
-            found, nullable = _first(list(av[3]))
-        elif op is c.ATOMIC_GROUP:
-            found, nullable = _first(list(av))
-        elif op is c.BRANCH:
-            found, nullable = set(), False
-            for alternative in av[1]:
-                more, empty = _first(list(alternative))
-                found |= more
-                nullable = nullable or empty
-        elif op in (c.AT, c.ASSERT, c.ASSERT_NOT):
-            found, nullable = set(), True
-        else:  # back-references and the like: anything
-            found, nullable = set(_EVERY), True
-        chars |= found
-        if not nullable:
-            return _folded(chars), False
-    return _folded(chars), True
-
-
-def _charset(items: list) -> set[str]:
-    from re import _constants as c
-
-    found: set[str] = set()
-    negate = False
-    for op, av in items:
-        if op is c.NEGATE:
-            negate = True
-        elif op is c.LITERAL:
-            found.add(chr(av))
-        elif op is c.RANGE:
-            found |= {ch for ch in _PROBE if av[0] <= ord(ch) <= av[1]}
-        elif op is c.CATEGORY:
-            test = _CATEGORY_TESTS.get(str(av))
-            found |= {ch for ch in _PROBE if test is None or test(ch)}
-    return set(_EVERY) - found if negate else found
-
-
-def _folded(chars: set[str]) -> frozenset[str]:
-    return frozenset(ch.casefold()[0] for ch in chars)
 
 
 def _join(path: str, key: Any) -> str:
@@ -846,7 +580,7 @@ def _webhooks(check: _Checker, value: Any, model_names: set[str]) -> tuple[Webho
         secret_env = None
         if "secret_env" in hook:
             secret_env = check.text(hook["secret_env"], _join(where, "secret_env"))
-            if secret_env and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", secret_env):
+            if secret_env and not ENV_NAME.match(secret_env):
                 check.fail(
                     _join(where, "secret_env"),
                     f"'{secret_env}' is not an environment variable name",

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -34,7 +33,7 @@ from grading.store import leads as lead_store
 from grading.store.db import read_only
 from grading.store.events import EventClasses, class_key, stored_signature
 
-from .config_file import read_config
+from .config_file import parse_config
 from .grading import CHUNK, PARALLEL_MIN_LEADS, SLICE, chunk_events, database_path
 
 NONE = "none"  # no grade: outside the audience, or the model is not in that file
@@ -44,14 +43,7 @@ CELLS = tuple(f"{f}{a}" for f in "ABCD" for a in (4, 3, 2, 1)) + (NONE,)
 def read_new_config(raw: bytes | str) -> Config:
     """A model file sent as text, validated exactly as `grading check-config` does it (so the
     problems read the same); raises ConfigError listing every problem."""
-    data = raw.encode() if isinstance(raw, str) else raw
-    handle = tempfile.NamedTemporaryFile("wb", suffix=".yaml", delete=False)
-    try:
-        with handle:
-            handle.write(data)
-        return read_config(handle.name).config
-    finally:
-        os.unlink(handle.name)
+    return parse_config(raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw)
 
 
 @dataclass

@@ -19,6 +19,7 @@ import socket
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -38,8 +39,6 @@ BASE_DELAY = 1.0  # seconds before the first retry; doubles with every failure
 MAX_DELAY = 300.0
 LEASE = "webhooks"
 LEASE_SECONDS = 60.0  # renewed while delivering; a crashed deliverer's lease frees after this
-
-_warned_unsigned: set[str] = set()
 
 
 def _iso(epoch: float | None) -> str | None:
@@ -182,14 +181,29 @@ def _reason(error: object) -> str:
     return str(error)[:200]
 
 
+class MissingSecret(Exception):
+    """secret_env names a variable that is not set (or empty): nothing may go unsigned."""
+
+
 def _secret(hook: Webhook) -> str | None:
+    """The HMAC secret, None for a hook without secret_env; MissingSecret when it names a
+    variable that is gone (the model file was checked when read, but the environment can change)."""
     if not hook.secret_env:
         return None
     secret = os.environ.get(hook.secret_env)
-    if not secret and hook.url not in _warned_unsigned:
-        _warned_unsigned.add(hook.url)
-        log.warning("webhook %s: $%s is not set, sending unsigned", hook.url, hook.secret_env)
-    return secret or None
+    if not secret:
+        raise MissingSecret(f"{hook.secret_env} is not set: held, not sent unsigned")
+    return secret
+
+
+def public_url(url: str) -> str:
+    """What roles other than admin see of a webhook URL: scheme and host. The path and the query
+    string often carry the receiver's token (https://hooks.example.com/services/T0/B0/XYZ?key=…)."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme}://{host}/…"
 
 
 class _Lease:
@@ -249,7 +263,11 @@ def deliver_due(
             log.info("webhook delivery: another process holds the lease")
             return counts
         for url in due:
-            secret = _secret(hooks[url])
+            try:
+                secret = _secret(hooks[url])
+            except MissingSecret as missing:
+                counts["failed"] += _hold(db, url, str(missing), clock)
+                continue
             for message_id, event, body, attempts, next_at in _pending(db, url, max_messages):
                 if next_at > start:
                     break
@@ -268,19 +286,36 @@ def deliver_due(
                         )
                     counts["delivered"] += 1
                     continue
-                attempts += 1
-                with transaction(db):
-                    db.execute(
-                        "UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_at = ?"
-                        " WHERE id = ?",
-                        [attempts, error, clock() + backoff(attempts), message_id],
-                    )
+                _record_failure(db, message_id, attempts + 1, error, clock)
                 counts["failed"] += 1
-                log.warning("webhook %s: %s (attempt %d)", url, error, attempts)
+                log.warning("webhook %s: %s (attempt %d)", url, error, attempts + 1)
                 break
     finally:
         lease.release()
     return counts
+
+
+def _record_failure(
+    db: sqlite_utils.Database,
+    message_id: int,
+    attempts: int,
+    error: str,
+    clock: Callable[[], float],
+) -> None:
+    with transaction(db):
+        db.execute(
+            "UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",
+            [attempts, error, clock() + backoff(attempts), message_id],
+        )
+
+
+def _hold(db: sqlite_utils.Database, url: str, error: str, clock: Callable[[], float]) -> int:
+    """The URL's oldest message stays in the outbox with the error and its back-off; the rest
+    wait behind it, as after a failed delivery."""
+    message_id, _, _, attempts, _ = _pending(db, url, 1)[0]
+    _record_failure(db, message_id, attempts + 1, error, clock)
+    log.warning("webhook %s: %s (attempt %d)", url, error, attempts + 1)
+    return 1
 
 
 # --- status ------------------------------------------------------------------------------------

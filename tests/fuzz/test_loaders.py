@@ -12,11 +12,11 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +24,7 @@ from grading.core.config import ConfigError, load_config
 from grading.core.model import Config
 from grading.core.scoring import Event, grade_lead
 from grading.services import ingest
-from grading.services.config_file import read_config
+from grading.services.config_file import parse_yaml, read_config
 from grading.store.db import connect
 from tests.conftest import REPO, SPEC_MODEL
 
@@ -42,7 +42,7 @@ FAST = settings(
 )
 with open(os.path.join(REPO, "config", "grading.yaml"), encoding="utf-8") as _file:
     MODEL_FILE_TEXT = _file.read()
-MODEL_FILE = yaml.safe_load(MODEL_FILE_TEXT)
+MODEL_FILE = parse_yaml(MODEL_FILE_TEXT.encode())[0]  # YAML 1.2, as the service reads it
 
 # the model file -----------------------------------------------------------------------------
 
@@ -196,8 +196,44 @@ def read_model_text(raw: bytes) -> None:
             read_config(path)
         except ConfigError as error:
             assert error.problems and all(isinstance(p, str) and p for p in error.problems)
+            assert_lines_named(raw, error.problems)
     finally:
         shutil.rmtree(directory)
+
+
+def assert_lines_named(raw: bytes, problems: list[str]) -> None:
+    """A problem whose path starts in the file names its line."""
+    try:
+        data, _ = parse_yaml(raw)
+    except ConfigError:
+        return  # no YAML, or refused whole (bounds, duplicates): those name their own line
+    if not isinstance(data, dict):
+        return
+    for problem in problems:
+        first = PATH_STEP.match(problem.split(": ", 1)[0])
+        if first and first.group(1) in {str(k) for k in data}:
+            assert problem.startswith("line "), problem
+
+
+HOSTILE = st.sampled_from(
+    [
+        "\n          points: 1000",  # a duplicate key where a rule's points are
+        "\n    name: again",
+        "&x ",
+        "*x",
+        "<<: *x\n",
+        "\n  - &m {name: m}\n  - *m\n",
+        'matches: "([а-я]|жж)+$"',
+        'matches: "(a+)+$"',
+        'matches: "ceo(?=\\s)"',
+        'matches: "(x)\\1"',
+        'matches: "\\bдиректор\\b"',
+        'matches: "ж{1001}"',
+        "%YAML 1.1\n---\n",
+        "NO",
+        "yes",
+    ]
+)
 
 
 @FAST
@@ -210,9 +246,12 @@ def test_edits_of_the_model_file_text_are_read_or_refused_with_problems(data):
         insert = data.draw(
             st.sampled_from(["", ":", "- ", "  ", "\n", "[", "{", "&a", "*a", "!!", "\t"])
             | st.text(max_size=6)
+            | HOSTILE
         )
         text = text[:at] + insert + text[at + cut :]
+    started = time.process_time()
     read_model_text(text.encode("utf-8", "surrogatepass"))
+    assert time.process_time() - started < 10.0  # no edit makes reading (or matching) hang
 
 
 @FAST
@@ -224,6 +263,13 @@ def test_edits_of_the_model_file_text_are_read_or_refused_with_problems(data):
             b"models: " + b"[" * 3000,  # nested deeper than the parser recurses
             b"\xff\xfe\x00bad",
             b"models: &a [*a]",
+            b"models: []\nmodels: []\n",  # a duplicate key
+            b"%YAML 1.1\n---\nmodels: [NO]\n",
+            b"a: &a [1,1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+            b"c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+            b"e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n",
+            "models: [{name: p, audience: {field: person.t, matches: '([а-я]|жж)+$'}}]".encode(),
+            b"a: " + b"9" * 5000,  # an integer Python will not read
         ]
     )
 )
@@ -495,7 +541,9 @@ def test_a_yaml_date_that_is_no_date_is_a_problem_at_its_line():
 
 
 def test_a_file_nested_deeper_than_yaml_reads_is_a_problem():
-    assert problems_reading(b"models: " + b"[" * 3000) == ["YAML: nested too deeply"]
+    assert problems_reading(b"models: " + b"[" * 3000) == [
+        "line 1, column 72: nested deeper than 64 levels"
+    ]
 
 
 def spec_model_with(**changes) -> dict:

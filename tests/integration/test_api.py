@@ -207,12 +207,13 @@ def test_models_and_reload_refuse_an_invalid_file(client, admin, config_file):
     assert client.get("/api/models", headers=admin).json["models"][0]["name"] == "prospects"
     with open(config_file, "a") as handle:
         handle.write("\nnonsense: 1\n")
+    line = open(config_file).read().count("\n")  # the appended key's line, named in the problem
     response = client.post("/api/models/reload", headers=admin)
     assert response.status_code == 422 and response.json["problems"] == [
-        "nonsense: unknown key 'nonsense'"
+        f"line {line}: nonsense: unknown key 'nonsense'"
     ]
     assert client.get("/api/models", headers=admin).json["refused"] == [
-        "nonsense: unknown key 'nonsense'"
+        f"line {line}: nonsense: unknown key 'nonsense'"
     ]
     assert client.get("/api/leads", headers=admin).status_code == 200
 

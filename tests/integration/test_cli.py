@@ -34,9 +34,11 @@ def test_check_config_lists_every_problem_and_exits_1(cli, write):
     )
     result = cli("check-config", path)
     assert result.exit_code == 1
-    assert f"{path}: models[0].fit.rules[0].when: unknown operator 'greater'" in result.stderr
     assert (
-        f"{path}: models[0].fit.thresholds: thresholds must be strictly decreasing A > B > C"
+        f"{path}: line 3: models[0].fit.rules[0].when: unknown operator 'greater'" in result.stderr
+    )
+    assert (
+        f"{path}: line 3: models[0].fit.thresholds: thresholds must be strictly decreasing A > B > C"
         in result.stderr
     )
 

@@ -344,18 +344,33 @@ def test_a_tampered_body_or_another_secret_does_not_verify(db, signed, receiver)
     assert not hmac.compare_digest(headers["X-Grading-Signature"], other)
 
 
-def test_without_a_secret_messages_go_unsigned(db, config, receiver, monkeypatch):
+def test_a_secret_env_that_is_unset_holds_the_messages_instead_of_sending_them_unsigned(
+    db, config, receiver, monkeypatch
+):
     monkeypatch.delenv("UNSET_HOOK_SECRET", raising=False)
+    plain_url = receiver.url.replace("/hook", "/plain")
     hooked = with_hooks(
-        config,
-        Webhook(receiver.url, secret_env="UNSET_HOOK_SECRET"),
-        Webhook(receiver.url.replace("/hook", "/plain")),
+        config, Webhook(receiver.url, secret_env="UNSET_HOOK_SECRET"), Webhook(plain_url)
     )
-    ids = add_leads(db, "L-1")
-    enqueue(db, hooked, [change(ids["L-1"], "B1", "A1")])
+    ids = add_leads(db, "L-1", "L-2")
+    enqueue(db, hooked, [change(ids["L-1"], "B1", "A1"), change(ids["L-2"], "C1", "B1")])
     receiver.up()
-    assert webhooks.deliver_due(db, hooked) == {"delivered": 2, "failed": 0}
-    assert [("X-Grading-Signature" in r[2]) for r in receiver.requests] == [False, False]
+    now = time.time() + 1
+    # the hook without secret_env is unsigned by choice; the other one is held, none of it sent
+    assert webhooks.deliver_due(db, hooked, now=now) == {"delivered": 2, "failed": 1}
+    assert [r[1] for r in receiver.requests] == ["/plain", "/plain"]
+    assert not any("X-Grading-Signature" in r[2] for r in receiver.requests)
+    attempts, next_at, error = head(db, receiver.url)
+    assert attempts == 1 and next_at == now + webhooks.backoff(1)
+    assert error == "UNSET_HOOK_SECRET is not set: held, not sent unsigned"
+    held = next(item for item in webhooks.status(db, hooked) if item["url"] == receiver.url)
+    assert held["pending"] == 2 and held["failing"] is True and held["last_error"] == error
+    # once the variable is back, the held messages go, signed and in order
+    monkeypatch.setenv("UNSET_HOOK_SECRET", SECRET)
+    receiver.requests.clear()
+    assert webhooks.deliver_due(db, hooked, now=now + 10) == {"delivered": 2, "failed": 0}
+    assert [r[1] for r in receiver.requests] == ["/hook", "/hook"]
+    assert all(verify(r[2], r[3]) for r in receiver.requests)
 
 
 def test_one_failing_url_does_not_hold_up_another(db, config, receiver):

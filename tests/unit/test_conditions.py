@@ -53,7 +53,7 @@ TABLE = [
     ({"between": [200, 999]}, 1000, False),
     ({"between": [200, 999]}, 199, False),
     ({"between": [200, 999]}, "abc", False),
-    # matches: Python re, searched anywhere, case-insensitive
+    # matches: RE2, searched anywhere, case-insensitive
     ({"matches": "\\b(ceo|chief executive)\\b"}, "Founder & CEO", True),
     ({"matches": "\\b(ceo|chief executive)\\b"}, "Chief Executive Officer", True),
     ({"matches": "\\bceo\\b"}, "CEOs office", False),

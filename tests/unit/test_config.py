@@ -51,7 +51,7 @@ CASES = [
     ),
     (
         lambda d: model(d)["fit"]["rules"][2]["when"].update(matches="(ceo"),
-        "models[0].fit.rules[2].when.matches: bad regular expression: missing ), unterminated subpattern at position 0",
+        "models[0].fit.rules[2].when.matches: not RE2 syntax: missing ): (ceo",
     ),
     (
         lambda d: model(d)["fit"]["rules"][1].update(id="ceo"),

@@ -351,7 +351,7 @@ def test_a_missing_key_is_reported_at_its_path(data, path):
         ("category", "models[0].categories[0].where"),
     ],
 )
-@pytest.mark.parametrize("pattern", ["(unclosed", "[a-", "*careers", "(?P<x>a)(?P<x>b)"])
+@pytest.mark.parametrize("pattern", ["(unclosed", "[a-", "*careers", "(?<=a)b", "(a)\\1"])
 def test_a_bad_regular_expression_is_reported_at_its_path(where, path, pattern):
     field = "person.title" if where in ("audience", "fit") else "url"
     condition = {"field": field, "matches": pattern}
