@@ -7,8 +7,10 @@ import io
 import math
 import secrets
 import time
+import unicodedata
 from datetime import UTC, datetime
 from functools import wraps
+from urllib.parse import quote, urlsplit
 
 from flask import (
     Blueprint,
@@ -113,12 +115,39 @@ def when(epoch: int | None) -> str:
     return from_epoch(epoch).strftime("%Y-%m-%d %H:%M")
 
 
+MAX_NEXT = 2048  # longer than any link the pages make
+
+
+def safe_next(target: str | None) -> str:
+    """`target` if a browser would read it as a path on this site, else "/" (the matrix).
+
+    Browsers drop tabs and newlines anywhere in a URL, strip leading controls and spaces and read
+    a backslash as `/`, so `/<tab>/evil.example` and `/<backslash>evil.example` lead to another
+    host: only a path starting with one `/`, with no control character and no backslash, is taken."""
+    if not target or len(target) > MAX_NEXT or target[0] != "/" or target[1:2] == "/":
+        return "/"
+    if "\\" in target or any(unicodedata.category(char) == "Cc" for char in target):
+        return "/"
+    parts = urlsplit(target)
+    return "/" if parts.scheme or parts.netloc else target
+
+
+def this_page() -> str:
+    """The current page's path and query, percent-encoded as a link: the `next` of a login."""
+    target = quote(request.path, safe="/!$&'()*+,:;=@~")
+    if request.query_string:
+        target += "?" + quote(
+            request.query_string.decode("utf-8", "replace"), safe="%!$&'()*+,/:;=?@~"
+        )
+    return safe_next(target)
+
+
 def login_required(roles: set[str] | None = None):
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
             if g.user is None:
-                return redirect(url_for("web.login", next=request.full_path))
+                return redirect(url_for("web.login", next=this_page()))
             if roles is not None and g.user["role"] not in roles:
                 abort(403)
             return view(*args, **kwargs)
@@ -154,10 +183,7 @@ def login():
                 throttle().succeeded(name, address)
                 session.clear()
                 session["user_id"] = found["id"]
-                target = request.args.get("next", "")
-                return redirect(
-                    target if target.startswith("/") and not target.startswith("//") else "/"
-                )
+                return redirect(safe_next(request.args.get("next")))
             error = "Unknown name or wrong password."
     return render_template("login.html", error=error), 401 if error else 200
 
