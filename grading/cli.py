@@ -414,21 +414,34 @@ def user() -> None:
     """Accounts for the web view."""
 
 
+def _read_password() -> str:
+    """Asked twice on a terminal; else the first line of stdin (a pipe has no one to confirm)."""
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    line = sys.stdin.readline()
+    if not line:
+        click.echo("no password: give --password, or pipe it as one line on stdin", err=True)
+        raise SystemExit(1)
+    return line.removesuffix("\n").removesuffix("\r")
+
+
+PASSWORD_HELP = (
+    "The password (else asked twice on a terminal, or read as one line piped on stdin; "
+    "an option shows in the process list)."
+)
+
+
 @user.command("create")
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(["admin", "marketing", "sales", "viewer"]))
-@click.option(
-    "--password",
-    prompt=True,
-    hide_input=True,
-    confirmation_prompt=True,
-    help="Asked for when not given (or piped on stdin).",
-)
+@click.option("--password", help=PASSWORD_HELP)
 @click.pass_obj
-def user_create(obj: Context, name: str, role: str, password: str) -> None:
+def user_create(obj: Context, name: str, role: str, password: str | None) -> None:
     """Create a web account (the password is stored only as a scrypt hash)."""
     from .store.users import create_user
 
+    if password is None:
+        password = _read_password()
     try:
         create_user(obj.db, name, role, password, _now())
     except ValueError as error:
