@@ -42,7 +42,8 @@ from ..store import grades as grade_store
 from ..store import runs as run_store
 from ..store.db import connect
 from ..store.leads import find_lead
-from ..store.users import check_login, get_user
+from ..store.sessions import end_session, session_user, start_session
+from ..store.users import check_login
 from .throttle import LoginThrottle
 
 web = Blueprint("web", __name__)
@@ -76,9 +77,13 @@ def csrf_token() -> str:
 
 @web.before_app_request
 def load_user():
+    """The user of the session the cookie names, if it is still live on the server (a cookie
+    kept from before a logout, a disabling or a new password names an ended one)."""
     g.user = None
-    if "user_id" in session:
-        g.user = get_user(get_db(), session["user_id"])
+    if "sid" in session:
+        g.user = session_user(get_db(), session["sid"], time.time())
+        if g.user is None:
+            session.clear()
 
 
 def csrf_ok() -> bool:
@@ -182,7 +187,7 @@ def login():
             else:
                 throttle().succeeded(name, address)
                 session.clear()
-                session["user_id"] = found["id"]
+                session["sid"] = start_session(get_db(), found["id"], time.time())
                 return redirect(safe_next(request.args.get("next")))
             error = "Unknown name or wrong password."
     return render_template("login.html", error=error), 401 if error else 200
@@ -190,6 +195,8 @@ def login():
 
 @web.post("/logout")
 def logout():
+    if "sid" in session:
+        end_session(get_db(), session["sid"], time.time())
     session.clear()
     return redirect(url_for("web.login"))
 
