@@ -81,7 +81,8 @@ def load_user():
     kept from before a logout, a disabling or a new password names an ended one)."""
     g.user = None
     if "sid" in session:
-        g.user = session_user(get_db(), session["sid"], time.time())
+        sid = session["sid"]
+        g.user = session_user(get_db(), sid, time.time()) if isinstance(sid, str) else None
         if g.user is None:
             session.clear()
 
