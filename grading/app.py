@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from .api import api
 from .api.common import ApiError
 from .state import ModelState
+from .store.sessions import ABSOLUTE_S
 from .web import web
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -23,11 +24,17 @@ def create_app(settings: dict | None = None) -> Flask:
         DATABASE=os.environ.get("GRADING_DB", "instance/grading.db"),
         MODEL_FILE=os.environ.get("GRADING_CONFIG", "config/grading.yaml"),
         MAX_CONTENT_LENGTH=MAX_BODY,
+        SESSION_COOKIE_SECURE=secure_cookies(os.environ.get("GRADING_SECURE_COOKIES", "")),
     )
     app.config.update(settings or {})
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key(app.config["DATABASE"])
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        # the signed cookie stops being read when its session would have ended on the server
+        PERMANENT_SESSION_LIFETIME=ABSOLUTE_S,
+    )
     app.json.sort_keys = False
     app.extensions["grading"] = ModelState(app.config["MODEL_FILE"])
     app.register_blueprint(api)
@@ -60,6 +67,14 @@ def create_app(settings: dict | None = None) -> Flask:
         return response
 
     return app
+
+
+def secure_cookies(value: str) -> bool:
+    """GRADING_SECURE_COOKIES: 1 (the session cookie is sent over HTTPS only) or 0 (the default)."""
+    word = value.strip().lower()
+    if word not in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
+        raise ValueError(f"GRADING_SECURE_COOKIES={value!r}: use 1 (behind HTTPS) or 0")
+    return word in ("1", "true", "yes", "on")
 
 
 def secret_key(database: str) -> str:

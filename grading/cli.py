@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from contextlib import nullcontext
+import time
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 
 import click
@@ -19,7 +20,7 @@ from .services import ingest, retention
 from .services.config_file import read_config
 from .services.grading import regrade as regrade_service
 from .services.runs import MODEL_DIGEST, Busy, run_regrade
-from .store.db import connect, schema_version, set_meta
+from .store.db import connect, schema_version, set_meta, transaction
 
 DEFAULT_DB = "instance/grading.db"
 DEFAULT_CONFIG = "config/grading.yaml"
@@ -324,8 +325,13 @@ def matrix(obj: Context, model: str, category: str | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--secure-cookies",
+    is_flag=True,
+    help="Send the session cookie over HTTPS only, behind a TLS proxy (or GRADING_SECURE_COOKIES=1).",
+)
 @click.pass_obj
-def serve(obj: Context, host: str, port: int, threads: int) -> None:
+def serve(obj: Context, host: str, port: int, threads: int, secure_cookies: bool) -> None:
     """Serve the web view and the API (waitress) with the scheduler and webhook delivery."""
     import logging
 
@@ -339,7 +345,14 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     obj.loaded()  # refuse to start on an invalid model file, listing its problems
     schema_version(obj.db)  # create or migrate the database before serving
-    app = create_app({"DATABASE": obj.db_path, "MODEL_FILE": obj.config_path})
+    settings = {"DATABASE": obj.db_path, "MODEL_FILE": obj.config_path}
+    if secure_cookies:
+        settings["SESSION_COOKIE_SECURE"] = True
+    try:
+        app = create_app(settings)
+    except ValueError as error:  # a setting from the environment
+        click.echo(str(error), err=True)
+        raise SystemExit(1) from None
     scheduler = Scheduler(app)
     scheduler.start()
     deliverer = Deliverer(obj.db_path, lambda: app.extensions["grading"].config)
@@ -423,26 +436,48 @@ def user() -> None:
     """Accounts for the web view."""
 
 
-@user.command("create")
-@click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["admin", "marketing", "sales", "viewer"]))
-@click.option(
-    "--password",
-    prompt=True,
-    hide_input=True,
-    confirmation_prompt=True,
-    help="Asked for when not given (or piped on stdin).",
-)
-@click.pass_obj
-def user_create(obj: Context, name: str, role: str, password: str) -> None:
-    """Create a web account (the password is stored only as a scrypt hash)."""
-    from .store.users import create_user
+def _read_password() -> str:
+    """Asked twice on a terminal; else the first line of stdin (a pipe has no one to confirm)."""
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    line = sys.stdin.readline()
+    if not line:
+        click.echo("no password: give --password, or pipe it as one line on stdin", err=True)
+        raise SystemExit(1)
+    return line.removesuffix("\n").removesuffix("\r")
 
+
+@contextmanager
+def _refused_as_message(db=None):
+    """The store's ValueError (no such user, a short password, …) is printed; exit 1. With db,
+    what runs inside is one transaction: an account change and its audit entry, or neither."""
     try:
-        create_user(obj.db, name, role, password, _now())
+        with transaction(db) if db is not None else nullcontext():
+            yield
     except ValueError as error:
         click.echo(str(error), err=True)
         raise SystemExit(1) from None
+
+
+PASSWORD_HELP = (
+    "The password (else asked twice on a terminal, or read as one line piped on stdin; "
+    "an option shows in the process list)."
+)
+
+
+@user.command("create")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["admin", "marketing", "sales", "viewer"]))
+@click.option("--password", help=PASSWORD_HELP)
+@click.pass_obj
+def user_create(obj: Context, name: str, role: str, password: str | None) -> None:
+    """Create a web account (the password is stored only as a scrypt hash)."""
+    from .store.users import create_user
+
+    if password is None:
+        password = _read_password()
+    with _refused_as_message():
+        create_user(obj.db, name, role, password, _now())
     from .store.audit import record
 
     record(obj.db, _cli_actor(), "user.create", f"user {name}", {"role": role})
@@ -452,13 +487,68 @@ def user_create(obj: Context, name: str, role: str, password: str) -> None:
 @user.command("list")
 @click.pass_obj
 def user_list(obj: Context) -> None:
-    """List web accounts."""
+    """List web accounts: role, last login, live sessions, disabled or not."""
+    from .store.sessions import live_sessions
     from .store.users import list_users
 
     for item in list_users(obj.db):
+        state = f"disabled {item['disabled_at']}" if item["disabled_at"] else "enabled"
+        sessions = live_sessions(obj.db, item["id"], time.time())
         click.echo(
-            f"{item['name']:<24} {item['role']:<9} last login {item['last_login_at'] or 'never'}"
+            f"{item['name']:<24} {item['role']:<9} last login {item['last_login_at'] or 'never'},"
+            f" {sessions} live session(s), {state}"
         )
+
+
+@user.command("disable")
+@click.argument("name")
+@click.pass_obj
+def user_disable(obj: Context, name: str) -> None:
+    """Refuse NAME's logins and end all of their sessions at once (enable lets them in again)."""
+    from .store.audit import record
+    from .store.users import disable_user
+
+    with _refused_as_message(obj.db):
+        outcome = disable_user(obj.db, name, time.time())
+        if outcome["changed"]:
+            ended = {"sessions": outcome["sessions"]}
+            record(obj.db, _cli_actor(), "user.disable", f"user {name}", ended)
+    done = "disabled" if outcome["changed"] else "was disabled already"
+    click.echo(f"user {name} {done}; {outcome['sessions']} live session(s) ended")
+
+
+@user.command("enable")
+@click.argument("name")
+@click.pass_obj
+def user_enable(obj: Context, name: str) -> None:
+    """Let a disabled NAME log in again (their old sessions stay ended)."""
+    from .store.audit import record
+    from .store.users import enable_user
+
+    with _refused_as_message(obj.db):
+        changed = enable_user(obj.db, name)
+        if changed:
+            record(obj.db, _cli_actor(), "user.enable", f"user {name}")
+    click.echo(f"user {name} {'enabled' if changed else 'was not disabled'}")
+
+
+@user.command("password")
+@click.argument("name")
+@click.option("--password", help=PASSWORD_HELP)
+@click.pass_obj
+def user_password(obj: Context, name: str, password: str | None) -> None:
+    """Give NAME a new password and end all of their sessions at once."""
+    from .store.audit import record
+    from .store.users import find_user, set_password
+
+    with _refused_as_message():
+        find_user(obj.db, name)  # before asking for a password nobody could use
+    if password is None:
+        password = _read_password()
+    with _refused_as_message(obj.db):
+        ended = set_password(obj.db, name, password, time.time())
+        record(obj.db, _cli_actor(), "user.password", f"user {name}", {"sessions": ended})
+    click.echo(f"user {name} has a new password; {ended} live session(s) ended")
 
 
 @main.command()

@@ -19,6 +19,9 @@ ACTIONS = (
     "token.create",
     "token.revoke",
     "user.create",
+    "user.disable",  # and every session of theirs ended
+    "user.enable",
+    "user.password",  # a new password; every session of theirs ended
     "events.purge",  # the retention setting deleted old events (a count, no personal data)
 )
 

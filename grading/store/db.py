@@ -252,6 +252,22 @@ MIGRATIONS = [
     -- batch only notes them, so its answer does not wait for its companies' accounts
     CREATE TABLE account_queue (company_id INTEGER PRIMARY KEY);
     """,
+    """
+    -- web sessions (store/sessions.py): the cookie carries a random id, only its hash is kept, so
+    -- logout ends one and disabling a user or a new password ends all of theirs on the server
+    ALTER TABLE users ADD COLUMN disabled_at TEXT;
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,     -- sha256 of the session id: the id itself is never stored
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        created_at REAL NOT NULL,      -- epoch seconds
+        last_seen_at REAL NOT NULL,
+        expires_at REAL NOT NULL,      -- the absolute end, however active the session is
+        ended_at REAL                  -- logout, disabled user or new password
+    );
+    CREATE INDEX sessions_user ON sessions(user_id);
+    CREATE INDEX sessions_expires ON sessions(expires_at);
+    """,
 ]
 
 

@@ -6,8 +6,10 @@ import io
 import math
 import secrets
 import time
+import unicodedata
 from datetime import UTC, datetime
 from functools import wraps
+from urllib.parse import quote, urlsplit
 
 from flask import (
     Blueprint,
@@ -39,7 +41,8 @@ from ..store import queries
 from ..store import runs as run_store
 from ..store.db import connect
 from ..store.leads import find_lead
-from ..store.users import check_login, get_user
+from ..store.sessions import end_session, session_user, start_session
+from ..store.users import check_login
 from .throttle import LoginThrottle
 
 web = Blueprint("web", __name__)
@@ -73,9 +76,14 @@ def csrf_token() -> str:
 
 @web.before_app_request
 def load_user():
+    """The user of the session the cookie names, if it is still live on the server (a cookie
+    kept from before a logout, a disabling or a new password names an ended one)."""
     g.user = None
-    if "user_id" in session:
-        g.user = get_user(get_db(), session["user_id"])
+    if "sid" in session:
+        sid = session["sid"]
+        g.user = session_user(get_db(), sid, time.time()) if isinstance(sid, str) else None
+        if g.user is None:
+            session.clear()
 
 
 def csrf_ok() -> bool:
@@ -112,12 +120,39 @@ def when(epoch: int | None) -> str:
     return from_epoch(epoch).strftime("%Y-%m-%d %H:%M")
 
 
+MAX_NEXT = 2048  # longer than any link the pages make
+
+
+def safe_next(target: str | None) -> str:
+    """`target` if a browser would read it as a path on this site, else "/" (the matrix).
+
+    Browsers drop tabs and newlines anywhere in a URL, strip leading controls and spaces and read
+    a backslash as `/`, so `/<tab>/evil.example` and `/<backslash>evil.example` lead to another
+    host: only a path starting with one `/`, with no control character and no backslash, is taken."""
+    if not target or len(target) > MAX_NEXT or target[0] != "/" or target[1:2] == "/":
+        return "/"
+    if "\\" in target or any(unicodedata.category(char) == "Cc" for char in target):
+        return "/"
+    parts = urlsplit(target)
+    return "/" if parts.scheme or parts.netloc else target
+
+
+def this_page() -> str:
+    """The current page's path and query, percent-encoded as a link: the `next` of a login."""
+    target = quote(request.path, safe="/!$&'()*+,:;=@~")
+    if request.query_string:
+        target += "?" + quote(
+            request.query_string.decode("utf-8", "replace"), safe="%!$&'()*+,/:;=?@~"
+        )
+    return safe_next(target)
+
+
 def login_required(roles: set[str] | None = None):
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
             if g.user is None:
-                return redirect(url_for("web.login", next=request.full_path))
+                return redirect(url_for("web.login", next=this_page()))
             if roles is not None and g.user["role"] not in roles:
                 abort(403)
             return view(*args, **kwargs)
@@ -152,17 +187,16 @@ def login():
             else:
                 throttle().succeeded(name, address)
                 session.clear()
-                session["user_id"] = found["id"]
-                target = request.args.get("next", "")
-                return redirect(
-                    target if target.startswith("/") and not target.startswith("//") else "/"
-                )
+                session["sid"] = start_session(get_db(), found["id"], time.time())
+                return redirect(safe_next(request.args.get("next")))
             error = "Unknown name or wrong password."
     return render_template("login.html", error=error), 401 if error else 200
 
 
 @web.post("/logout")
 def logout():
+    if "sid" in session:
+        end_session(get_db(), session["sid"], time.time())
     session.clear()
     return redirect(url_for("web.login"))
 
