@@ -22,16 +22,14 @@ from ..store.db import schema_version
 from ..store.leads import find_lead
 from . import schemas as s
 from .auth import ADMIN, READ, SALES, WRITE, requires
-from .common import ApiError, get_db, problems_of, state
+from .common import ApiError, get_db, json_body, problems_of, state
 from .openapi import route
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
 
 def body(schema: Schema) -> dict:
-    data = request.get_json(silent=True)
-    if data is None:
-        raise ApiError(400, "the body must be JSON", [{"field": "", "message": "not valid JSON"}])
+    data = json_body()
     try:
         return schema.load(data)
     except ValidationError as error:
@@ -220,7 +218,7 @@ def patch_lead(lead_id: str):
 def post_events():
     # A well-formed envelope skips the schema (which copies each of up to 10,000 items through a
     # field); anything else goes through it for the same errors as always.
-    data = request.get_json(silent=True)
+    data = json_body()
     events = data.get("events") if type(data) is dict and len(data) == 1 else None
     if not (
         type(events) is list

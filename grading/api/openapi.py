@@ -24,6 +24,11 @@ class ApiRoute:
 
 
 ROUTES: list[ApiRoute] = []
+BAD_JSON = (
+    "the body is not JSON the API accepts: invalid JSON or UTF-8, a lone surrogate, NaN, "
+    "Infinity, a number that overflows (1e999), an integer beyond signed 64 bits, nesting deeper "
+    "than 64 levels; named by path where the value parsed"
+)
 
 
 def route(
@@ -66,7 +71,7 @@ def _operation(item: ApiRoute) -> dict:
             "required": True,
             "content": {"application/json": {"schema": item.request}},
         }
-        operation["responses"]["400"] = _error("the body is not JSON")
+        operation["responses"]["400"] = _error(BAD_JSON)
         operation["responses"]["413"] = _error("the body is over 10 MB")
         operation["responses"]["422"] = _error(
             "every problem, by field and item; nothing was stored"
