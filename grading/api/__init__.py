@@ -170,7 +170,7 @@ def list_leads():
     s.LeadOut,
     summary="One lead with every grade, explanation, history and events",
 )
-@api.get("/leads/<path:lead_id>")
+@api.get("/leads/<lead:lead_id>")
 @requires(READ)
 def get_lead(lead_id: str):
     report = export_service.lead_report(get_db(), state().config, lead_id)
@@ -188,7 +188,7 @@ def get_lead(lead_id: str):
     s.LeadPatch,
     summary="Change lifecycle, owner and/or tick qualification criteria",
 )
-@api.patch("/leads/<path:lead_id>")
+@api.patch("/leads/<lead:lead_id>")
 @requires(SALES)
 def patch_lead(lead_id: str):
     changes = body(s.LeadPatch())

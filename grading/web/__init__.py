@@ -31,6 +31,7 @@ from ..core.conditions import describe
 from ..core.qualification import QualificationError, is_qualified, ticked, ticks_from_form
 from ..core.records import LIFECYCLES
 from ..core.scoring import from_epoch
+from ..lead_urls import as_url
 from ..services import export as export_service
 from ..services import ingest
 from ..services import qualification as qualification_service
@@ -118,7 +119,9 @@ def login_required(roles: set[str] | None = None):
         @wraps(view)
         def wrapper(*args, **kwargs):
             if g.user is None:
-                return redirect(url_for("web.login", next=request.full_path))
+                query = request.query_string.decode("latin-1")
+                back = as_url(request.path) + (f"?{query}" if query else "")
+                return redirect(url_for("web.login", next=back))
             if roles is not None and g.user["role"] not in roles:
                 abort(403)
             return view(*args, **kwargs)
@@ -366,7 +369,7 @@ def leads_csv():
     )
 
 
-@web.route("/leads/<path:lead_id>", methods=["GET", "POST"])
+@web.route("/leads/<lead:lead_id>", methods=["GET", "POST"])
 @login_required()
 def lead(lead_id: str):
     db = get_db()

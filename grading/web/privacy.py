@@ -19,7 +19,7 @@ def actor() -> str:
     return f"user:{g.user['name']}"
 
 
-@web.get("/leads/<path:lead_id>/export")
+@web.get("/leads/<lead:lead_id>/export")
 @login_required({"admin"})
 def lead_export(lead_id: str):
     document = privacy.export_lead(get_db(), state().config, lead_id)
@@ -33,7 +33,7 @@ def lead_export(lead_id: str):
     )
 
 
-@web.route("/leads/<path:lead_id>/erase", methods=["GET", "POST"])
+@web.route("/leads/<lead:lead_id>/erase", methods=["GET", "POST"])
 @login_required({"admin"})
 def lead_erase(lead_id: str):
     db = get_db()

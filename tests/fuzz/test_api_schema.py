@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 
@@ -278,4 +279,21 @@ def test_hostile_query_values_are_refused_by_name_or_answered_never_a_500(
         if kind in ("integer", "boolean"):
             assert response.status_code == 400, (url[:80], response.json)
             assert response.json["problems"][0]["field"].startswith(parameter["name"])
+    assert stored(app) == before
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [(m, p) for m, p, op in OPERATIONS if "{" in p],
+)
+def test_hostile_path_values_are_a_404_or_refused_never_a_500(seeded, method, path):
+    app, tokens = seeded
+    client = app.test_client()
+    headers = {**tokens["admin"], "Content-Type": "application/json"}
+    before = stored(app)
+    for value in [*HOSTILE_QUERY, "%2F", "..%2F..%2Fx", "x" * 5000]:
+        url = "/api" + re.sub(r"{\w+}", value, path)
+        data = b'{"owner": "kim"}' if method == "patch" else None
+        response = client.open(url, method=method, data=data, headers=headers)
+        assert response.status_code in (400, 404, 422), (url[:80], response.data[:200])
     assert stored(app) == before
