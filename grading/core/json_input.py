@@ -14,7 +14,6 @@ nesting, all without recursing in Python. What it lets through and is checked he
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
@@ -24,8 +23,8 @@ INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
 BEYOND_64_BITS = "is an integer outside the signed 64-bit range (-2**63 to 2**63-1)"
 MAX_PROBLEMS = 100
-# an integer literal of 19 or more digits (2**63 has 19): only then is the text read again
-_LONG_INTEGER = re.compile(rb"(?<![0-9.eE+-])-?[0-9]{19,}(?![0-9.eE])")
+# orjson turns an integer literal beyond 2**64-1 into a float: only a float this large may be one
+_BIG = 2.0**63
 
 
 class JsonInputError(ValueError):
@@ -58,14 +57,15 @@ def parse(data: bytes | str, max_depth: int = MAX_DEPTH) -> tuple[Any, list[tupl
         value = orjson.loads(data)
     except orjson.JSONDecodeError as error:
         raise JsonInputError([("", f"invalid JSON: {error}")]) from None
-    problems = problems_of(value, max_depth)
-    if any(reason == TOO_DEEP for _, reason in problems):
-        return value, problems
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    if _LONG_INTEGER.search(raw):
-        # within max_depth (checked above), so the standard library's recursion is safe
-        value = json.loads(raw, parse_int=_integer)
-        problems = problems_of(value, max_depth)
+    problems, big_float = _scan(value, max_depth)
+    if big_float and not any(reason == TOO_DEEP for _, reason in problems):
+        # a float of 2**63 or more may have been an integer literal: read the text again, for
+        # its integers as written (within max_depth, so the standard library's recursion is safe)
+        try:
+            value = json.loads(data, parse_int=_integer)
+        except ValueError:  # (what orjson read it reads too; should it not, orjson's reading)
+            return value, problems
+        problems, _ = _scan(value, max_depth)
     return value, problems
 
 
@@ -78,7 +78,7 @@ def loads(data: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
 
 
 def _fine(value: Any, max_depth: int) -> bool:
-    """Quick check without paths (the common case costs ~0.5 µs per value)."""
+    """Quick check without paths, level by level (~0.5 ms for a batch of 1,000 events)."""
     level, depth = [value], 1
     while level:
         below = []
@@ -89,7 +89,13 @@ def _fine(value: Any, max_depth: int) -> bool:
             elif kind is list:
                 items = node
             else:
-                if kind is _LongInteger or (kind is int and not INT_MIN <= node <= INT_MAX):
+                if kind is int:
+                    if not INT_MIN <= node <= INT_MAX:
+                        return False
+                elif kind is float:
+                    if not -_BIG < node < _BIG:
+                        return False
+                elif kind is _LongInteger:
                     return False
                 continue
             if depth > max_depth:
@@ -102,9 +108,15 @@ def _fine(value: Any, max_depth: int) -> bool:
 def problems_of(value: Any, max_depth: int = MAX_DEPTH) -> list[tuple[str, str]]:
     """(path, reason) for each value that is nested too deeply or is an integer beyond 64 bits;
     an explicit stack, never recursion."""
+    return _scan(value, max_depth)[0]
+
+
+def _scan(value: Any, max_depth: int) -> tuple[list[tuple[str, str]], bool]:
+    """problems_of, and whether a float of 2**63 or more was seen."""
     if _fine(value, max_depth):
-        return []
+        return [], False
     problems: list[tuple[str, str]] = []
+    big_float = False
     stack: list[tuple[Any, str, int]] = [(value, "", 1)]
     while stack and len(problems) < MAX_PROBLEMS:
         node, path, depth = stack.pop()
@@ -121,4 +133,6 @@ def problems_of(value: Any, max_depth: int = MAX_DEPTH) -> list[tuple[str, str]]
             stack.extend((v, p, depth + 1) for p, v in reversed(list(pairs)))
         elif kind is _LongInteger or (kind is int and not INT_MIN <= node <= INT_MAX):
             problems.append((path, BEYOND_64_BITS))
-    return problems
+        elif kind is float and not -_BIG < node < _BIG:
+            big_float = True
+    return problems, big_float
