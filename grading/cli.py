@@ -119,7 +119,11 @@ def check_config(obj: Context, file: str | None) -> None:
 @click.option("--no-regrade", is_flag=True, help="Store only; leave grading to the next re-grade.")
 @click.pass_obj
 def import_(obj: Context, kind: str, file: str, no_regrade: bool) -> None:
-    """Import leads, events or outcomes from .jsonl, .json or .csv (all rows or none)."""
+    """Import leads, events or outcomes from .jsonl, .json or .csv (all rows or none).
+
+    Every bad row is reported as FILE:LINE: field: reason, values that cannot be stored too:
+    bytes that are not UTF-8, lone surrogates, NaN, Infinity, 1e999, integers beyond signed 64
+    bits, nesting deeper than 64 levels, NUL characters, texts over 10,000 characters."""
     loaded = obj.loaded()
     db = obj.db
     try:
