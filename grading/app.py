@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from .api import api
 from .api.common import ApiError
+from .lead_urls import LeadIdConverter, RawPath
 from .state import ModelState
 from .store.sessions import ABSOLUTE_S
 from .web import web
@@ -37,6 +38,8 @@ def create_app(settings: dict | None = None) -> Flask:
     )
     app.json.sort_keys = False
     app.extensions["grading"] = ModelState(app.config["MODEL_FILE"])
+    app.url_map.converters["lead"] = LeadIdConverter  # <lead:lead_id>, one segment
+    app.wsgi_app = RawPath(app.wsgi_app)  # type: ignore[method-assign]
     app.register_blueprint(api)
     app.register_blueprint(web)
 

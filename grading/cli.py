@@ -123,6 +123,9 @@ def check_config(obj: Context, file: str | None) -> None:
 def import_(obj: Context, kind: str, file: str, no_regrade: bool) -> None:
     """Import leads, events or outcomes from .jsonl, .json or .csv (all rows or none).
 
+    Every bad row is reported as FILE:LINE: field: reason, values that cannot be stored too:
+    bytes that are not UTF-8, lone surrogates, NaN, Infinity, 1e999, integers beyond signed 64
+    bits, nesting deeper than 64 levels, NUL characters, texts over 10,000 characters.
     Changes of an existing lead's lifecycle, owner or qualification are audited as cli:USER."""
     loaded = obj.loaded()
     db = obj.db

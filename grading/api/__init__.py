@@ -22,16 +22,14 @@ from ..store.db import schema_version
 from ..store.leads import find_lead
 from . import schemas as s
 from .auth import ADMIN, READ, SALES, WRITE, requires
-from .common import ApiError, get_db, problems_of, state
+from .common import ApiError, get_db, json_body, problems_of, state
 from .openapi import route
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
 
 def body(schema: Schema) -> dict:
-    data = request.get_json(silent=True)
-    if data is None:
-        raise ApiError(400, "the body must be JSON", [{"field": "", "message": "not valid JSON"}])
+    data = json_body()
     try:
         return schema.load(data)
     except ValidationError as error:
@@ -174,7 +172,7 @@ def list_leads():
     s.LeadOut,
     summary="One lead with every grade, explanation, history and events",
 )
-@api.get("/leads/<path:lead_id>")
+@api.get("/leads/<lead:lead_id>")
 @requires(READ)
 def get_lead(lead_id: str):
     report = export_service.lead_report(get_db(), state().config, lead_id)
@@ -192,7 +190,7 @@ def get_lead(lead_id: str):
     s.LeadPatch,
     summary="Change lifecycle, owner and/or tick qualification criteria",
 )
-@api.patch("/leads/<path:lead_id>")
+@api.patch("/leads/<lead:lead_id>")
 @requires(SALES)
 def patch_lead(lead_id: str):
     changes = body(s.LeadPatch())
@@ -221,7 +219,7 @@ def patch_lead(lead_id: str):
 def post_events():
     # A well-formed envelope skips the schema (which copies each of up to 10,000 items through a
     # field); anything else goes through it for the same errors as always.
-    data = request.get_json(silent=True)
+    data = json_body()
     events = data.get("events") if type(data) is dict and len(data) == 1 else None
     if not (
         type(events) is list

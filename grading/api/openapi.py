@@ -24,6 +24,15 @@ class ApiRoute:
 
 
 ROUTES: list[ApiRoute] = []
+LEAD_ID = (
+    "the lead's id as one percent-encoded path segment: '/' as %2F, '%' as %25, '?' as %3F, "
+    "'#' as %23 (an unencoded '/' is never part of an id)"
+)
+BAD_JSON = (
+    "the body is not JSON the API accepts: invalid JSON or UTF-8, a lone surrogate, NaN, "
+    "Infinity, a number that overflows (1e999), an integer beyond signed 64 bits, nesting deeper "
+    "than 64 levels; named by path where the value parsed"
+)
 
 
 def route(
@@ -54,6 +63,7 @@ def _operation(item: ApiRoute) -> dict:
             operation["responses"][status] = _error(text)
     parameters = [
         {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+        | ({"description": LEAD_ID} if name == "lead_id" else {})
         for name in re.findall(r"{(\w+)}", item.path)
     ]
     if item.query is not None:
@@ -66,7 +76,7 @@ def _operation(item: ApiRoute) -> dict:
             "required": True,
             "content": {"application/json": {"schema": item.request}},
         }
-        operation["responses"]["400"] = _error("the body is not JSON")
+        operation["responses"]["400"] = _error(BAD_JSON)
         operation["responses"]["413"] = _error("the body is over 10 MB")
         operation["responses"]["422"] = _error(
             "every problem, by field and item; nothing was stored"

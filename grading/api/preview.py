@@ -19,7 +19,7 @@ from grading.core.scoring import from_epoch
 from ..services import preview as preview_service
 from . import api
 from .auth import WRITE, requires
-from .common import ApiError, get_db, problems_of, state
+from .common import ApiError, get_db, json_body, problems_of, state
 from .openapi import route
 
 _LINE = re.compile(r"^line (\d+)(, column \d+)?: (.*)$", re.S)  # column: a YAML syntax error
@@ -86,13 +86,7 @@ def _request() -> tuple[str, datetime]:
         text = request.get_data(as_text=True)
         at = request.args.get("as_of")
     else:
-        data = request.get_json(silent=True)
-        if data is None:
-            raise ApiError(
-                400,
-                'send the model file as JSON {"config": "…"} or as text/yaml',
-                [{"field": "", "message": "not valid JSON"}],
-            )
+        data = json_body('send the model file as JSON {"config": "…"} or as text/yaml')
         try:
             loaded = PreviewIn().load(data)
         except ValidationError as error:

@@ -60,7 +60,7 @@ def actor() -> str:
 @route(
     "GET", "/leads/{lead_id}/export", LeadExportOut, summary="Everything stored about one person"
 )
-@api.get("/leads/<path:lead_id>/export")
+@api.get("/leads/<lead:lead_id>/export")
 @requires(ADMIN)
 def export_lead(lead_id: str):
     document = privacy.export_lead(get_db(), state().config, lead_id)
@@ -75,7 +75,7 @@ def export_lead(lead_id: str):
     ErasedOut,
     summary="Erase a person: lead, events, outcomes, grades, history, webhook messages",
 )
-@api.delete("/leads/<path:lead_id>")
+@api.delete("/leads/<lead:lead_id>")
 @requires(ADMIN)
 def erase_lead(lead_id: str):
     erased = privacy.forget(get_db(), state().config, lead_id, actor())

@@ -6,16 +6,24 @@ millions of rows; every problem is reported as ``(field, reason)`` and all are c
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from . import json_input
 from .scoring import DAY, epoch
 
 LIFECYCLES = ("lead", "mql", "sql", "opportunity", "customer", "disqualified")
 MAX_ID = 200
+MAX_TEXT = 10_000  # characters of one attribute or property value (or of one item of a list)
+# NUL ends a text in many SQLite functions and in the sqlite3 shell; the other control
+# characters in an id break the CSV exports and the pages that show it
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+NUL_TEXT = "must not contain NUL characters (U+0000)"
 FUTURE_LIMIT = DAY  # an event more than a day ahead of now is refused
 
 
@@ -61,13 +69,27 @@ def _identifier(obj: Mapping, key: str, problems: list, required: bool = True) -
     if len(value) > MAX_ID:
         problems.append((key, f"must be at most {MAX_ID} characters"))
         return None
+    if _CONTROL.search(value.strip()):
+        problems.append((key, "must not contain control characters (U+0000 to U+001F, U+007F)"))
+        return None
     return value.strip()
 
 
-def _attribute_ok(value: Any) -> bool:
-    if value is None or isinstance(value, str | bool | int | float):
-        return True
-    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+def _attribute_problem(value: Any) -> str | None:
+    """Why an attribute (or property) value cannot be stored, or None."""
+    if value is None or isinstance(value, bool | int):
+        return None  # (the range of integers is json_input's: JSON is where they come from)
+    if isinstance(value, float):
+        return None if math.isfinite(value) else "must be a finite number"
+    texts = [value] if isinstance(value, str) else value if isinstance(value, list) else None
+    if texts is None or not all(isinstance(v, str) for v in texts):
+        return "must be a string, number, boolean or list of strings"
+    for text in texts:
+        if len(text) > MAX_TEXT:
+            return f"must be at most {MAX_TEXT:,} characters"
+        if "\x00" in text:
+            return NUL_TEXT
+    return None
 
 
 def _attributes(obj: Mapping, key: str, problems: list) -> dict[str, Any]:
@@ -81,12 +103,16 @@ def _attributes(obj: Mapping, key: str, problems: list) -> dict[str, Any]:
     for name, item in value.items():
         if not isinstance(name, str) or not name:
             problems.append((key, f"attribute names must be non-empty strings, not {name!r}"))
-        elif not _attribute_ok(item):
+        elif len(name) > MAX_ID or _CONTROL.search(name):
             problems.append(
-                (f"{key}.{name}", "must be a string, number, boolean or list of strings")
+                (
+                    key,
+                    f"attribute names must be at most {MAX_ID} characters, without control"
+                    f" characters: {name[:40]!r}",
+                )
             )
-        elif isinstance(item, float) and item != item:
-            problems.append((f"{key}.{name}", "must not be NaN"))
+        elif (problem := _attribute_problem(item)) is not None:
+            problems.append((f"{key}.{name}", problem))
         else:
             out[name] = item
     return out
@@ -147,7 +173,6 @@ def parse_time(value: Any, field: str, problems: list) -> int | None:
 
 _EVENT_FIELDS = frozenset(("id", "lead", "type", "at", "properties"))
 MAX_TIME_TEXT = 64  # longer time texts skip the fast path (and its cache)
-_SIMPLE = (str, int, bool)  # exact types of attribute values the fast path accepts as they are
 
 
 @lru_cache(maxsize=4096)
@@ -176,7 +201,7 @@ def _fast_event(obj: dict, now: int) -> EventInput | None:
     if len(lead) > MAX_ID or len(event_type) > MAX_ID or len(at) > MAX_TIME_TEXT:
         return None  # (a long time text is not kept in the cache: the full checks judge it)
     lead, event_type = lead.strip(), event_type.strip()
-    if not lead or not event_type:
+    if not lead or not event_type or _CONTROL.search(f"{event_id or ''}{lead}{event_type}"):
         return None
     moment = _valid_time(at)
     if moment is None or moment > now + FUTURE_LIMIT:
@@ -187,14 +212,18 @@ def _fast_event(obj: dict, now: int) -> EventInput | None:
         if type(given) is not dict:
             return None
         for name, item in given.items():
-            if type(name) is not str or not name:
+            if type(name) is not str or not name or len(name) > MAX_ID or _CONTROL.search(name):
                 return None
             kind = type(item)
-            if kind in _SIMPLE or (kind is float and item == item):
+            if kind is str:
+                if len(item) > MAX_TEXT or "\x00" in item:
+                    return None
+                properties[name] = item
+            elif kind is int or kind is bool or (kind is float and math.isfinite(item)):
                 properties[name] = item
             elif item is None:
                 continue
-            elif kind is list and all(isinstance(v, str) for v in item):
+            elif kind is list and _attribute_problem(item) is None:
                 properties[name] = item
             else:
                 return None
@@ -241,6 +270,8 @@ def parse_outcome(obj: Any) -> OutcomeInput:
         problems.append(("amount", "must be a number"))
     elif isinstance(amount, str):
         amount = None
+    if isinstance(amount, float) and not math.isfinite(amount):  # "1e999", "inf", "nan"
+        problems.append(("amount", "must be a finite number"))
     if problems:
         raise RecordError(problems)
     return OutcomeInput(lead, outcome, at, None if amount is None else float(amount))
@@ -249,10 +280,11 @@ def parse_outcome(obj: Any) -> OutcomeInput:
 def from_dotted(row: Mapping[str, str]) -> dict[str, Any]:
     """A CSV row with dotted headers -> a nested record; empty cells mean "not given".
 
-    A cell that starts with '[' is read as a JSON list (for list attributes)."""
-    import json
-
+    A cell that starts with '[' is read as a JSON list (for list attributes), and one that is no
+    JSON at all ("[EMEA] team") stays text. JSON that breaks json_input's rules (a lone surrogate
+    such as ``["\\ud800"]``, NaN, integers beyond 64 bits) is a RecordError naming the column."""
     out: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
     for header, cell in row.items():
         if header is None or cell is None or not cell.strip():
             continue
@@ -260,9 +292,10 @@ def from_dotted(row: Mapping[str, str]) -> dict[str, Any]:
         text = cell.strip()
         if text.startswith("["):
             try:
-                value = json.loads(text)
-            except ValueError:
-                value = cell
+                value = json_input.loads(text)
+            except json_input.JsonInputError as error:
+                if _json_by_grammar(text):
+                    problems.append((header.strip(), f"a JSON list that cannot be stored: {error}"))
         parts = header.strip().split(".", 1)
         if len(parts) == 2:
             out.setdefault(parts[0], {})
@@ -270,4 +303,20 @@ def from_dotted(row: Mapping[str, str]) -> dict[str, Any]:
                 out[parts[0]][parts[1]] = value
         else:
             out[parts[0]] = value
+    if problems:
+        raise RecordError(problems)
     return out
+
+
+def _json_by_grammar(text: str) -> bool:
+    """Whether the standard library reads the text (it takes lone surrogates, NaN and long
+    integers); only for few brackets, as it recurses."""
+    import json
+
+    if text.count("[") + text.count("{") > json_input.MAX_DEPTH:
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True

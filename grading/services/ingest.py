@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import sqlite_utils
 
+from grading.core import json_input
 from grading.core.model import Config
 from grading.core.records import RecordError, from_dotted, parse_event, parse_lead, parse_outcome
 from grading.core.scoring import epoch
@@ -96,15 +96,18 @@ def read_records(
     with io.BufferedReader(raw, buffer_size=1 << 20) as binary:
         if extension == ".json":
             try:
-                items = orjson.loads(binary.read())
-            except orjson.JSONDecodeError as exc:
-                yield "1", RecordError([("", f"invalid JSON: {exc}")])
+                # a level more than a record may have: the list around them
+                items, problems = json_input.parse(binary.read(), json_input.MAX_DEPTH + 1)
+            except json_input.JsonInputError as error:
+                yield "1", RecordError(error.problems)
                 return
             if not isinstance(items, list):
                 yield "1", RecordError([("", "a .json file must hold a list of records")])
                 return
+            by_item = _problems_by_item(problems)
             for number, item in enumerate(items, start=1):
-                yield f"item {number}", item
+                bad = by_item.get(number - 1)
+                yield f"item {number}", RecordError(bad) if bad else item
         elif extension == ".csv":
             # bytes that are not UTF-8 are kept as lone surrogates and reported by their line:
             # a decoding error would surface a whole read-ahead chunk later, at a wrong line
@@ -122,7 +125,11 @@ def read_records(
                     elif _NOT_UTF8.search("".join(v for v in row.values() if v)):
                         yield str(reader.line_num), RecordError([("", "not UTF-8 text")])
                     else:
-                        yield str(reader.line_num), from_dotted(row)
+                        try:
+                            record = from_dotted(row)
+                        except RecordError as error:
+                            record = error
+                        yield str(reader.line_num), record
             except csv.Error as exc:
                 line = str(max(reader.line_num, 1))
                 yield line, RecordError([("", f"unreadable CSV: {exc}")])
@@ -131,9 +138,22 @@ def read_records(
                 if not line.strip():
                     continue
                 try:
-                    yield str(number), orjson.loads(line)
-                except orjson.JSONDecodeError as exc:
-                    yield str(number), RecordError([("", f"invalid JSON: {exc}")])
+                    yield str(number), json_input.loads(line)
+                except json_input.JsonInputError as error:
+                    yield str(number), RecordError(error.problems)
+
+
+_ITEM = re.compile(r"\[(\d+)\]\.?(.*)", re.DOTALL)
+
+
+def _problems_by_item(problems: list[tuple[str, str]]) -> dict[int, list[tuple[str, str]]]:
+    """json_input's problems of a list ("[3].company.employees") by the item they are in."""
+    out: dict[int, list[tuple[str, str]]] = {}
+    for path, reason in problems:
+        match = _ITEM.match(path)
+        if match:
+            out.setdefault(int(match.group(1)), []).append((match.group(2), reason))
+    return out
 
 
 def _report(result: ImportResult, path: str, position: str, error: RecordError) -> None:

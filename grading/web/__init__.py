@@ -32,6 +32,7 @@ from ..core.conditions import describe
 from ..core.qualification import QualificationError, is_qualified, ticked, ticks_from_form
 from ..core.records import LIFECYCLES
 from ..core.scoring import from_epoch
+from ..lead_urls import as_url
 from ..services import export as export_service
 from ..services import ingest
 from ..services import qualification as qualification_service
@@ -139,7 +140,7 @@ def safe_next(target: str | None) -> str:
 
 def this_page() -> str:
     """The current page's path and query, percent-encoded as a link: the `next` of a login."""
-    target = quote(request.path, safe="/!$&'()*+,:;=@~")
+    target = as_url(request.path)  # %2F inside a lead id stays encoded
     if request.query_string:
         target += "?" + quote(
             request.query_string.decode("utf-8", "replace"), safe="%!$&'()*+,/:;=?@~"
@@ -399,7 +400,7 @@ def leads_csv():
     )
 
 
-@web.route("/leads/<path:lead_id>", methods=["GET", "POST"])
+@web.route("/leads/<lead:lead_id>", methods=["GET", "POST"])
 @login_required()
 def lead(lead_id: str):
     db = get_db()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import orjson
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from marshmallow import ValidationError
 
-from ..api.common import get_db, state
+from ..api.common import get_db, problems_of, state
+from ..api.privacy import AuditArgs
 from ..services import privacy
 from ..store import audit
 from . import login_required, web
@@ -17,7 +19,7 @@ def actor() -> str:
     return f"user:{g.user['name']}"
 
 
-@web.get("/leads/<path:lead_id>/export")
+@web.get("/leads/<lead:lead_id>/export")
 @login_required({"admin"})
 def lead_export(lead_id: str):
     document = privacy.export_lead(get_db(), state().config, lead_id)
@@ -31,7 +33,7 @@ def lead_export(lead_id: str):
     )
 
 
-@web.route("/leads/<path:lead_id>/erase", methods=["GET", "POST"])
+@web.route("/leads/<lead:lead_id>/erase", methods=["GET", "POST"])
 @login_required({"admin"})
 def lead_erase(lead_id: str):
     db = get_db()
@@ -54,7 +56,14 @@ def lead_erase(lead_id: str):
 @web.get("/audit")
 @login_required({"admin"})
 def audit_log():
-    before = request.args.get("before", type=int)
+    try:  # the API's bounds: an id beyond SQLite's integers is a bad link, not a 500
+        before = (
+            AuditArgs()
+            .load({"before": request.args["before"]} if "before" in request.args else {})
+            .get("before")
+        )
+    except ValidationError as error:
+        abort(400, "; ".join(f"{p['field']}: {p['message']}" for p in problems_of(error.messages)))
     entries = audit.entries(get_db(), limit=PAGE + 1, before=before)
     older = entries[PAGE - 1]["id"] if len(entries) > PAGE else None
     return render_template("audit.html", entries=entries[:PAGE], older=older)

@@ -3,7 +3,9 @@ without a server error, with a documented status, in the documented shape."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import tempfile
 
@@ -18,6 +20,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.conftest import SPEC_MODEL
+from tests.fuzz import hostile
 
 # 25 per operation keeps the file well under a minute; GRADING_FUZZ_EXAMPLES=500 digs deeper
 EXAMPLES = int(os.environ.get("GRADING_FUZZ_EXAMPLES", "25"))
@@ -165,3 +168,132 @@ def test_a_regrade_as_of_beyond_year_9999_in_utc_is_refused(client, tokens):
 def test_an_account_id_of_digits_that_are_no_number_is_a_404(client, tokens):
     response = client.get("/api/accounts/%C2%B2", headers=tokens["admin"])  # "²" was a 500
     assert response.status_code == 404
+
+
+# Hostile values, for every operation of the document ----------------------------------------
+
+# raw JSON text of one value; every one is refused with a 400 before any schema sees the body
+HOSTILE_JSON = hostile.JSON_VALUES
+# a body each operation takes, with "@" where the hostile value goes
+BODIES = {
+    ("post", "/leads"): {"id": "L-H", "person": {"title": "@"}},
+    ("post", "/leads/batch"): {"leads": [LEADS[0], {"id": "L-H", "company": {"employees": "@"}}]},
+    ("post", "/events"): {
+        "events": [*EVENTS, {**EVENTS[1], "id": "E-H", "properties": {"n": "@"}}]
+    },
+    ("post", "/outcomes"): {"outcomes": [{**OUTCOME, "amount": "@"}]},
+    ("patch", "/leads/{lead_id}"): {"owner": "@"},
+    ("post", "/regrade"): {"model": "@"},
+    ("post", "/models/preview"): {"config": "@"},
+}
+# query values no integer parameter takes: beyond SQLite, beyond int(), no numbers at all
+HOSTILE_QUERY = [
+    "99999999999999999999999",
+    str(2**63),
+    str(-(2**63) - 1),
+    "9" * 5000,
+    "1e999",
+    "Infinity",
+    "NaN",
+    "%ED%A0%80",  # a surrogate, percent-encoded UTF-8
+    "%FF",
+    "%00",
+    "1%002",
+]
+OPERATIONS = [(m, p, op) for p, ops in schema.raw_schema["paths"].items() for m, op in ops.items()]
+
+
+def stored(app) -> dict[str, int]:
+    from grading.store.db import connect
+
+    db = connect(app.config["DATABASE"])
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    counts = {t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+    db.conn.close()
+    counts.pop("tokens", None)  # (a token's last use is not what a request stores)
+    return counts
+
+
+def body_with(operation: tuple[str, str], value: bytes) -> bytes:
+    return json.dumps(BODIES[operation]).encode().replace(b'"@"', value)
+
+
+def test_every_operation_that_takes_a_body_has_a_hostile_body_here():
+    assert {(m, p) for m, p, op in OPERATIONS if "requestBody" in op} == set(BODIES)
+
+
+@pytest.mark.parametrize("operation", sorted(BODIES))
+def test_hostile_json_values_are_a_400_naming_where_and_nothing_is_stored(seeded, operation):
+    app, tokens = seeded
+    client = app.test_client()
+    method, path = operation
+    url = "/api" + path.replace("{lead_id}", "L-2")
+    headers = {**tokens["admin"], "Content-Type": "application/json"}
+    # the same body with a plain value is no 400: the 400s below are the values' own
+    plain = client.open(url, method=method, data=body_with(operation, b"1"), headers=headers)
+    assert plain.status_code != 400, plain.json
+    before = stored(app)
+    for name, value in HOSTILE_JSON.items():
+        response = client.open(
+            url, method=method, data=body_with(operation, value), headers=headers
+        )
+        assert response.status_code == 400, (name, response.status_code, response.data[:300])
+        assert response.json["error"] == "the body is not JSON the API accepts", name
+        (problem,) = response.json["problems"]
+        assert problem["message"], name
+        if name.startswith(("2**", "-2**")):  # a value that parsed is named by its path
+            assert problem["field"] in ("person.title", "leads[1].company.employees",
+                                        "events[3].properties.n", "outcomes[0].amount",
+                                        "owner", "model", "config"), problem  # fmt: skip
+        assert stored(app) == before, name
+    # NUL is JSON: what would store it names it (422), anything else answers without a 500
+    response = client.open(
+        url, method=method, data=body_with(operation, b'"a\\u0000b"'), headers=headers
+    )
+    assert 400 <= response.status_code < 500, response.data[:300]
+    assert stored(app) == before
+
+
+@pytest.mark.parametrize(
+    "method, path, parameter",
+    [
+        (m, p, param)
+        for m, p, op in OPERATIONS
+        for param in op.get("parameters", [])
+        if param["in"] == "query"
+    ],
+    ids=lambda v: v["name"] if isinstance(v, dict) else str(v),
+)
+def test_hostile_query_values_are_refused_by_name_or_answered_never_a_500(
+    seeded, method, path, parameter
+):
+    app, tokens = seeded
+    client = app.test_client()
+    kind = parameter["schema"].get("items", parameter["schema"])["type"]
+    extra = "&to=sales" if path == "/routes/members" and parameter["name"] != "to" else ""
+    before = stored(app)
+    for value in HOSTILE_QUERY:
+        url = f"/api{path}?{parameter['name']}={value}{extra}"
+        response = client.open(url, method=method, headers=tokens["admin"])
+        assert response.status_code < 500, (url[:80], response.data[:300])
+        if kind in ("integer", "boolean"):
+            assert response.status_code == 400, (url[:80], response.json)
+            assert response.json["problems"][0]["field"].startswith(parameter["name"])
+    assert stored(app) == before
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [(m, p) for m, p, op in OPERATIONS if "{" in p],
+)
+def test_hostile_path_values_are_a_404_or_refused_never_a_500(seeded, method, path):
+    app, tokens = seeded
+    client = app.test_client()
+    headers = {**tokens["admin"], "Content-Type": "application/json"}
+    before = stored(app)
+    for value in [*HOSTILE_QUERY, "%2F", "..%2F..%2Fx", "x" * 5000]:
+        url = "/api" + re.sub(r"{\w+}", value, path)
+        data = b'{"owner": "kim"}' if method == "patch" else None
+        response = client.open(url, method=method, data=data, headers=headers)
+        assert response.status_code in (400, 404, 422), (url[:80], response.data[:200])
+    assert stored(app) == before

@@ -27,6 +27,7 @@ from grading.services import ingest
 from grading.services.config_file import parse_yaml, read_config
 from grading.store.db import connect
 from tests.conftest import REPO, SPEC_MODEL
+from tests.fuzz import hostile
 
 # GRADING_FUZZ_EXAMPLES=1000 digs deeper than the everyday run
 EXAMPLES = int(os.environ.get("GRADING_FUZZ_EXAMPLES", "60"))
@@ -306,6 +307,7 @@ ATTRIBUTE = (
     | st.text(max_size=10)
     | st.lists(st.text(max_size=5), max_size=3)
     | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)
+    | st.sampled_from(["\ud800", "x\udc80", "a\x00b", 2**64, 2**63, -(2**63) - 1])
 )
 NAMES = st.sampled_from(["L-1", "L-2", "L-3", "", " ", "x" * 201]) | st.text(max_size=6)
 TIMES = st.sampled_from(
@@ -605,4 +607,83 @@ def test_a_time_beyond_year_9999_in_utc_is_a_problem_of_its_line():
     raw = b'{"lead": "L-1", "outcome": "won", "at": "9999-12-31T23:59:59-01:00"}\n'
     assert refused_positions("outcomes", "outcomes.jsonl", raw) == [
         "1: at: is out of range in UTC: '9999-12-31T23:59:59-01:00'"
+    ]
+
+
+# Hostile values, for every importer: each kind in each format ------------------------------
+
+GOOD_ROW = {
+    "leads": {"id": "L-8", "person": {"title": "CEO"}},
+    "events": {"lead": "L-1", "type": "download", "at": "2026-11-20T10:00:00Z"},
+    "outcomes": {"lead": "L-1", "outcome": "won", "at": "2026-11-20T10:00:00Z"},
+}
+# the row of each kind with "@" where the hostile value goes, and that column's CSV header
+HOSTILE_ROW = {
+    "leads": ({"id": "L-9", "person": {"title": "@"}}, "person.title"),
+    "events": ({**GOOD_ROW["events"], "properties": {"n": "@"}}, "properties.n"),
+    "outcomes": ({**GOOD_ROW["outcomes"], "amount": "@"}, "amount"),
+}
+HOSTILE_JSON = {
+    **hostile.JSON_VALUES,
+    "NUL": b'"a\\u0000b"',
+    "10,001 characters": b'"' + b"x" * 10_001 + b'"',
+}
+HOSTILE_CELLS = {
+    "a list with a lone surrogate": '["\\ud800"]',  # was a TypeError out of `grading import`
+    "a list with NaN": "[NaN]",
+    "a list with 2**64": "[18446744073709551616]",
+    "a surrogate as UTF-8 bytes": b"\xed\xa0\x80",
+    "invalid UTF-8": b"\xff",
+    "NUL": "a\x00b",
+    "10,001 characters": "x" * 10_001,
+}
+
+
+def hostile_file(kind: str, how: str, value: bytes) -> tuple[str, bytes]:
+    """A good row on line 1 (or item 1), the hostile one on line 2."""
+    template, header = HOSTILE_ROW[kind]
+    if how == "csv":
+        flat = flatten(GOOD_ROW[kind])
+        headers = [*flat, header] if header not in flat else list(flat)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(headers)
+        writer.writerow([flat.get(h, "") for h in headers])
+        hostile = {**flatten({k: v for k, v in template.items()}), header: "@"}
+        writer.writerow([hostile.get(h, "") for h in headers])
+        return ".csv", out.getvalue().encode().replace(b"@", value)
+    good = json.dumps(GOOD_ROW[kind]).encode()
+    bad = json.dumps(template).encode().replace(b'"@"', value)
+    if how == "jsonl":
+        return ".jsonl", good + b"\n" + bad + b"\n"
+    return ".json", b"[" + good + b",\n" + bad + b"]"
+
+
+@pytest.mark.parametrize("kind", ingest.KINDS)
+@pytest.mark.parametrize("how", ["jsonl", "json"])
+@pytest.mark.parametrize("name", list(HOSTILE_JSON))
+def test_hostile_json_values_refuse_the_file_by_line_and_store_nothing(kind, how, name):
+    extension, raw = hostile_file(kind, how, HOSTILE_JSON[name])
+    positions = refused_positions(kind, "input" + extension, raw)  # (asserts nothing stored)
+    assert positions, name
+    for position in positions:
+        where, _, reason = position.partition(": ")
+        # JSON that is no JSON at all has no items to name in a .json list: its line 1 then
+        assert where == ("2" if how == "jsonl" else "item 2") or (how == "json" and where == "1")
+        assert reason, position
+
+
+@pytest.mark.parametrize("kind", ingest.KINDS)
+@pytest.mark.parametrize("name", list(HOSTILE_CELLS))
+def test_hostile_csv_cells_refuse_the_file_by_line_and_store_nothing(kind, name):
+    cell = HOSTILE_CELLS[name]
+    _, raw = hostile_file(kind, "csv", cell if isinstance(cell, bytes) else cell.encode())
+    positions = refused_positions(kind, "input.csv", raw)
+    assert positions and all(p.startswith("3: ") for p in positions), positions  # header is 1
+
+
+def test_a_number_in_a_csv_amount_that_overflows_is_refused():
+    raw = b"lead,outcome,at,amount\nL-1,won,2026-11-20T10:00:00Z,1e999\n"
+    assert refused_positions("outcomes", "outcomes.csv", raw) == [
+        "2: amount: must be a finite number"
     ]

@@ -28,6 +28,10 @@ def free_port() -> int:
 
 def call(base, method, path, token=None, body=None):
     data = json.dumps(body).encode() if body is not None else None
+    return call_raw(base, method, path, token, data)
+
+
+def call_raw(base, method, path, token=None, data: bytes | None = None):
     request = urllib.request.Request(base + path, data=data, method=method)
     request.add_header("Content-Type", "application/json")
     if token:
@@ -73,6 +77,15 @@ def server(tmp_path, config_file):
     process.wait(timeout=10)
 
 
+def admin_token(db_path: str) -> str:
+    return subprocess.run(
+        [BIN, "--db", db_path, "token", "create", "--role", "admin"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
 RECENT = (datetime.now(UTC) - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
 
 
@@ -107,12 +120,7 @@ def test_a_real_server_grades_over_http(server):
 
 def test_an_api_regrade_is_refused_while_another_process_holds_the_lease(server):
     base, token, db_path = server
-    admin = subprocess.run(
-        [BIN, "--db", db_path, "token", "create", "--role", "admin"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    admin = admin_token(db_path)
     db = connect(db_path)
     assert run_store.take_lease(db, "regrade", "someone-else", time.time(), 60)
     assert call(base, "POST", "/regrade", admin)[0] == 409
@@ -159,3 +167,36 @@ def test_the_scheduler_skips_when_the_lease_is_taken(tmp_path, config_file):
     with pytest.raises(Busy):
         run_regrade(db, loaded, trigger="schedule")
     assert run_store.list_runs(db) == []
+
+
+LEAD_IDS = ["L-PATH/export", "L-PATH", "a/b/c", "L%2F", "../x", "q?x=1", "h#a", "sp ace", "Ö/😀"]
+
+
+def test_lead_ids_with_slashes_and_escapes_reach_their_lead_through_waitress(server):
+    from urllib.parse import quote
+
+    base, _, db_path = server
+    admin = admin_token(db_path)
+    batch = {"leads": [{"id": i, "person": {"title": f"title of {i}"}} for i in LEAD_IDS]}
+    assert call(base, "POST", "/leads/batch", admin, batch)[0] == 200
+    for lead_id in LEAD_IDS:
+        path = "/leads/" + quote(lead_id, safe="")
+        status, got = call(base, "GET", path, admin)
+        assert status == 200 and got["id"] == lead_id, (path, got)
+        status, exported = call(base, "GET", path + "/export", admin)
+        assert status == 200 and exported["lead"]["id"] == lead_id, (path, exported)
+        assert call(base, "PATCH", path, admin, {"owner": "kim"})[1]["owner"] == "kim"
+    assert call(base, "GET", "/leads/L-PATH/export", admin)[1]["lead"]["id"] == "L-PATH"
+    assert call(base, "GET", "/leads/a/b/c", admin)[0] == 404
+    status, erased = call(base, "DELETE", "/leads/a%2Fb%2Fc", admin)
+    assert status == 200 and erased["lead"] == "a/b/c"
+    assert call(base, "GET", "/leads/L-PATH%2Fexport", admin)[0] == 200
+
+
+def test_hostile_bodies_are_a_400_through_waitress_and_nothing_is_stored(server):
+    base, token, db_path = server
+    for value in (b'"\\ud800"', b"18446744073709551616", b"1e999", b"NaN", b"[" * 10_000):
+        body = b'{"id": "L-H", "person": {"title": ' + value + b"}}"
+        status, answer = call_raw(base, "POST", "/leads", token, body)
+        assert status == 400 and answer["problems"], (value[:20], answer)
+    assert call(base, "GET", "/leads/L-H", token)[0] == 404

@@ -187,3 +187,19 @@ def test_every_response_carries_security_headers(site):
         assert "script-src 'none'" in headers["Content-Security-Policy"]
         assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
         assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+HUGE = ["99999999999999999999999", str(2**63), "9" * 5000, "1e999", "NaN", "%ED%A0%80", "%00"]
+
+
+def test_hostile_numbers_in_a_query_are_named_never_a_500(site):
+    client = site.test_client()
+    login(client, "ada")
+    for value in HUGE:
+        audit = client.get(f"/audit?before={value}")  # was a 500 (OverflowError in SQLite)
+        assert audit.status_code == 400 and "before:" in audit.text, value
+        for page in ("/leads", "/accounts"):
+            listed = client.get(f"{page}?page={value}&per_page={value}")
+            assert listed.status_code == 200 and "page:" in listed.text, (page, value)
+        assert client.get(f"/leads/{value}").status_code == 404, value
+    assert client.get(f"/audit?before={2**63 - 1}").status_code == 200

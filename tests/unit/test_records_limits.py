@@ -1,0 +1,93 @@
+"""What the records refuse whatever the door (API, .jsonl, .json, .csv): NUL in text, control
+characters in ids, texts too long to show, numbers that are not finite, CSV list cells that
+are JSON no importer can store."""
+
+import pytest
+
+from grading.core import records
+from grading.core.records import RecordError, from_dotted, parse_event, parse_lead, parse_outcome
+
+NOW = 1_800_000_000_000_000
+AT = "2026-11-30T10:00:00Z"
+
+
+def problems(parse, obj) -> list[tuple[str, str]]:
+    with pytest.raises(RecordError) as error:
+        parse(obj)
+    return error.value.problems
+
+
+@pytest.mark.parametrize(
+    "lead, field, reason",
+    [
+        ({"id": "L-1\x00"}, "id", "control characters"),
+        ({"id": "L\n1"}, "id", "control characters"),
+        ({"id": "L-1", "person": {"title": "a\x00b"}}, "person.title", "NUL"),
+        ({"id": "L-1", "person": {"interests": ["ok", "a\x00"]}}, "person.interests", "NUL"),
+        (
+            {"id": "L-1", "person": {"title": "x" * (records.MAX_TEXT + 1)}},
+            "person.title",
+            "10,000",
+        ),
+        ({"id": "L-1", "company": {"employees": float("inf")}}, "company.employees", "finite"),
+        ({"id": "L-1", "company": {"employees": float("nan")}}, "company.employees", "finite"),
+        ({"id": "L-1", "person": {"a\x00": 1}}, "person", "control characters"),
+        ({"id": "L-1", "person": {"x" * 201: 1}}, "person", "200 characters"),
+    ],
+)
+def test_a_lead_value_that_cannot_be_stored_is_named(lead, field, reason):
+    ((name, message),) = problems(parse_lead, lead)
+    assert name == field and reason in message
+
+
+def test_the_longest_text_and_a_tab_inside_a_value_are_fine():
+    lead = parse_lead({"id": "L-1", "person": {"title": "x" * records.MAX_TEXT, "note": "a\tb"}})
+    assert len(lead.person["title"]) == records.MAX_TEXT
+
+
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"lead": "L-1\x00"}, "lead"),
+        ({"type": "page\x00view"}, "type"),
+        ({"id": "E\x7f"}, "id"),
+        ({"properties": {"url": "/a\x00"}}, "properties.url"),
+        ({"properties": {"url": "/" * (records.MAX_TEXT + 1)}}, "properties.url"),
+        ({"properties": {"n": float("inf")}}, "properties.n"),
+        ({"properties": {"\x00": 1}}, "properties"),
+    ],
+)
+def test_an_event_value_that_cannot_be_stored_is_named_by_both_paths(changes, field):
+    event = {"lead": "L-1", "type": "download", "at": AT, **changes}
+    ((name, _),) = problems(lambda obj: parse_event(obj, NOW), event)
+    assert name == field
+    # the fast path (exact dicts) steps aside for the same records
+    assert records._fast_event(event, NOW) is None
+
+
+@pytest.mark.parametrize("amount", ["1e999", "inf", "-Infinity", "nan", float("inf")])
+def test_an_outcome_amount_that_is_not_finite_is_refused(amount):
+    outcome = {"lead": "L-1", "outcome": "won", "at": AT, "amount": amount}
+    assert problems(parse_outcome, outcome) == [("amount", "must be a finite number")]
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        '["\\ud800"]',  # a lone surrogate: was a TypeError when the lead was stored
+        '["a", NaN]',
+        "[18446744073709551616]",
+        '["\\udc80", "x"]',
+    ],
+)
+def test_a_csv_list_cell_that_no_importer_can_store_is_a_problem_of_its_column(cell):
+    ((name, reason),) = problems(from_dotted, {"id": "L-1", "person.interests": cell})
+    assert name == "person.interests" and "cannot be stored" in reason
+
+
+@pytest.mark.parametrize("cell", ["[EMEA] team", "[" * 5000, "[" * 50 + "]" * 50 + "x"])
+def test_a_csv_cell_that_only_starts_like_a_list_stays_text(cell):
+    assert from_dotted({"id": "L-1", "person.team": cell}) == {
+        "id": "L-1",
+        "person": {"team": cell},
+    }
