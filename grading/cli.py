@@ -608,10 +608,9 @@ def audit(obj: Context, limit: int) -> None:
     from .store.audit import entries
 
     for item in entries(obj.db, limit=limit):
-        detail = " ".join(f"{k}={v}" for k, v in item["detail"].items())
         click.echo(
             f"{item['id']:>6}  {item['at']}  {item['actor']:<20} {item['action']:<13}"
-            f" {item['target'] or ''} {detail}".rstrip()
+            f" {item['target'] or ''} {item['summary']}".rstrip()
         )
 
 

@@ -47,6 +47,7 @@ class AuditEntry(Schema):
     action = fields.Str()
     target = fields.Str(allow_none=True)
     detail = fields.Dict()
+    summary = fields.Str(metadata={"description": "the detail as people read it"})
 
 
 class AuditOut(Schema):

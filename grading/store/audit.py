@@ -74,10 +74,34 @@ def lead_update(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str
     }
 
 
+def _shown(value: Any) -> str:
+    if value is None or value == [] or value == "":
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
+def summary(detail: dict[str, Any]) -> str:
+    """An entry's detail as people read it, the same on the audit page and in `grading audit`:
+    "lifecycle: lead → mql; qualification: — → budget, need", "deleted: events 3, leads 1"."""
+    parts = []
+    for key, value in sorted(detail.items()):
+        if isinstance(value, dict):
+            shown = ", ".join(f"{name} {count}" for name, count in sorted(value.items()))
+        elif isinstance(value, list) and len(value) == 2:
+            shown = f"{_shown(value[0])} → {_shown(value[1])}"
+        else:
+            shown = _shown(value)
+        parts.append(f"{key}: {shown}")
+    return "; ".join(parts)
+
+
 def entries(
     db: sqlite_utils.Database, limit: int = 100, before: int | None = None
 ) -> list[dict[str, Any]]:
-    """The newest entries first; `before` pages on to older ones (an entry id)."""
+    """The newest entries first; `before` pages on to older ones (an entry id). Each has its
+    `detail` and that detail's `summary` for people."""
     sql = "SELECT id, at, actor, action, target, detail FROM audit_log"
     params: list[Any] = []
     if before is not None:
@@ -92,7 +116,8 @@ def entries(
             "actor": row[2],
             "action": row[3],
             "target": row[4],
-            "detail": orjson.loads(row[5]) if row[5] else {},
+            "detail": (detail := orjson.loads(row[5]) if row[5] else {}),
+            "summary": summary(detail),
         }
         for row in db.execute(sql, params)
     ]

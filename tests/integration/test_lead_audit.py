@@ -192,3 +192,12 @@ def test_the_web_form_audits_as_the_user_and_the_audit_page_reads_well(site):
     row = re.search(r"<tr><td>[^<]*</td><td>user:sam</td>.*?</tr>", page, re.S).group(0)
     assert "lifecycle: lead → sql" in row and "owner: — → sam" in row
     assert "qualification: — → budget, need" in row and "[" not in row
+
+
+def test_the_cli_and_the_page_show_one_readable_summary_of_a_change(cli, write):
+    cli("import", "leads", write("a.jsonl", '{"id": "L-1", "person": {"owner": "kim"}}\n'))
+    change = '{"id": "L-1", "person": {"owner": "lea", "qualification": ["budget", "need"]}}\n'
+    cli("import", "leads", write("b.jsonl", change))
+    shown = cli("audit").output
+    assert "owner: kim → lea; qualification: — → budget, need" in shown
+    assert "[None" not in shown and "owner=" not in shown
