@@ -47,7 +47,7 @@ class Contribution:
             "rule": self.rule,
             "label": self.label,
             "dimension": self.dimension,
-            "points": round(self.points, 2),
+            "points": shown(self.points),
         }
         if self.events is not None:
             out["events"] = self.events
@@ -128,6 +128,12 @@ def tally(classified: Iterable[tuple[tuple[RuleKey, ...], int]], as_of: int) -> 
 
 
 # scores -----------------------------------------------------------------------------
+
+
+def shown(score: float) -> float:
+    """A score as reported (SPEC 4: rounded to 2 decimals); letters, numbers and account
+    aggregates come from the unrounded score, never from this."""
+    return round(score, 2)
 
 
 def fit_letter(score: float, thresholds: tuple[float, float, float]) -> str:

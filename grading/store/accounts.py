@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 import sqlite_utils
 
+from grading.core.scoring import shown
+
 from .queries import like_pattern
 
 StoredAccount = tuple  # (fit_score, activity_score, fit, activity, grade, leads, explanation)
@@ -100,9 +102,9 @@ def last_company_id(db: sqlite_utils.Database) -> int:
 def members(
     db: sqlite_utils.Database, model: str, companies: Companies
 ) -> Iterator[tuple[int, dict[str, Any], list[tuple[int, float]]]]:
-    """(company id, company attributes, [(lead id, main activity score)]) for every company in
-    scope with a lead graded in the model: a lead has a grade in a model only while it is in the
-    model's audience, so these are the leads in the audience."""
+    """(company id, company attributes, [(lead id, unrounded main activity score)]) for every
+    company in scope with a lead graded in the model: a lead has a grade in a model only while
+    it is in the model's audience, so these are the leads in the audience."""
     clause, params = companies.where("l.company_id")
     cursor = db.conn.cursor()
     cursor.execute(
@@ -292,7 +294,7 @@ def people(
         " AND lead_id IN (SELECT value FROM json_each(?)) ORDER BY lead_id, model",
         [_ids_json(ids)],
     ):
-        cells[lead_id].append({"model": model, "grade": grade, "activity_score": score})
+        cells[lead_id].append({"model": model, "grade": grade, "activity_score": shown(score)})
     out = []
     for lead_id, ext_id, name, attrs, lifecycle, owner in rows:
         person = orjson.loads(attrs)

@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 import sqlite_utils
 
+from grading.core.scoring import shown
+
 # sort name -> (column, ascending?) in its natural order, ending in a unique tie-break;
 # "grade" puts hot cells first (A4, A3, …, D1) and the most active leads first within a cell
 SORTS = {
@@ -297,9 +299,9 @@ def lead_row(row: Sequence[Any]) -> dict[str, Any]:
         "owner": owner,
         "model": model,
         "category": category or None,
-        "fit_score": fit_score,
+        "fit_score": shown(fit_score),
         "fit": fit,
-        "activity_score": act_score,
+        "activity_score": shown(act_score),
         "activity": act,
         "grade": grade,
         "route": orjson.loads(route) if route else None,

@@ -139,6 +139,44 @@ def test_a_full_regrade_stores_an_account_grade_per_company_with_leads_in_the_au
     assert (stored["solo.io"]["fit_score"], stored["solo.io"]["grade"]) == (30, "B1")
 
 
+@pytest.mark.parametrize(
+    "points, threshold, shown, grade",
+    [
+        (6.665, 20, 6.67, "D1"),  # shown 20.01 together, exactly 19.995: short of 20
+        (6.6649, 19.99, 6.66, "D2"),  # shown 19.98 together, exactly 19.9947: reaches 19.99
+    ],
+)
+def test_an_account_adds_its_leads_unrounded_scores_not_the_rounded_ones_shown(
+    db, points, threshold, shown, grade
+):
+    """SPEC 4: letters and numbers come from the unrounded scores, an account's too."""
+    body = {
+        "models": [
+            {
+                "name": "abm",
+                "fit": {"rules": [], "thresholds": {"A": 3, "B": 2, "C": 1}},
+                "activity": {
+                    "rules": [{"id": "touch", "event": "download", "points": points}],
+                    "thresholds": {4: 100, 3: 50, 2: 10},
+                },
+                "accounts": {
+                    "activity": "sum",
+                    "fit_thresholds": {"A": 3, "B": 2, "C": 1},
+                    "activity_thresholds": {4: 60, 3: 40, 2: threshold},
+                },
+            }
+        ]
+    }
+    config = load_config(body)
+    people = [{"id": f"L-{i}", "person": {}, "company": ACME} for i in range(3)]
+    load(db, config, "leads", people, grade=False)
+    load(db, config, "events", [e for p in people for e in downloads(p["id"], 1)], grade=False)
+    regrade(db, config, as_of=T)
+    assert [g["activity_score"] for g in account_service.export.grades(db, config)] == [shown] * 3
+    (acme,) = accounts(db).values()
+    assert (acme["activity_score"], acme["grade"]) == (round(3 * points, 2), grade)
+
+
 def test_regrading_again_writes_no_account_row(db, config):
     fill(db, config)
     before = db.execute("SELECT * FROM account_grades ORDER BY company_id").fetchall()
@@ -604,7 +642,7 @@ def test_stored_accounts_agree_with_grading_each_lead_from_scratch(people, how):
                 T,
             )
             if graded:
-                members.append(AccountLead(i, round(graded[0].activity_score, 2)))
+                members.append(AccountLead(i, graded[0].activity_score))
         account = grade_account(model, company, members)
         if account is not None:
             expected[company["domain"]] = (
