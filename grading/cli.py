@@ -17,9 +17,8 @@ from .services import accounts as account_service
 from .services import export as export_service
 from .services import ingest, retention
 from .services.config_file import read_config
-from .services.grading import regrade as regrade_service
-from .services.runs import MODEL_DIGEST, Busy, run_regrade
-from .store.db import connect, schema_version, set_meta
+from .services.runs import Busy, run_regrade
+from .store.db import connect, schema_version
 
 DEFAULT_DB = "instance/grading.db"
 DEFAULT_CONFIG = "config/grading.yaml"
@@ -149,12 +148,25 @@ def import_(obj: Context, kind: str, file: str, no_regrade: bool) -> None:
         reason = "lead-update" if kind == "leads" else "event"
         # the model file as it is now, not as it was when a long import began: a server may have
         # re-graded everyone with a newer one meanwhile, and older grades would undo its work
-        config = obj.loaded().config
-        graded = regrade_service(
-            db, config, as_of=datetime.now(UTC), reason=reason, lead_ids=result.leads_touched
-        )
-        account_service.drain(db, config)  # no server may be running to do it
-        click.echo(f"re-graded {graded.leads} lead(s): {graded.changed} grade(s) changed")
+        current = obj.loaded()
+        try:
+            run = run_regrade(
+                db,
+                current,
+                trigger="import",
+                reason=reason,
+                lead_ids=result.leads_touched,
+                wait_seconds=600,
+            )
+        except Busy as busy:
+            click.echo(
+                f"stored, but another re-grade is running ({busy}): the imported leads are graded"
+                " by the next re-grade",
+                err=True,
+            )
+            raise SystemExit(1) from None
+        account_service.drain(db, current.config)  # no server may be running to do it
+        click.echo(f"re-graded {run['leads']} lead(s): {run['changed']} grade(s) changed")
 
 
 @main.command()
@@ -289,11 +301,10 @@ def demo(obj: Context, n_leads: int, seed: int) -> None:
 
     loaded = obj.loaded()
     try:
-        summary = fill_demo(obj.db, loaded.config, n_leads=n_leads, seed=seed)
-    except ValueError as error:
+        summary = fill_demo(obj.db, loaded, n_leads=n_leads, seed=seed)
+    except (ValueError, Busy) as error:
         click.echo(str(error), err=True)
         raise SystemExit(1) from None
-    set_meta(obj.db, MODEL_DIGEST, loaded.digest)
     click.echo(summary)
 
 

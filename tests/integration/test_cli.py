@@ -159,6 +159,64 @@ def test_demo_fills_an_empty_database_only(cli):
     assert "total" in matrix.output and matrix.output.count("\n") >= 6
 
 
+def runs_of(db_path):
+    from grading.store.db import connect
+    from grading.store.runs import list_runs
+
+    db = connect(db_path)
+    try:
+        return list_runs(db)
+    finally:
+        db.conn.close()
+
+
+def test_the_demo_grading_is_a_run_the_models_page_lists(cli, tmp_path):
+    """`make run` fills the database with `grading demo`: its grading of everyone is a run."""
+    assert cli("demo", "--leads", "40", config="config/grading.yaml").exit_code == 0
+    (run,) = runs_of(cli.db_path)
+    assert (run["trigger"], run["reason"], run["leads"], run["error"]) == (
+        "demo",
+        "regrade",
+        40,
+        None,
+    )
+    assert run["finished_at"] and run["rows_written"] > 0
+    # the model file it graded with is the graded one: the first re-grade is no "model-change"
+    assert "(regrade)" in cli("regrade", config="config/grading.yaml").output
+
+    from grading.app import create_app
+    from grading.store.db import connect
+    from grading.store.users import create_user
+    from tests.integration.test_web import login
+
+    db = connect(cli.db_path)
+    create_user(db, "kim", "viewer", "correct horse", "2026-11-01T00:00:00Z")
+    db.conn.close()
+    settings = {"DATABASE": cli.db_path, "MODEL_FILE": "config/grading.yaml", "TESTING": True}
+    client = create_app(settings).test_client()
+    login(client, "kim")
+    page = client.get("/models").get_data(as_text=True)
+    assert "No runs yet" not in page and "<td>demo</td>" in page
+
+
+def test_an_import_that_grades_its_leads_is_a_run_too(cli, write):
+    cli("import", "leads", write("l.jsonl", LEADS))
+    cli("import", "events", write("e.jsonl", EVENTS))
+    events_run, leads_run = runs_of(cli.db_path)
+    assert (leads_run["trigger"], leads_run["reason"], leads_run["leads"]) == (
+        "import",
+        "lead-update",
+        2,
+    )
+    assert (events_run["trigger"], events_run["reason"], events_run["leads"]) == (
+        "import",
+        "event",
+        1,
+    )
+    assert cli("import", "leads", write("l.jsonl", LEADS), "--no-regrade").exit_code == 0
+    assert len(runs_of(cli.db_path)) == 2  # nothing graded, no run
+
+
 def test_a_backup_taken_while_writing_restores_the_same_grades(cli, write, tmp_path):
     import sqlite3
 
