@@ -22,7 +22,7 @@ from ..store.db import schema_version
 from ..store.leads import find_lead
 from . import schemas as s
 from .auth import ADMIN, READ, SALES, WRITE, requires
-from .common import ApiError, get_db, problems_of, state
+from .common import ApiError, get_db, load_query, problems_of, state
 from .openapi import route
 
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -39,18 +39,12 @@ def body(schema: Schema) -> dict:
 
 
 def args(schema: Schema) -> dict:
-    data = {}
-    for key in request.args:
-        field = schema.fields.get(key)
-        values = request.args.getlist(key)
-        if field is not None and field.__class__.__name__ == "List":
-            data[key] = [v for value in values for v in value.split(",") if v]
-        else:
-            data[key] = values[-1]
-    try:
-        return schema.load(data)
-    except ValidationError as error:
-        raise ApiError(400, "invalid query", problems_of(error.messages)) from None
+    params, problems = load_query(schema, request.args)
+    if problems:
+        raise ApiError(
+            400, "invalid query", [{"field": p["field"], "message": p["message"]} for p in problems]
+        )
+    return params
 
 
 def model_and_category(params: dict) -> tuple[str, str]:
@@ -141,14 +135,7 @@ def list_leads():
     if lead_filter.qualified is not None:
         qualification_service.ready_to_filter(get_db(), state().config)
     per_page, page = params["per_page"], params["page"]
-    rows, total = queries.list_leads(
-        get_db(),
-        lead_filter,
-        sort=params["sort"],
-        descending=params["order"] == "desc",
-        limit=per_page,
-        offset=(page - 1) * per_page,
-    )
+    rows, total = queries.list_page(get_db(), lead_filter, params)
     config = state().config
     for row in rows:
         row["explanation"] = export_service.expand_explanation(

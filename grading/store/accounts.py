@@ -11,19 +11,19 @@ import sqlite_utils
 
 from grading.core.scoring import shown
 
-from .queries import like_pattern
+from .queries import like_pattern, order_by
 
 StoredAccount = tuple  # (fit_score, activity_score, fit, activity, grade, leads, explanation)
 
 ACCOUNT_COLUMNS = "fit_score, activity_score, fit, activity, grade, leads, explanation"
 
-# sort name -> (column, ascending?) in its natural order, ending in a unique tie-break;
-# "grade" puts hot cells first (A4, A3, …, D1) and the most active accounts first within a cell
+# sort name -> (column, ascending?) for `order=asc`, as the lead list's (queries.SORTS): lowest
+# value first, for "grade" the coldest cell first; `desc` turns every column round
 SORTS = {
     "grade": (
-        ("a.fit", True),
-        ("a.activity", False),
-        ("a.activity_score", False),
+        ("a.fit", False),
+        ("a.activity", True),
+        ("a.activity_score", True),
         ("a.company_id", True),
     ),
     "fit_score": (("a.fit_score", True), ("a.company_id", True)),
@@ -224,10 +224,7 @@ def list_accounts(
         clauses.append("(c.domain LIKE ? ESCAPE '\\' OR c.attrs LIKE ? ESCAPE '\\')")
         params.extend([like_pattern(text)] * 2)
     where = " AND ".join(clauses)
-    order = ", ".join(
-        f"{column} {'ASC' if ascending != descending else 'DESC'}"
-        for column, ascending in SORTS[sort]
-    )
+    order = order_by(SORTS, sort, descending)
     rows = db.execute(
         f"{SELECT} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?", [*params, limit, offset]
     ).fetchall()

@@ -1,6 +1,7 @@
 """The HTTP API through Flask's test client: validation, real-time grading, roles."""
 
 import os
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,6 +16,10 @@ LEAD = {
 
 def event(i, lead="L-1", kind="download", at="2026-11-23T10:00:00Z", **props):
     return {"id": f"E-{i}", "lead": lead, "type": kind, "at": at, "properties": props}
+
+
+def iso(moment):
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @pytest.fixture
@@ -112,6 +117,40 @@ def test_bodies_over_10_mb_get_413(client, admin):
         headers={**admin, "Content-Type": "application/json"},
     )
     assert response.status_code == 413
+
+
+def test_order_asc_is_lowest_first_for_every_sort_and_each_sort_has_its_own_default(client, admin):
+    leads = [
+        LEAD,
+        {"id": "L-2", "person": {"title": "Student"}, "company": {"name": "Uni"}},
+        {"id": "L-3", "person": {"title": "CTO"}, "company": {"domain": "acme.io"}},
+    ]
+    client.post("/api/leads/batch", json={"leads": leads}, headers=admin)
+    now = datetime.now(UTC)
+    events = [
+        {"id": f"E-{lead}", "lead": lead, "type": "page_view", "at": iso(now - timedelta(days=d))}
+        for lead, d in (("L-1", 3), ("L-2", 1), ("L-3", 2))
+    ]
+    assert client.post("/api/events", json={"events": events}, headers=admin).status_code == 200
+
+    def ids(query):
+        response = client.get(f"/api/leads?{query}", headers=admin)
+        assert response.status_code == 200, response.json
+        return [i["id"] for i in response.json["items"]]
+
+    assert ids("sort=last_activity&order=asc") == ["L-1", "L-3", "L-2"]  # oldest first
+    assert (
+        ids("sort=last_activity&order=desc") == ids("sort=last_activity") == ["L-2", "L-3", "L-1"]
+    )
+    assert ids("sort=fit_score&order=asc") == ["L-2", "L-3", "L-1"]  # lowest first
+    assert ids("sort=fit_score") == ["L-1", "L-3", "L-2"]  # without order: the best first
+    assert ids("sort=grade") == ids("") == ids("sort=grade&order=desc") == ["L-1", "L-3", "L-2"]
+    assert ids("sort=grade&order=asc") == ["L-2", "L-3", "L-1"]  # the coldest cell first
+    assert ids("sort=id") == ["L-1", "L-2", "L-3"] and ids("sort=id&order=desc") == [
+        "L-3",
+        "L-2",
+        "L-1",
+    ]
 
 
 def test_lead_list_filters_sorts_and_pages(client, admin):
