@@ -284,8 +284,8 @@ def route_members():
         routes=[(params["to"], params.get("queue"), params.get("campaign"))],
     )
     per_page, page = params["per_page"], params["page"]
-    rows, total = queries.list_leads(
-        get_db(), lead_filter, limit=per_page, offset=(page - 1) * per_page
+    rows, total = queries.list_leads(  # hot cells first
+        get_db(), lead_filter, descending=True, limit=per_page, offset=(page - 1) * per_page
     )
     for row in rows:
         row["explanation"] = export_service.expand_explanation(
