@@ -272,18 +272,30 @@ def grades(obj: Context, model, category, cells, fmt, output, accounts) -> None:
 @main.command()
 @click.argument("lead")
 @click.option("--model", help="Only this model.")
+@click.option(
+    "--events",
+    "n_events",
+    default=20,
+    show_default=True,
+    type=click.IntRange(0, 10_000),
+    help="Show this many of the latest events (0: none).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.pass_obj
-def explain(obj: Context, lead: str, model: str | None, as_json: bool) -> None:
-    """A readable breakdown of one lead's grades."""
+def explain(obj: Context, lead: str, model: str | None, n_events: int, as_json: bool) -> None:
+    """Why a lead has its grades: who it is, per model and category the rules that contributed
+    (adding up to the scores) and the threshold rules not yet earned ("2 of 6"), the grade
+    history and the latest events."""
     loaded = obj.loaded()
-    report = export_service.lead_report(obj.db, loaded.config, lead, model)
+    report = export_service.lead_report(obj.db, loaded.config, lead, model, events=n_events)
     if report is None:
         click.echo(f"no lead with id '{lead}'", err=True)
         raise SystemExit(1)
     if as_json:
         import orjson
 
+        for event in report["events"]:
+            event["at"] = from_epoch(event["at"]).isoformat().replace("+00:00", "Z")
         click.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
     else:
         click.echo(export_service.render_report(report), nl=False)

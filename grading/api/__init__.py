@@ -138,9 +138,7 @@ def list_leads():
     rows, total = queries.list_page(get_db(), lead_filter, params)
     config = state().config
     for row in rows:
-        row["explanation"] = export_service.expand_explanation(
-            config, model, category or None, row["explanation"]
-        )
+        export_service.explain_row(config, row)
         row["qualified"] = is_qualified(row["person"], config.qualification)
     return s.LeadList().dump(
         {
@@ -288,9 +286,7 @@ def route_members():
         get_db(), lead_filter, descending=True, limit=per_page, offset=(page - 1) * per_page
     )
     for row in rows:
-        row["explanation"] = export_service.expand_explanation(
-            state().config, model, category or None, row["explanation"]
-        )
+        export_service.explain_row(state().config, row)
     return s.LeadList().dump(
         {
             "items": rows,

@@ -177,8 +177,21 @@ class Contribution(Schema):
     rule = fields.Str()
     label = fields.Str(allow_none=True)
     dimension = fields.Str(metadata={"enum": ["fit", "activity"]})
-    points = fields.Float()
-    events = fields.Int()
+    points = fields.Float(
+        metadata={"description": "after decay and caps; they add up to the score"}
+    )
+    events = fields.Int(metadata={"description": "activity rules: matching events in the window"})
+    min_count = fields.Int(metadata={"description": "threshold rules: the events that earn points"})
+
+
+class Progress(Schema):
+    """A threshold rule with matching events, fewer than its min_count: it earned nothing yet."""
+
+    rule = fields.Str()
+    label = fields.Str(allow_none=True)
+    dimension = fields.Str(metadata={"enum": ["activity"]})
+    events = fields.Int(metadata={"description": "matching events in the window"})
+    min_count = fields.Int(metadata={"description": "the events it takes to earn its points"})
 
 
 class Route(Schema):
@@ -196,7 +209,13 @@ class GradeOut(Schema):
     activity = fields.Int()
     grade = fields.Str()
     route = fields.Nested(Route, allow_none=True)
-    explanation = fields.List(fields.Nested(Contribution))
+    explanation = fields.List(
+        fields.Nested(Contribution), metadata={"description": "the rules that contributed"}
+    )
+    progress = fields.List(
+        fields.Nested(Progress),
+        metadata={"description": "threshold rules short of their min_count (no points)"},
+    )
     graded_at = fields.Str()
 
 
@@ -231,6 +250,9 @@ class QualificationOut(Schema):
 
 class LeadOut(Schema):
     id = fields.Str()
+    name = fields.Str(
+        allow_none=True, metadata={"description": "name, else first and last name, else e-mail"}
+    )
     person = fields.Dict()
     company = fields.Dict()
     lifecycle = fields.Str()
@@ -240,7 +262,8 @@ class LeadOut(Schema):
     updated_at = fields.Str()
     grades = fields.List(fields.Nested(GradeOut))
     history = fields.List(fields.Nested(HistoryOut))
-    events = fields.List(fields.Nested(EventOut))
+    events = fields.List(fields.Nested(EventOut), metadata={"description": "the latest 20"})
+    events_total = fields.Int(metadata={"description": "every event stored for the lead"})
     qualification = fields.Nested(QualificationOut)
 
 

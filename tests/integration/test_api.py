@@ -153,6 +153,49 @@ def test_order_asc_is_lowest_first_for_every_sort_and_each_sort_has_its_own_defa
     ]
 
 
+def test_a_threshold_rule_short_of_its_count_is_progress_apart_from_the_explanation(client, admin):
+    client.post("/api/leads", json=LEAD, headers=admin)
+    now = datetime.now(UTC)
+    visits = [event(i, kind="page_view", at=iso(now - timedelta(hours=i))) for i in range(4)]
+    assert client.post("/api/events", json={"events": visits}, headers=admin).status_code == 200
+    lead = client.get("/api/leads/L-1", headers=admin).json
+    main = next(g for g in lead["grades"] if g["category"] is None)
+    assert main["progress"] == [
+        {
+            "rule": "many-visits",
+            "label": None,
+            "dimension": "activity",
+            "events": 4,
+            "min_count": 6,
+        }
+    ]
+    assert all(item["rule"] != "many-visits" for item in main["explanation"])
+    activity = [i["points"] for i in main["explanation"] if i["dimension"] == "activity"]
+    assert sum(activity) == main["activity_score"] == 0
+    listed = client.get("/api/leads", headers=admin).json["items"][0]
+    assert listed["progress"] == main["progress"]
+    more = [event(10 + i, kind="page_view", at=iso(now - timedelta(hours=i))) for i in range(2)]
+    client.post("/api/events", json={"events": more}, headers=admin)
+    main = next(
+        g
+        for g in client.get("/api/leads/L-1", headers=admin).json["grades"]
+        if g["category"] is None
+    )
+    assert (
+        main["progress"] == []
+        and {
+            "rule": "many-visits",
+            "label": None,
+            "dimension": "activity",
+            "points": 20.0,
+            "events": 6,
+            "min_count": 6,
+        }
+        in main["explanation"]
+    )
+    assert lead["events_total"] == 4 and lead["name"] is None
+
+
 def test_lead_list_filters_sorts_and_pages(client, admin):
     leads = [
         LEAD,

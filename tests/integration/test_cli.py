@@ -106,6 +106,59 @@ def test_import_regrade_export_and_explain(cli, write):
     )
 
 
+def test_explain_heads_with_the_name_shows_progress_apart_and_the_latest_events(cli, write):
+    from datetime import UTC, datetime, timedelta
+
+    lead = {
+        "id": "L-7",
+        "person": {
+            "first_name": "Ana",
+            "last_name": "Lima",
+            "email": "ana@acme.io",
+            "title": "CEO",
+        },
+        "company": {"name": "Acme", "industry": "software", "employees": 500},
+    }
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    visits = [
+        {
+            "id": f"V-{i}",
+            "lead": "L-7",
+            "type": "page_view",
+            "at": (yesterday - timedelta(minutes=i)).isoformat(),
+            "properties": {"url": f"/blog/{i}"},
+        }
+        for i in range(3)
+    ]
+    cli("import", "leads", write("l.jsonl", orjson.dumps(lead).decode() + "\n"))
+    events = "".join(orjson.dumps(v).decode() + "\n" for v in visits)
+    cli("import", "events", write("e.jsonl", events))
+    out = cli("explain", "L-7").output
+    first, second = out.splitlines()[:2]
+    assert first == "Ana Lima  (L-7)" and "CEO" in second and "ana@acme.io" in second
+    assert "+0.00" not in out  # "3 page views toward 6" earned nothing: it is not a contribution
+    assert "not yet earned" in out and "3 of 6  many-visits" in out
+    assert "Events (3, newest first)" in out and "page_view  url: /blog/0" in out
+    assert out.index("page_view  url: /blog/0") < out.index("page_view  url: /blog/2")
+    capped = cli("explain", "L-7", "--events", "1").output
+    assert "Events (the latest 1 of 3, newest first)" in capped and "/blog/1" not in capped
+    assert "3 events (none shown)" in cli("explain", "L-7", "--events", "0").output
+    as_json = orjson.loads(cli("explain", "L-7", "--json").output)
+    (main,) = [g for g in as_json["grades"] if g["category"] is None]
+    assert main["progress"] == [
+        {
+            "rule": "many-visits",
+            "label": None,
+            "dimension": "activity",
+            "min_count": 6,
+            "events": 3,
+        }
+    ]
+    assert "many-visits" not in {e["rule"] for e in main["explanation"]}
+    assert as_json["name"] == "Ana Lima" and as_json["events"][0]["at"].endswith("Z")
+    assert "--events" in cli("explain", "--help").output
+
+
 def test_export_to_a_file(cli, write, tmp_path):
     cli("import", "leads", write("l.jsonl", LEADS))
     out = tmp_path / "grades.csv"

@@ -178,6 +178,25 @@ def test_fit_sorted_highest_first_shows_the_best_lead_first(site):
     assert worst_first.index("bo@uni.edu") < worst_first.index("&lt;script&gt;")
 
 
+def test_the_lead_page_shows_threshold_rules_not_yet_earned_apart_with_their_progress(site):
+    from datetime import UTC, datetime, timedelta
+
+    db = connect(site.config["DATABASE"])
+    now = datetime.now(UTC)
+    visits = [
+        {"lead": "L-3", "type": "page_view", "at": (now - timedelta(hours=h)).isoformat()}
+        for h in range(2)
+    ]
+    config = site.extensions["grading"].config
+    import_records(db, config, "events", [(str(i), v) for i, v in enumerate(visits)])
+    db.conn.close()
+    client = site.test_client()
+    login(client, "val")
+    page = client.get("/leads/L-3").text
+    assert "<h1>Cy Ng</h1>" in page  # first and last name, not the e-mail or the id
+    assert "Not yet earned" in page and "2 of 6" in page and "+0.00" not in page
+
+
 def test_csv_export_is_exactly_the_filtered_list(site):
     client = site.test_client()
     login(client, "mia")
