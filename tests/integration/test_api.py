@@ -257,6 +257,16 @@ def test_routes_and_members(client, admin):
     assert [m["id"] for m in members["items"]] == ["L-1"]
 
 
+def test_route_members_are_listed_hot_cells_first(client, admin):
+    leads = [
+        {"id": "L-2", "person": {"title": "Student"}, "company": {"name": "Uni"}},  # D1
+        {"id": "L-5", "person": {}, "company": {"name": "Small", "industry": "software"}},  # C1
+    ]
+    client.post("/api/leads/batch", json={"leads": leads}, headers=admin)
+    members = client.get("/api/routes/members?to=nurture&campaign=newsletter", headers=admin).json
+    assert [(m["id"], m["grade"]) for m in members["items"]] == [("L-5", "C1"), ("L-2", "D1")]
+
+
 def test_sales_may_change_lifecycle_and_owner_but_not_write_leads(client, tokens):
     client.post("/api/leads", json=LEAD, headers=tokens["marketing"])
     response = client.patch(
