@@ -18,9 +18,8 @@ from .services import accounts as account_service
 from .services import export as export_service
 from .services import ingest, retention
 from .services.config_file import read_config
-from .services.grading import regrade as regrade_service
-from .services.runs import MODEL_DIGEST, Busy, run_regrade
-from .store.db import connect, schema_version, set_meta, transaction
+from .services.runs import Busy, run_regrade
+from .store.db import connect, schema_version, transaction
 
 DEFAULT_DB = "instance/grading.db"
 DEFAULT_CONFIG = "config/grading.yaml"
@@ -157,12 +156,25 @@ def import_(obj: Context, kind: str, file: str, no_regrade: bool) -> None:
         reason = "lead-update" if kind == "leads" else "event"
         # the model file as it is now, not as it was when a long import began: a server may have
         # re-graded everyone with a newer one meanwhile, and older grades would undo its work
-        config = obj.loaded().config
-        graded = regrade_service(
-            db, config, as_of=datetime.now(UTC), reason=reason, lead_ids=result.leads_touched
-        )
-        account_service.drain(db, config)  # no server may be running to do it
-        click.echo(f"re-graded {graded.leads} lead(s): {graded.changed} grade(s) changed")
+        current = obj.loaded()
+        try:
+            run = run_regrade(
+                db,
+                current,
+                trigger="import",
+                reason=reason,
+                lead_ids=result.leads_touched,
+                wait_seconds=600,
+            )
+        except Busy as busy:
+            click.echo(
+                f"stored, but another re-grade is running ({busy}): the imported leads are graded"
+                " by the next re-grade",
+                err=True,
+            )
+            raise SystemExit(1) from None
+        account_service.drain(db, current.config)  # no server may be running to do it
+        click.echo(f"re-graded {run['leads']} lead(s): {run['changed']} grade(s) changed")
 
 
 @main.command()
@@ -273,18 +285,30 @@ def grades(obj: Context, model, category, cells, fmt, output, accounts) -> None:
 @main.command()
 @click.argument("lead")
 @click.option("--model", help="Only this model.")
+@click.option(
+    "--events",
+    "n_events",
+    default=20,
+    show_default=True,
+    type=click.IntRange(0, 10_000),
+    help="Show this many of the latest events (0: none).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.pass_obj
-def explain(obj: Context, lead: str, model: str | None, as_json: bool) -> None:
-    """A readable breakdown of one lead's grades."""
+def explain(obj: Context, lead: str, model: str | None, n_events: int, as_json: bool) -> None:
+    """Why a lead has its grades: who it is, per model and category the rules that contributed
+    (adding up to the scores) and the threshold rules not yet earned ("2 of 6"), the grade
+    history and the latest events."""
     loaded = obj.loaded()
-    report = export_service.lead_report(obj.db, loaded.config, lead, model)
+    report = export_service.lead_report(obj.db, loaded.config, lead, model, events=n_events)
     if report is None:
         click.echo(f"no lead with id '{lead}'", err=True)
         raise SystemExit(1)
     if as_json:
         import orjson
 
+        for event in report["events"]:
+            event["at"] = from_epoch(event["at"]).isoformat().replace("+00:00", "Z")
         click.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
     else:
         click.echo(export_service.render_report(report), nl=False)
@@ -302,11 +326,10 @@ def demo(obj: Context, n_leads: int, seed: int) -> None:
 
     loaded = obj.loaded()
     try:
-        summary = fill_demo(obj.db, loaded.config, n_leads=n_leads, seed=seed)
-    except ValueError as error:
+        summary = fill_demo(obj.db, loaded, n_leads=n_leads, seed=seed)
+    except (ValueError, Busy) as error:
         click.echo(str(error), err=True)
         raise SystemExit(1) from None
-    set_meta(obj.db, MODEL_DIGEST, loaded.digest)
     click.echo(summary)
 
 

@@ -22,7 +22,7 @@ from ..store.db import schema_version
 from ..store.leads import find_lead
 from . import schemas as s
 from .auth import ADMIN, READ, SALES, WRITE, requires
-from .common import ApiError, get_db, json_body, problems_of, state
+from .common import ApiError, get_db, json_body, load_query, problems_of, state
 from .openapi import route
 
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -37,18 +37,12 @@ def body(schema: Schema) -> dict:
 
 
 def args(schema: Schema) -> dict:
-    data = {}
-    for key in request.args:
-        field = schema.fields.get(key)
-        values = request.args.getlist(key)
-        if field is not None and field.__class__.__name__ == "List":
-            data[key] = [v for value in values for v in value.split(",") if v]
-        else:
-            data[key] = values[-1]
-    try:
-        return schema.load(data)
-    except ValidationError as error:
-        raise ApiError(400, "invalid query", problems_of(error.messages)) from None
+    params, problems = load_query(schema, request.args)
+    if problems:
+        raise ApiError(
+            400, "invalid query", [{"field": p["field"], "message": p["message"]} for p in problems]
+        )
+    return params
 
 
 def model_and_category(params: dict) -> tuple[str, str]:
@@ -141,19 +135,10 @@ def list_leads():
     if lead_filter.qualified is not None:
         qualification_service.ready_to_filter(get_db(), state().config)
     per_page, page = params["per_page"], params["page"]
-    rows, total = queries.list_leads(
-        get_db(),
-        lead_filter,
-        sort=params["sort"],
-        descending=params["order"] == "desc",
-        limit=per_page,
-        offset=(page - 1) * per_page,
-    )
+    rows, total = queries.list_page(get_db(), lead_filter, params)
     config = state().config
     for row in rows:
-        row["explanation"] = export_service.expand_explanation(
-            config, model, category or None, row["explanation"]
-        )
+        export_service.explain_row(config, row)
         row["qualified"] = is_qualified(row["person"], config.qualification)
     return s.LeadList().dump(
         {
@@ -296,13 +281,11 @@ def route_members():
         routes=[(params["to"], params.get("queue"), params.get("campaign"))],
     )
     per_page, page = params["per_page"], params["page"]
-    rows, total = queries.list_leads(
-        get_db(), lead_filter, limit=per_page, offset=(page - 1) * per_page
+    rows, total = queries.list_leads(  # hot cells first
+        get_db(), lead_filter, descending=True, limit=per_page, offset=(page - 1) * per_page
     )
     for row in rows:
-        row["explanation"] = export_service.expand_explanation(
-            state().config, model, category or None, row["explanation"]
-        )
+        export_service.explain_row(state().config, row)
     return s.LeadList().dump(
         {
             "items": rows,

@@ -11,12 +11,20 @@ from . import api, args
 from .auth import READ, requires
 from .common import ApiError, get_db, state
 from .openapi import route
-from .schemas import CELL
+from .schemas import CELL, SortedListArgs
 
-SORTS = ("grade", "fit_score", "activity_score", "leads", "name")
+ACCOUNT_SORTS = {
+    "grade": "desc",
+    "fit_score": "desc",
+    "activity_score": "desc",
+    "leads": "desc",
+    "name": "asc",
+}
 
 
-class AccountListArgs(Schema):
+class AccountListArgs(SortedListArgs):
+    SORTS = ACCOUNT_SORTS
+
     model = fields.Str(metadata={"description": "default: the first model with an accounts block"})
     cell = fields.List(fields.Str(validate=CELL), load_default=list)
     fit = fields.List(fields.Str(validate=validate.OneOf(list("ABCD"))), load_default=list)
@@ -24,8 +32,7 @@ class AccountListArgs(Schema):
     q = fields.Str(
         validate=validate.Length(1, 200), metadata={"description": "text in the company's data"}
     )
-    sort = fields.Str(load_default="grade", validate=validate.OneOf(SORTS))
-    order = fields.Str(load_default="asc", validate=validate.OneOf(["asc", "desc"]))
+    sort = fields.Str(load_default="grade", validate=validate.OneOf(list(ACCOUNT_SORTS)))
     page = fields.Int(load_default=1, validate=validate.Range(1, 1_000_000))
     per_page = fields.Int(load_default=50, validate=validate.Range(1, 1000))
 

@@ -6,6 +6,8 @@ import threading
 from typing import Any
 
 from flask import current_app, request
+from marshmallow import Schema, ValidationError
+from werkzeug.datastructures import MultiDict
 
 from grading.core import json_input
 
@@ -94,3 +96,36 @@ def problems_of(messages: Any, prefix: str = "") -> list[dict[str, str]]:
     else:
         out.append({"field": prefix, "message": str(messages)})
     return out
+
+
+def load_query(
+    schema: Schema, args: MultiDict, *, blank_is_absent: bool = False, extra: tuple[str, ...] = ()
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """Query parameters through their schema, one reading for the API and the web view: a list
+    field takes repeated and comma-separated values, the last value of any other counts, and a
+    parameter the schema does not know is a problem. `blank_is_absent`: an empty value (a form
+    field left empty) means not given. `extra`: parameters the caller reads itself.
+
+    Returns (what the schema loaded, []) or ({}, problems): each with its `field`, `message`
+    and the `value` given."""
+    data: dict[str, Any] = {}
+    for key in args:
+        if key in extra:
+            continue
+        values = args.getlist(key)
+        field = schema.fields.get(key)
+        if field is not None and field.__class__.__name__ == "List":
+            data[key] = [v for value in values for v in value.split(",") if v]
+        elif not blank_is_absent or values[-1]:
+            data[key] = values[-1]
+    try:
+        return schema.load(data), []
+    except ValidationError as error:
+        problems = problems_of(error.messages)
+    for problem in problems:
+        name, _, index = problem["field"].partition("[")
+        value = data.get(name, "")
+        if index and isinstance(value, list):
+            value = value[int(index.rstrip("]"))]
+        problem["value"] = str(value)
+    return {}, problems

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from grading.core.records import LIFECYCLES, MAX_ID, RecordError, parse_lead
 
@@ -96,7 +96,42 @@ class LeadPatch(Schema):
             raise ValidationError("give lifecycle, owner and/or qualification")
 
 
-class LeadListArgs(Schema):
+class SortedListArgs(Schema):
+    """`sort` and `order` of a list. `order=asc` is always the lowest value first, `desc` the
+    highest: for `grade` the value is how hot the cell is (D1 lowest, A4 highest), for times how
+    recent. Without `order` a sort goes its own way (SORTS: best, highest or newest first; names
+    and ids A to Z), which is also what the web view's first click on a column shows."""
+
+    SORTS: dict[str, str] = {}  # sort -> its default order
+
+    order = fields.Str(
+        validate=validate.OneOf(["asc", "desc"]),
+        metadata={
+            "description": "asc: lowest first (for grade: D1 first), desc: highest first;"
+            " default: desc, but asc for name and id"
+        },
+    )
+
+    @post_load
+    def own_order(self, data, **kwargs):
+        data.setdefault("order", self.SORTS[data["sort"]])
+        return data
+
+
+LEAD_SORTS = {
+    "grade": "desc",
+    "fit_score": "desc",
+    "activity_score": "desc",
+    "last_activity": "desc",
+    "name": "asc",
+    "id": "asc",
+    "updated": "desc",
+}
+
+
+class LeadListArgs(SortedListArgs):
+    SORTS = LEAD_SORTS
+
     model = fields.Str(metadata={"description": "default: the first model"})
     category = fields.Str()
     cell = fields.List(fields.Str(validate=CELL), load_default=list)
@@ -110,13 +145,7 @@ class LeadListArgs(Schema):
     q = fields.Str(
         validate=validate.Length(1, 200), metadata={"description": "text in id, person or company"}
     )
-    sort = fields.Str(
-        load_default="grade",
-        validate=validate.OneOf(
-            ["grade", "fit_score", "activity_score", "last_activity", "name", "id", "updated"]
-        ),
-    )
-    order = fields.Str(load_default="asc", validate=validate.OneOf(["asc", "desc"]))
+    sort = fields.Str(load_default="grade", validate=validate.OneOf(list(LEAD_SORTS)))
     page = fields.Int(load_default=1, validate=validate.Range(1, 1_000_000))
     per_page = fields.Int(load_default=50, validate=validate.Range(1, 1000))
 
@@ -148,8 +177,21 @@ class Contribution(Schema):
     rule = fields.Str()
     label = fields.Str(allow_none=True)
     dimension = fields.Str(metadata={"enum": ["fit", "activity"]})
-    points = fields.Float()
-    events = fields.Int()
+    points = fields.Float(
+        metadata={"description": "after decay and caps; they add up to the score"}
+    )
+    events = fields.Int(metadata={"description": "activity rules: matching events in the window"})
+    min_count = fields.Int(metadata={"description": "threshold rules: the events that earn points"})
+
+
+class Progress(Schema):
+    """A threshold rule with matching events, fewer than its min_count: it earned nothing yet."""
+
+    rule = fields.Str()
+    label = fields.Str(allow_none=True)
+    dimension = fields.Str(metadata={"enum": ["activity"]})
+    events = fields.Int(metadata={"description": "matching events in the window"})
+    min_count = fields.Int(metadata={"description": "the events it takes to earn its points"})
 
 
 class Route(Schema):
@@ -167,7 +209,13 @@ class GradeOut(Schema):
     activity = fields.Int()
     grade = fields.Str()
     route = fields.Nested(Route, allow_none=True)
-    explanation = fields.List(fields.Nested(Contribution))
+    explanation = fields.List(
+        fields.Nested(Contribution), metadata={"description": "the rules that contributed"}
+    )
+    progress = fields.List(
+        fields.Nested(Progress),
+        metadata={"description": "threshold rules short of their min_count (no points)"},
+    )
     graded_at = fields.Str()
 
 
@@ -202,6 +250,9 @@ class QualificationOut(Schema):
 
 class LeadOut(Schema):
     id = fields.Str()
+    name = fields.Str(
+        allow_none=True, metadata={"description": "name, else first and last name, else e-mail"}
+    )
     person = fields.Dict()
     company = fields.Dict()
     lifecycle = fields.Str()
@@ -211,7 +262,8 @@ class LeadOut(Schema):
     updated_at = fields.Str()
     grades = fields.List(fields.Nested(GradeOut))
     history = fields.List(fields.Nested(HistoryOut))
-    events = fields.List(fields.Nested(EventOut))
+    events = fields.List(fields.Nested(EventOut), metadata={"description": "the latest 20"})
+    events_total = fields.Int(metadata={"description": "every event stored for the lead"})
     qualification = fields.Nested(QualificationOut)
 
 

@@ -21,9 +21,10 @@ CELLS = tuple(f"{f}{a}" for f in "ABCD" for a in (1, 2, 3, 4))
 
 
 class CompactGrade(NamedTuple):
-    """One grade with its explanation as plain tuples: ("f", rule, points) / ("a", rule, points, events);
-    explanation points are rounded to 2 decimals (as shown), the scores are not. A named tuple:
-    millions are made in a full re-grade."""
+    """One grade with its explanation as plain tuples: ("f", rule, points) / ("a", rule, points,
+    events) for the rules that contributed, then ("p", rule, events, min_count) for the threshold
+    rules short of their count (Grade.progress); explanation points are rounded to 2 decimals (as
+    shown), the scores are not. A named tuple: millions are made in a full re-grade."""
 
     category: str | None
     fit_score: float
@@ -41,7 +42,7 @@ class CompactGrade(NamedTuple):
             if c.events is None
             else ("a", c.rule, round(c.points, 2), c.events)
             for c in grade.explanation
-        )
+        ) + tuple(("p", c.rule, c.events, c.min_count) for c in grade.progress)
         return cls(
             grade.category,
             grade.fit_score,
@@ -170,6 +171,7 @@ class BatchGrader:
             for rule in model.fit_rules
         ]
         rule_ids = [rule.id for rule in self.rules]
+        min_counts = [rule.min_count or 0 for rule in self.rules]
         scopes = list(
             enumerate(zip(self.columns_of_scope, self.categories, self.routes, strict=True))
         )
@@ -189,7 +191,11 @@ class BatchGrader:
                 items = tuple(
                     ("a", rule_ids[c], round(lead_points[c], 2), lead_counts[c])
                     for c in scope_columns
-                    if lead_counts[c]
+                    if lead_counts[c] and lead_counts[c] >= min_counts[c]
+                ) + tuple(
+                    ("p", rule_ids[c], lead_counts[c], min_counts[c])
+                    for c in scope_columns
+                    if 0 < lead_counts[c] < min_counts[c]
                 )
                 grades.append(
                     CompactGrade(

@@ -41,16 +41,24 @@ class Contribution:
     dimension: str  # "fit" or "activity"
     points: float
     events: int | None = None  # activity rules: matching events in the window
+    min_count: int | None = None  # threshold rules: the events it takes to earn the points
+
+    @property
+    def earned(self) -> bool:
+        """False for a threshold rule short of its min_count: progress, not a contribution."""
+        return self.min_count is None or (self.events or 0) >= self.min_count
 
     def as_dict(self) -> dict[str, Any]:
         out = {
             "rule": self.rule,
             "label": self.label,
             "dimension": self.dimension,
-            "points": round(self.points, 2),
+            "points": shown(self.points),
         }
         if self.events is not None:
             out["events"] = self.events
+        if self.min_count is not None:
+            out["min_count"] = self.min_count
         return out
 
 
@@ -63,7 +71,9 @@ class Grade:
     activity_score: float
     activity: int
     route: Route | None
-    explanation: tuple[Contribution, ...]
+    explanation: tuple[Contribution, ...]  # the rules that contributed: they add up to the scores
+    # threshold rules with matching events, but fewer than their min_count: they earned nothing
+    progress: tuple[Contribution, ...] = ()
 
     @property
     def grade(self) -> str:
@@ -130,6 +140,12 @@ def tally(classified: Iterable[tuple[tuple[RuleKey, ...], int]], as_of: int) -> 
 # scores -----------------------------------------------------------------------------
 
 
+def shown(score: float) -> float:
+    """A score as reported (SPEC 4: rounded to 2 decimals); letters, numbers and account
+    aggregates come from the unrounded score, never from this."""
+    return round(score, 2)
+
+
 def fit_letter(score: float, thresholds: tuple[float, float, float]) -> str:
     for letter, threshold in zip("ABC", thresholds, strict=True):
         if score >= threshold:
@@ -164,6 +180,8 @@ def decay_weights(half_life_days: float | None, days: int) -> tuple[float, ...]:
 def score_activity(
     block: ActivityBlock, scope: int, tallies: Tallies
 ) -> tuple[float, tuple[Contribution, ...]]:
+    """The activity score and every rule with matching events (a threshold rule short of its
+    min_count among them, with 0 points: see Contribution.earned)."""
     total = 0.0
     contributions = []
     for j, rule in enumerate(block.rules):
@@ -184,7 +202,9 @@ def score_activity(
             if rule.max_points is not None:
                 points = max(-rule.max_points, min(rule.max_points, points))
         total += points
-        contributions.append(Contribution(rule.id, rule.label, "activity", points, count))
+        contributions.append(
+            Contribution(rule.id, rule.label, "activity", points, count, rule.min_count)
+        )
     return total, tuple(contributions)
 
 
@@ -215,7 +235,8 @@ def grade_model(model: Model, record: Mapping[str, Any], tallies: Tallies) -> li
                 activity_score=activity_score,
                 activity=number,
                 route=route_of(routing, f"{fit}{number}"),
-                explanation=fit_hits + activity_hits,
+                explanation=fit_hits + tuple(c for c in activity_hits if c.earned),
+                progress=tuple(c for c in activity_hits if not c.earned),
             )
         )
     return grades

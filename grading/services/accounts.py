@@ -1,8 +1,8 @@
 """Account grades: computed from the stored lead grades after every re-grade, listed, exported.
 
-An account's activity is read from its leads' stored main grades in the model, so it is the
-aggregate of exactly the scores people see on the lead pages (rounded to 2 decimals), and a
-company is re-graded without reading a single event.
+An account's activity is read from its leads' stored main grades in the model: the aggregate of
+their unrounded scores (SPEC 4: letters and numbers come from unrounded scores; the lead pages
+show them rounded to 2 decimals), and a company is re-graded without reading a single event.
 """
 
 from __future__ import annotations

@@ -8,12 +8,12 @@ from typing import Any
 
 import sqlite_utils
 
-from grading.core.model import Config
 from grading.generate import generate
 
 from ..store.grades import matrix
 from . import ingest
-from .grading import regrade
+from .config_file import LoadedConfig
+from .runs import run_regrade
 
 
 def _numbered(records: Iterable[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -21,11 +21,14 @@ def _numbered(records: Iterable[dict[str, Any]]) -> Iterator[tuple[str, dict[str
         yield f"item {number}", record
 
 
-def fill_demo(db: sqlite_utils.Database, config: Config, *, n_leads: int, seed: int = 1) -> str:
-    """Generate six months of data ending now into an empty database and grade it."""
+def fill_demo(
+    db: sqlite_utils.Database, loaded: LoadedConfig, *, n_leads: int, seed: int = 1
+) -> str:
+    """Generate six months of data ending now into an empty database and grade it, as a re-grade
+    run (trigger `demo`) that the models page and /api/runs list."""
     if db.execute("SELECT count(*) FROM leads").fetchone()[0]:
         raise ValueError("the database already holds leads: the demo fills only an empty database")
-    now = datetime.now(UTC)
+    config, now = loaded.config, datetime.now(UTC)
     data = generate(n_leads, seed=seed, end=now)
     counts = {}
     for kind, records in (
@@ -37,10 +40,10 @@ def fill_demo(db: sqlite_utils.Database, config: Config, *, n_leads: int, seed: 
             db, config, kind, _numbered(records), source="demo", grade=False
         )
         counts[kind] = result.stored
-    graded = regrade(db, config, as_of=now, reason="regrade")
+    run = run_regrade(db, loaded, trigger="demo", as_of=now, reason="regrade", wait_seconds=60)
     return (
         f"demo: {counts['leads']} leads, {counts['events']} events, {counts['outcomes']} outcomes; "
-        f"{graded.leads} leads graded into {graded.rows_written} grades"
+        f"{run['leads']} leads graded into {run['rows_written']} grades (run {run['id']})"
     )
 
 

@@ -15,11 +15,11 @@ import sqlite_utils
 
 from grading.core.model import Config, Model, Route
 from grading.core.qualification import summary
-from grading.core.scoring import route_of
+from grading.core.scoring import from_epoch, route_of
 
 from ..store import grades as grade_store
 from ..store import leads as lead_store
-from ..store.events import events_of
+from ..store.events import count_events, events_of
 from ..store.qualification import ticks_by_lead
 
 EXPORT_COLUMNS = (
@@ -35,6 +35,7 @@ EXPORT_COLUMNS = (
     "explanation",
     "qualified",  # every qualification criterion ticked (kept apart from the grade)
     "qualification",  # the ticked criteria
+    "progress",  # threshold rules with matching events short of their min_count (no points)
 )
 
 
@@ -75,35 +76,56 @@ def two_decimals(score: float) -> Decimal:
     return Decimal(f"{score:.2f}")
 
 
-def _labels(
-    config: Config, model_name: str, category: str | None
-) -> dict[tuple[str, str], str | None]:
+def _rules(config: Config, model_name: str, category: str | None) -> dict[tuple[str, str], Any]:
+    """(kind, rule id) -> the rule of the model file, for labels and min_counts."""
     model = config.model(model_name)
     if model is None:
         return {}
-    labels = {("f", r.id): r.label for r in model.fit_rules}
+    rules: dict[tuple[str, str], Any] = {("f", r.id): r for r in model.fit_rules}
     block = model.block_of(model.category(category) if category else None)
-    labels.update({("a", r.id): r.label for r in block.rules})
-    return labels
+    rules.update({("a", r.id): r for r in block.rules})
+    return rules
 
 
 def expand_explanation(
     config: Config, model: str, category: str | None, compact: list
-) -> list[dict]:
-    """The stored [["f", rule, points], ["a", rule, points, events]] form, with labels."""
-    labels = _labels(config, model, category)
-    out = []
+) -> tuple[list[dict], list[dict]]:
+    """The stored [["f", rule, points], ["a", rule, points, events], ["p", rule, events,
+    min_count]] form, with labels: (the rules that contributed, adding up to the scores; the
+    threshold rules on their way, with `events` of `min_count`). A threshold rule graded before
+    progress was kept apart (an "a" item short of its count, 0 points) counts as progress."""
+    rules = _rules(config, model, category)
+    contributed, progress = [], []
     for item in compact:
-        entry = {
-            "rule": item[1],
-            "label": labels.get((item[0], item[1])),
-            "dimension": "fit" if item[0] == "f" else "activity",
-            "points": item[2],
+        kind, rule_id = item[0], item[1]
+        rule = rules.get(("a" if kind == "p" else kind, rule_id))
+        entry: dict[str, Any] = {
+            "rule": rule_id,
+            "label": rule.label if rule else None,
+            "dimension": "fit" if kind == "f" else "activity",
         }
-        if item[0] == "a":
-            entry["events"] = item[3]
-        out.append(entry)
-    return out
+        if kind == "f":
+            contributed.append({**entry, "points": item[2]})
+            continue
+        events, min_count = (item[2], item[3]) if kind == "p" else (item[3], None)
+        if min_count is None and rule is not None:
+            min_count = rule.min_count
+        if min_count is not None:
+            entry["min_count"] = min_count
+        if min_count is not None and events < min_count:
+            progress.append({**entry, "events": events})
+        else:
+            contributed.append({**entry, "points": item[2], "events": events})
+    return contributed, progress
+
+
+def explain_row(config: Config, row: dict[str, Any]) -> dict[str, Any]:
+    """A stored grade row (its model, category and compact explanation) with its `explanation`
+    and `progress` expanded (expand_explanation)."""
+    row["explanation"], row["progress"] = expand_explanation(
+        config, row["model"], row["category"], row["explanation"]
+    )
+    return row
 
 
 def grades(
@@ -122,9 +144,7 @@ def grades(
     while chunk := list(islice(rows, 2000)):
         ticks = ticks_by_lead(db, [row["lead"] for row in chunk])
         for row in chunk:
-            row["explanation"] = expand_explanation(
-                config, row["model"], row["category"], row["explanation"]
-            )
+            explain_row(config, row)
             row["qualification"] = ticks.get(row["lead"], [])
             row["qualified"] = all(c in row["qualification"] for c in criteria)
             yield row
@@ -184,6 +204,7 @@ def write_csv(rows: Iterable[dict[str, Any]], out) -> int:
                 explanation_text(row["explanation"]),
                 "true" if row["qualified"] else "false",
                 ";".join(row["qualification"]),
+                progress_text(row["progress"]),
             ]
         )
         count += 1
@@ -207,6 +228,10 @@ def explanation_text(explanation: list[dict]) -> str:
     return "; ".join(parts)
 
 
+def progress_text(progress: list[dict]) -> str:
+    return "; ".join(f"{item['rule']} {item['events']} of {item['min_count']}" for item in progress)
+
+
 def lead_report(
     db: sqlite_utils.Database,
     config: Config,
@@ -219,6 +244,7 @@ def lead_report(
     if lead is None:
         return None
     lead_id = lead.pop("internal_id")
+    lead["name"] = lead_store.display_name(lead["person"])
     lead["qualification"] = summary(lead["person"], config.qualification)
     lead["grades"] = [
         g for g in grades(db, config, lead_id=lead_id) if model is None or g["model"] == model
@@ -227,18 +253,23 @@ def lead_report(
         h for h in grade_store.history_of(db, lead_id) if model is None or h["model"] == model
     ]
     lead["events"] = events_of(db, lead_id, limit=events)
+    lead["events_total"] = count_events(db, lead_id)
     return lead
 
 
 def render_report(report: dict) -> str:
-    """A readable breakdown of one lead's grades for the terminal."""
+    """A readable breakdown of one lead's grades for the terminal: who, the grades with the rules
+    that contributed and the threshold rules on their way, the history and the latest events."""
     out = io.StringIO()
     person, company = report["person"], report["company"]
+    name = report.get("name")
+    out.write(f"{name}  ({report['id']})\n" if name else f"{report['id']}\n")
     who = " · ".join(
-        str(x) for x in (person.get("name") or person.get("email"), person.get("title")) if x
+        str(x) for x in (person.get("title"), person.get("email")) if x and str(x) != name
     )
+    if who:
+        out.write(f"  {who}\n")
     where = " · ".join(str(x) for x in (company.get("name"), company.get("domain")) if x)
-    out.write(f"Lead {report['id']}  {who}\n")
     if where:
         out.write(f"Company  {where}\n")
     out.write(f"Lifecycle {report['lifecycle']}  owner {report['owner'] or '-'}")
@@ -253,20 +284,7 @@ def render_report(report: dict) -> str:
     if not report["grades"]:
         out.write("\nNo grades: the lead is outside every model's audience, or not graded yet.\n")
     for grade in report["grades"]:
-        scope = grade["model"] + (f" / {grade['category']}" if grade["category"] else "")
-        out.write(f"\n{scope}: {grade['grade']}   route: {route_text(grade['route']) or 'none'}\n")
-        for dimension, score, mark in (
-            ("fit", grade["fit_score"], grade["fit"]),
-            ("activity", grade["activity_score"], grade["activity"]),
-        ):
-            out.write(f"  {dimension} {score:g} → {mark}\n")
-            items = [i for i in grade["explanation"] if i["dimension"] == dimension]
-            for item in items:
-                label = f"  {item['label']}" if item["label"] else ""
-                events = f"  ({item['events']} events)" if "events" in item else ""
-                out.write(f"    {item['points']:>+8.2f}  {item['rule']}{label}{events}\n")
-            if not items:
-                out.write("    (no rule applies)\n")
+        _render_grade(out, grade)
     if report["history"]:
         out.write("\nHistory\n")
         for h in report["history"]:
@@ -274,4 +292,47 @@ def render_report(report: dict) -> str:
             out.write(
                 f"  {h['at']}  {scope}: {h['from'] or '—'} → {h['to'] or '—'}  ({h['reason']})\n"
             )
+    _render_events(out, report["events"], report["events_total"])
     return out.getvalue()
+
+
+def _rule_text(item: dict) -> str:
+    return f"{item['rule']}  {item['label']}" if item["label"] else item["rule"]
+
+
+def _render_grade(out: io.StringIO, grade: dict) -> None:
+    scope = grade["model"] + (f" / {grade['category']}" if grade["category"] else "")
+    out.write(f"\n{scope}: {grade['grade']}   route: {route_text(grade['route']) or 'none'}\n")
+    for dimension, score, mark in (
+        ("fit", grade["fit_score"], grade["fit"]),
+        ("activity", grade["activity_score"], grade["activity"]),
+    ):
+        out.write(f"  {dimension} {score:g} → {mark}\n")
+        items = [i for i in grade["explanation"] if i["dimension"] == dimension]
+        for item in items:
+            events = f"  ({item['events']} events)" if "events" in item else ""
+            out.write(f"    {item['points']:>+8.2f}  {_rule_text(item)}{events}\n")
+        if not items:
+            out.write("    (no rule applies)\n")
+        if dimension == "activity" and grade["progress"]:
+            out.write(
+                "    not yet earned (threshold rules, no points until the count is reached):\n"
+            )
+            for item in grade["progress"]:
+                count = f"{item['events']} of {item['min_count']}"
+                out.write(f"    {count:>8}  {_rule_text(item)}\n")
+
+
+def _render_events(out: io.StringIO, events: list[dict], total: int) -> None:
+    if not total:
+        out.write("\nNo events\n")
+        return
+    if not events:
+        out.write(f"\n{total} events (none shown)\n")
+        return
+    shown = f"the latest {len(events)} of {total}" if total > len(events) else f"{total}"
+    out.write(f"\nEvents ({shown}, newest first)\n")
+    for event in events:
+        at = from_epoch(event["at"]).strftime("%Y-%m-%d %H:%M")
+        props = ", ".join(f"{k}: {v}" for k, v in sorted(event["properties"].items()))
+        out.write(f"  {at}  {event['type']}{'  ' + props if props else ''}\n")

@@ -36,6 +36,10 @@ from . import accounts, webhooks
 
 CHUNK = 2000
 REASONS = ("event", "lead-update", "regrade", "model-change")
+# Scores are stored unrounded for what is computed from them (account aggregates, SPEC 4) and
+# rounded to 2 decimals only when shown. 9 decimals, not the raw float: decayed sums of the same
+# events added in another order differ in the last bits, and that must not rewrite the row.
+STORED_DECIMALS = 9
 
 
 class StaleChunk(Exception):
@@ -55,12 +59,13 @@ class RegradeResult:
 
 
 def stored_form(grade: CompactGrade) -> StoredGrade:
-    """The grade as stored; explanation points are already rounded by the batch grader."""
+    """The grade as stored: scores unrounded (see STORED_DECIMALS); explanation points are
+    already rounded by the batch grader."""
     route = _route_json(grade.route) if grade.route else None
     return (
-        round(grade.fit_score, 2),
+        round(grade.fit_score, STORED_DECIMALS),
         grade.fit,
-        round(grade.activity_score, 2),
+        round(grade.activity_score, STORED_DECIMALS),
         grade.activity,
         grade.grade,
         route,

@@ -508,7 +508,7 @@ def _tally(
                 counter.update(
                     (DIMENSION[item[0]], item[1])
                     for item in grade.explanation
-                    if item[0] == "f" or item[3] >= needed.get(item[1], 1)
+                    if item[0] == "f" or (item[0] == "a" and item[3] >= needed.get(item[1], 1))
                 )
 
 

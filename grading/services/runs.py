@@ -6,6 +6,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -67,8 +68,13 @@ def run_regrade(
     models: list[str] | None = None,
     wait_seconds: float = 0.0,
     reason: str | None = None,
+    lead_ids: Sequence[int] | None = None,
 ) -> dict:
-    """Re-grade under the lease and record the run; raise Busy when the lease stays taken."""
+    """Re-grade under the lease and record the run; raise Busy when the lease stays taken.
+
+    Every bulk grading is a run, whoever starts it (the schedule, an admin, `grading regrade`,
+    the demo filler, `grading import` with `lead_ids`, the leads it touched), so the runs page
+    tells what graded the database; only an API or web write re-grades its few leads unrecorded."""
     holder = Holder.mine().name
     deadline = time.monotonic() + wait_seconds
     while not run_store.take_lease(db, LEASE, holder, time.time(), LEASE_SECONDS):
@@ -92,6 +98,7 @@ def run_regrade(
                 as_of=as_of or started,
                 reason=reason,
                 models=models,
+                lead_ids=lead_ids,
                 progress=lambda _: run_store.take_lease(
                     db, LEASE, holder, time.time(), LEASE_SECONDS
                 ),
@@ -109,7 +116,7 @@ def run_regrade(
             changed=result.changed,
             rows_written=result.rows_written,
         )
-        if not models:
+        if not models and lead_ids is None:  # everyone was graded under this model file
             set_meta(db, MODEL_DIGEST, loaded.digest)
         # Fresh statistics keep the query planner on the cell index (a sampled ANALYZE is quick).
         db.execute("PRAGMA analysis_limit = 1000")

@@ -9,19 +9,21 @@ from typing import Any
 import orjson
 import sqlite_utils
 
-from .queries import like_pattern
+from grading.core.scoring import shown
+
+from .queries import like_pattern, order_by
 
 StoredAccount = tuple  # (fit_score, activity_score, fit, activity, grade, leads, explanation)
 
 ACCOUNT_COLUMNS = "fit_score, activity_score, fit, activity, grade, leads, explanation"
 
-# sort name -> (column, ascending?) in its natural order, ending in a unique tie-break;
-# "grade" puts hot cells first (A4, A3, …, D1) and the most active accounts first within a cell
+# sort name -> (column, ascending?) for `order=asc`, as the lead list's (queries.SORTS): lowest
+# value first, for "grade" the coldest cell first; `desc` turns every column round
 SORTS = {
     "grade": (
-        ("a.fit", True),
-        ("a.activity", False),
-        ("a.activity_score", False),
+        ("a.fit", False),
+        ("a.activity", True),
+        ("a.activity_score", True),
         ("a.company_id", True),
     ),
     "fit_score": (("a.fit_score", True), ("a.company_id", True)),
@@ -100,9 +102,9 @@ def last_company_id(db: sqlite_utils.Database) -> int:
 def members(
     db: sqlite_utils.Database, model: str, companies: Companies
 ) -> Iterator[tuple[int, dict[str, Any], list[tuple[int, float]]]]:
-    """(company id, company attributes, [(lead id, main activity score)]) for every company in
-    scope with a lead graded in the model: a lead has a grade in a model only while it is in the
-    model's audience, so these are the leads in the audience."""
+    """(company id, company attributes, [(lead id, unrounded main activity score)]) for every
+    company in scope with a lead graded in the model: a lead has a grade in a model only while
+    it is in the model's audience, so these are the leads in the audience."""
     clause, params = companies.where("l.company_id")
     cursor = db.conn.cursor()
     cursor.execute(
@@ -222,10 +224,7 @@ def list_accounts(
         clauses.append("(c.domain LIKE ? ESCAPE '\\' OR c.attrs LIKE ? ESCAPE '\\')")
         params.extend([like_pattern(text)] * 2)
     where = " AND ".join(clauses)
-    order = ", ".join(
-        f"{column} {'ASC' if ascending != descending else 'DESC'}"
-        for column, ascending in SORTS[sort]
-    )
+    order = order_by(SORTS, sort, descending)
     rows = db.execute(
         f"{SELECT} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?", [*params, limit, offset]
     ).fetchall()
@@ -292,7 +291,7 @@ def people(
         " AND lead_id IN (SELECT value FROM json_each(?)) ORDER BY lead_id, model",
         [_ids_json(ids)],
     ):
-        cells[lead_id].append({"model": model, "grade": grade, "activity_score": score})
+        cells[lead_id].append({"model": model, "grade": grade, "activity_score": shown(score)})
     out = []
     for lead_id, ext_id, name, attrs, lifecycle, owner in rows:
         person = orjson.loads(attrs)

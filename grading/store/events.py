@@ -135,6 +135,10 @@ def events_of(
     ]
 
 
+def count_events(db: sqlite_utils.Database, lead_id: int) -> int:
+    return db.execute("SELECT count(*) FROM events WHERE lead_id = ?", [lead_id]).fetchone()[0]
+
+
 def purge_before(db: sqlite_utils.Database, cutoff: int, chunk: int = 10_000) -> int:
     """Delete events older than cutoff (microseconds), a chunk per transaction so writers wait
     at most one chunk. Returns how many were deleted."""

@@ -10,6 +10,8 @@ from typing import Any
 import orjson
 import sqlite_utils
 
+from grading.core.scoring import shown
+
 GRADE_COLUMNS = "fit_score, fit, activity_score, activity, grade, route, explanation"
 
 # (lead id, model, category ('' for the main grade))
@@ -145,7 +147,8 @@ def cell_stats(db: sqlite_utils.Database, model: str, category: str = "") -> dic
 
 
 def grade_row(row: Sequence[Any]) -> dict[str, Any]:
-    """A stored grade row (lead ext id, model, category, columns..., graded_at) as a dict."""
+    """A stored grade row (lead ext id, model, category, columns..., graded_at) as a dict, with
+    its scores as shown (the stored ones are unrounded)."""
     (
         ext_id,
         model,
@@ -163,9 +166,9 @@ def grade_row(row: Sequence[Any]) -> dict[str, Any]:
         "lead": ext_id,
         "model": model,
         "category": category or None,
-        "fit_score": fit_score,
+        "fit_score": shown(fit_score),
         "fit": fit,
-        "activity_score": act_score,
+        "activity_score": shown(act_score),
         "activity": act,
         "grade": grade,
         "route": orjson.loads(route) if route else None,

@@ -9,17 +9,29 @@ from typing import Any
 import orjson
 import sqlite_utils
 
-# sort name -> (column, ascending?) in its natural order, ending in a unique tie-break;
-# "grade" puts hot cells first (A4, A3, …, D1) and the most active leads first within a cell
+from grading.core.scoring import shown
+
+# sort name -> (column, ascending?) for `order=asc`, ending in a unique tie-break; `desc` turns
+# every column round. asc always means lowest value first: for "grade" the value is how hot the
+# cell is (D1 lowest, A4 highest; within a cell, by activity score), for last_activity and
+# updated the time (oldest first; a lead that never did anything is the oldest).
 SORTS = {
-    "grade": (("g.fit", True), ("g.activity", False), ("g.activity_score", False), ("l.id", False)),
+    "grade": (("g.fit", False), ("g.activity", True), ("g.activity_score", True), ("l.id", True)),
     "fit_score": (("g.fit_score", True), ("l.id", True)),
     "activity_score": (("g.activity_score", True), ("l.id", True)),
-    "last_activity": (("l.last_event_at", False), ("l.id", False)),
+    "last_activity": (("l.last_event_at", True), ("l.id", True)),
     "name": (("l.name", True), ("l.id", True)),
     "id": (("l.ext_id", True), ("l.id", True)),
     "updated": (("l.updated_at", True), ("l.id", True)),
 }
+
+
+def order_by(sorts: dict, sort: str, descending: bool) -> str:
+    """The ORDER BY terms of a sort (SORTS, or the accounts' table) in one direction."""
+    return ", ".join(
+        f"{column} {'ASC' if ascending != descending else 'DESC'}"
+        for column, ascending in sorts[sort]
+    )
 
 
 @dataclass
@@ -147,10 +159,7 @@ def list_leads(
         if sort in ("last_activity", "name"):
             return _walk_leads(db, lead_filter, cells, sort, descending, limit, offset), total
     where, params = lead_filter.where()
-    order = ", ".join(
-        f"{column} {'ASC' if ascending != descending else 'DESC'}"
-        for column, ascending in SORTS[sort]
-    )
+    order = order_by(SORTS, sort, descending)
     # sorting by a lead's own column: walk the leads along that column's index, probe each grade
     source = LEADS_FIRST if sort in ("last_activity", "name") else FROM
     rows = db.execute(
@@ -164,6 +173,23 @@ def list_leads(
     return [lead_row(r) for r in rows], total
 
 
+def list_page(
+    db: sqlite_utils.Database, lead_filter: LeadFilter, params: dict[str, Any]
+) -> tuple[list[dict[str, Any]], int]:
+    """The page of a lead list its parameters ask for (api.schemas.LeadListArgs: sort, order,
+    page, per_page), with the total."""
+    per_page = params["per_page"]
+    rows, total = list_leads(
+        db,
+        lead_filter,
+        sort=params["sort"],
+        descending=params["order"] == "desc",
+        limit=per_page,
+        offset=(params["page"] - 1) * per_page,
+    )
+    return rows, total or 0
+
+
 def _walk_leads(
     db,
     lead_filter: LeadFilter,
@@ -175,10 +201,7 @@ def _walk_leads(
 ):
     """One page sorted by a lead's own column: walk the leads along that column's index in
     batches and keep those whose grade is in the chosen cells (no sort, no join of every grade)."""
-    order = ", ".join(
-        f"{column} {'ASC' if ascending != descending else 'DESC'}"
-        for column, ascending in SORTS[sort]
-    )
+    order = order_by(SORTS, sort, descending)
     wanted = set(cells)
     every_cell = len(wanted) == len(HOT_ORDER)
     found: list[int] = []
@@ -250,10 +273,12 @@ def _merge_cells(
 def _page_by_cell(
     db, lead_filter: LeadFilter, sizes: dict[str, int], descending: bool, limit: int, offset: int
 ):
-    """One page in grade order, read cell by cell along the cell index (no sort of the whole set)."""
+    """One page in grade order, read cell by cell along the cell index (no sort of the whole set):
+    descending is the hottest cell first and the most active lead first within it (`sizes` is
+    in that order), ascending the reverse."""
     rows: list = []
-    direction = "ASC" if descending else "DESC"  # within a cell: most active first
-    for cell in reversed(list(sizes)) if descending else sizes:
+    direction = "DESC" if descending else "ASC"
+    for cell in sizes if descending else reversed(list(sizes)):
         if len(rows) >= limit:
             break
         if offset >= sizes[cell]:
@@ -297,9 +322,9 @@ def lead_row(row: Sequence[Any]) -> dict[str, Any]:
         "owner": owner,
         "model": model,
         "category": category or None,
-        "fit_score": fit_score,
+        "fit_score": shown(fit_score),
         "fit": fit,
-        "activity_score": act_score,
+        "activity_score": shown(act_score),
         "activity": act,
         "grade": grade,
         "route": orjson.loads(route) if route else None,

@@ -24,10 +24,10 @@ from flask import (
     session,
     url_for,
 )
-from marshmallow import ValidationError
+from werkzeug.datastructures import MultiDict
 
-from ..api.common import get_db, problems_of, state
-from ..api.schemas import LeadListArgs
+from ..api.common import get_db, load_query, state
+from ..api.schemas import LEAD_SORTS, LeadListArgs
 from ..core.conditions import describe
 from ..core.qualification import QualificationError, is_qualified, ticked, ticks_from_form
 from ..core.records import LIFECYCLES
@@ -235,20 +235,35 @@ def matrix():
     )
 
 
+ROUTE_PARAMS = ("route_to", "route_queue", "route_campaign")  # the routes page's member links
+
+
+def list_query(schema, extra: tuple[str, ...] = ()) -> tuple[dict, list[str]]:
+    """A list page's filters, read and validated as the API reads them (api.common.load_query),
+    empty form fields being not given. With a problem, the filters that are fine are kept (for
+    the form) and each problem is named with the value given: a list is never shown unfiltered
+    in place of what was asked."""
+    params, problems = load_query(schema, request.args, blank_is_absent=True, extra=extra)
+    if not problems:
+        return params, []
+    wrong = {p["field"].partition("[")[0] for p in problems}
+    kept = MultiDict([(k, v) for k, v in request.args.items(multi=True) if k not in wrong])
+    params, _ = load_query(schema, kept, blank_is_absent=True, extra=extra)
+    return params or schema.load({}), [
+        f"{p['field'].partition('[')[0]}={p['value']}: {p['message']}"
+        if p["value"]
+        else f"{p['field']}: {p['message']}"
+        for p in problems
+    ]
+
+
+def past_last_page(page: int, pages: int) -> list[str]:
+    """A page beyond the last is said to be, not shown as an empty list beside the total."""
+    return [f"page {page} is past the last page ({pages})"] if page > pages else []
+
+
 def list_args() -> tuple[dict, list[str]]:
-    raw = {}
-    for key in request.args:
-        values = [v for value in request.args.getlist(key) for v in value.split(",") if v]
-        if key in ("cell", "fit", "activity", "lifecycle", "owner"):
-            raw[key] = values
-        elif values:
-            raw[key] = values[-1]
-    raw = {k: v for k, v in raw.items() if k in LeadListArgs().fields}
-    try:
-        return LeadListArgs().load(raw), []
-    except ValidationError as error:
-        problems = [f"{p['field']}: {p['message']}" for p in problems_of(error.messages)]
-        return LeadListArgs().load({}), problems
+    return list_query(LeadListArgs(), extra=ROUTE_PARAMS)
 
 
 def lead_filter(params: dict):
@@ -273,18 +288,14 @@ def lead_filter(params: dict):
 def leads():
     params, problems = list_args()
     model, category, chosen, route = lead_filter(params)
-    if chosen.qualified is not None:
-        qualification_service.ready_to_filter(get_db(), state().config)
     per_page, page = params["per_page"], params["page"]
-    rows, total = queries.list_leads(
-        get_db(),
-        chosen,
-        sort=params["sort"],
-        descending=params["order"] == "desc",
-        limit=per_page,
-        offset=(page - 1) * per_page,
-    )
+    rows, total = [], 0
+    if not problems:
+        if chosen.qualified is not None:
+            qualification_service.ready_to_filter(get_db(), state().config)
+        rows, total = queries.list_page(get_db(), chosen, params)
     pages = max(1, math.ceil(total / per_page))
+    problems = problems or past_last_page(page, pages)
     for row in rows:
         row["qualified"] = is_qualified(row["person"], state().config.qualification)
     owners = [
@@ -294,7 +305,7 @@ def leads():
         )
     ]
     query = {k: request.args.getlist(k) for k in request.args if k != "page"}
-    return render_template(
+    page_html = render_template(
         "leads.html",
         rows=rows,
         total=total,
@@ -308,7 +319,9 @@ def leads():
         owners=owners,
         lifecycles=LIFECYCLES,
         query=query,
+        sort_defaults=LEAD_SORTS,
     )
+    return page_html, 400 if problems else 200
 
 
 CSV_COLUMNS = (

@@ -5,35 +5,17 @@ from __future__ import annotations
 import math
 
 from flask import abort, render_template, request
-from marshmallow import ValidationError
 
-from ..api.accounts import AccountListArgs
-from ..api.common import get_db, problems_of, state
+from ..api.accounts import ACCOUNT_SORTS, AccountListArgs
+from ..api.common import get_db, state
 from ..services import accounts as account_service
-from . import login_required, web
-
-LIST_KEYS = ("cell", "fit", "activity")
-
-
-def _list_args() -> tuple[dict, list[str]]:
-    raw: dict = {}
-    for key in request.args:
-        values = [v for value in request.args.getlist(key) for v in value.split(",") if v]
-        if key in LIST_KEYS:
-            raw[key] = values
-        elif values and key in AccountListArgs().fields:
-            raw[key] = values[-1]
-    try:
-        return AccountListArgs().load(raw), []
-    except ValidationError as error:
-        problems = [f"{p['field']}: {p['message']}" for p in problems_of(error.messages)]
-        return AccountListArgs().load({"model": raw["model"]} if "model" in raw else {}), problems
+from . import list_query, login_required, past_last_page, web
 
 
 @web.get("/accounts")
 @login_required()
 def accounts():
-    params, problems = _list_args()
+    params, problems = list_query(AccountListArgs())
     config = state().config
     graded = account_service.account_models(config)
     if params.get("model"):
@@ -46,7 +28,7 @@ def accounts():
         model = graded[0] if graded else None
     per_page, page = params["per_page"], params["page"]
     rows, total = [], 0
-    if model is not None:
+    if model is not None and not problems:
         account_service.drain(get_db(), config)  # accounts of the latest events too
         rows, total = account_service.list_accounts(
             get_db(),
@@ -60,19 +42,23 @@ def accounts():
             limit=per_page,
             offset=(page - 1) * per_page,
         )
+    pages = max(1, math.ceil(total / per_page))
+    problems = problems or past_last_page(page, pages)
     query = {k: request.args.getlist(k) for k in request.args if k != "page"}
-    return render_template(
+    page_html = render_template(
         "accounts.html",
         rows=rows,
         total=total,
         page=page,
-        pages=max(1, math.ceil(total / per_page)),
+        pages=pages,
         params=params,
         problems=problems,
         model=model,
         account_models=graded,
         query=query,
+        sort_defaults=ACCOUNT_SORTS,
     )
+    return page_html, 400 if problems else 200
 
 
 @web.get("/accounts/<int:company_id>")

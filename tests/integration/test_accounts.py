@@ -139,6 +139,44 @@ def test_a_full_regrade_stores_an_account_grade_per_company_with_leads_in_the_au
     assert (stored["solo.io"]["fit_score"], stored["solo.io"]["grade"]) == (30, "B1")
 
 
+@pytest.mark.parametrize(
+    "points, threshold, shown, grade",
+    [
+        (6.665, 20, 6.67, "D1"),  # shown 20.01 together, exactly 19.995: short of 20
+        (6.6649, 19.99, 6.66, "D2"),  # shown 19.98 together, exactly 19.9947: reaches 19.99
+    ],
+)
+def test_an_account_adds_its_leads_unrounded_scores_not_the_rounded_ones_shown(
+    db, points, threshold, shown, grade
+):
+    """SPEC 4: letters and numbers come from the unrounded scores, an account's too."""
+    body = {
+        "models": [
+            {
+                "name": "abm",
+                "fit": {"rules": [], "thresholds": {"A": 3, "B": 2, "C": 1}},
+                "activity": {
+                    "rules": [{"id": "touch", "event": "download", "points": points}],
+                    "thresholds": {4: 100, 3: 50, 2: 10},
+                },
+                "accounts": {
+                    "activity": "sum",
+                    "fit_thresholds": {"A": 3, "B": 2, "C": 1},
+                    "activity_thresholds": {4: 60, 3: 40, 2: threshold},
+                },
+            }
+        ]
+    }
+    config = load_config(body)
+    people = [{"id": f"L-{i}", "person": {}, "company": ACME} for i in range(3)]
+    load(db, config, "leads", people, grade=False)
+    load(db, config, "events", [e for p in people for e in downloads(p["id"], 1)], grade=False)
+    regrade(db, config, as_of=T)
+    assert [g["activity_score"] for g in account_service.export.grades(db, config)] == [shown] * 3
+    (acme,) = accounts(db).values()
+    assert (acme["activity_score"], acme["grade"]) == (round(3 * points, 2), grade)
+
+
 def test_regrading_again_writes_no_account_row(db, config):
     fill(db, config)
     before = db.execute("SELECT * FROM account_grades ORDER BY company_id").fetchall()
@@ -369,14 +407,19 @@ def test_api_lists_accounts_for_every_role_hot_first(api, tokens):
         ("q=SOLO", ["solo.io"]),
         ("q=software", ["acme.io"]),
         ("q=100%25", []),  # a literal %, not a wildcard
-        ("sort=fit_score", ["solo.io", "acme.io"]),
+        ("sort=fit_score", ["acme.io", "solo.io"]),  # without order: highest first
+        ("sort=fit_score&order=asc", ["solo.io", "acme.io"]),
         ("sort=fit_score&order=desc", ["acme.io", "solo.io"]),
+        ("sort=name", ["acme.io", "solo.io"]),
         ("sort=name&order=desc", ["solo.io", "acme.io"]),
-        ("sort=leads", ["solo.io", "acme.io"]),
+        ("sort=leads", ["acme.io", "solo.io"]),
+        ("sort=leads&order=asc", ["solo.io", "acme.io"]),
         ("sort=activity_score&order=desc", ["acme.io", "solo.io"]),
+        ("sort=activity_score&order=asc", ["solo.io", "acme.io"]),
+        ("sort=grade&order=asc", ["solo.io", "acme.io"]),  # asc: the coldest cell first
         ("per_page=1", ["acme.io"]),
         ("per_page=1&page=2", ["solo.io"]),
-        ("model=prospects&sort=grade&order=desc", ["solo.io", "acme.io"]),
+        ("model=prospects&sort=grade&order=desc", ["acme.io", "solo.io"]),
     ],
 )
 def test_api_filters_sorts_and_pages_accounts(api, tokens, query, domains):
@@ -459,7 +502,8 @@ def test_api_events_move_the_listed_account(api, tokens):
     for lead in ("L-1", "L-2"):
         grades = api.get(f"/api/leads/{lead}", headers=tokens["viewer"]).json["grades"]
         scores[lead] = next(g["activity_score"] for g in grades if g["category"] is None)
-    assert acme["activity_score"] == pytest.approx(scores["L-1"] + scores["L-2"])
+    # the exact sum, rounded: within a cent and a half of the sum of the two rounded scores
+    assert acme["activity_score"] == pytest.approx(scores["L-1"] + scores["L-2"], abs=0.015)
     assert {t["lead"]: t["activity_score"] for t in acme["explanation"]["activity"]["top"]} == (
         scores
     )
@@ -504,8 +548,12 @@ def test_the_accounts_page_lists_filters_and_links_each_account(site, app):
     assert "1</strong> account" in filtered.text
     searched = site.get("/accounts?q=acme")
     assert "Acme" in searched.text and "Solo" not in searched.text
-    bad = site.get("/accounts?cell=Z9")
-    assert bad.status_code == 200 and "Ignored filter cell" in bad.text
+    bad = site.get("/accounts?cell=Z9&fit=A")
+    assert bad.status_code == 400 and "cell=Z9: must be a cell like A4" in bad.text
+    assert "No accounts listed" in bad.text and "Acme" not in bad.text.split("</form>")[1]
+    assert "<option selected>A</option>" in bad.text  # the good filter stays in the form
+    past = site.get("/accounts?per_page=1&page=3")
+    assert past.status_code == 400 and "page 3 is past the last page (2)" in past.text
     assert site.get("/accounts?model=nope").status_code == 404
     second = site.get("/accounts?per_page=1&page=2")
     assert "Solo" in second.text and "Acme" not in second.text and "page 2 of 2" in second.text
@@ -604,7 +652,7 @@ def test_stored_accounts_agree_with_grading_each_lead_from_scratch(people, how):
                 T,
             )
             if graded:
-                members.append(AccountLead(i, round(graded[0].activity_score, 2)))
+                members.append(AccountLead(i, graded[0].activity_score))
         account = grade_account(model, company, members)
         if account is not None:
             expected[company["domain"]] = (

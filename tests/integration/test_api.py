@@ -1,6 +1,7 @@
 """The HTTP API through Flask's test client: validation, real-time grading, roles."""
 
 import os
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,6 +16,10 @@ LEAD = {
 
 def event(i, lead="L-1", kind="download", at="2026-11-23T10:00:00Z", **props):
     return {"id": f"E-{i}", "lead": lead, "type": kind, "at": at, "properties": props}
+
+
+def iso(moment):
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @pytest.fixture
@@ -114,6 +119,83 @@ def test_bodies_over_10_mb_get_413(client, admin):
     assert response.status_code == 413
 
 
+def test_order_asc_is_lowest_first_for_every_sort_and_each_sort_has_its_own_default(client, admin):
+    leads = [
+        LEAD,
+        {"id": "L-2", "person": {"title": "Student"}, "company": {"name": "Uni"}},
+        {"id": "L-3", "person": {"title": "CTO"}, "company": {"domain": "acme.io"}},
+    ]
+    client.post("/api/leads/batch", json={"leads": leads}, headers=admin)
+    now = datetime.now(UTC)
+    events = [
+        {"id": f"E-{lead}", "lead": lead, "type": "page_view", "at": iso(now - timedelta(days=d))}
+        for lead, d in (("L-1", 3), ("L-2", 1), ("L-3", 2))
+    ]
+    assert client.post("/api/events", json={"events": events}, headers=admin).status_code == 200
+
+    def ids(query):
+        response = client.get(f"/api/leads?{query}", headers=admin)
+        assert response.status_code == 200, response.json
+        return [i["id"] for i in response.json["items"]]
+
+    assert ids("sort=last_activity&order=asc") == ["L-1", "L-3", "L-2"]  # oldest first
+    assert (
+        ids("sort=last_activity&order=desc") == ids("sort=last_activity") == ["L-2", "L-3", "L-1"]
+    )
+    assert ids("sort=fit_score&order=asc") == ["L-2", "L-3", "L-1"]  # lowest first
+    assert ids("sort=fit_score") == ["L-1", "L-3", "L-2"]  # without order: the best first
+    assert ids("sort=grade") == ids("") == ids("sort=grade&order=desc") == ["L-1", "L-3", "L-2"]
+    assert ids("sort=grade&order=asc") == ["L-2", "L-3", "L-1"]  # the coldest cell first
+    assert ids("sort=id") == ["L-1", "L-2", "L-3"] and ids("sort=id&order=desc") == [
+        "L-3",
+        "L-2",
+        "L-1",
+    ]
+
+
+def test_a_threshold_rule_short_of_its_count_is_progress_apart_from_the_explanation(client, admin):
+    client.post("/api/leads", json=LEAD, headers=admin)
+    now = datetime.now(UTC)
+    visits = [event(i, kind="page_view", at=iso(now - timedelta(hours=i))) for i in range(4)]
+    assert client.post("/api/events", json={"events": visits}, headers=admin).status_code == 200
+    lead = client.get("/api/leads/L-1", headers=admin).json
+    main = next(g for g in lead["grades"] if g["category"] is None)
+    assert main["progress"] == [
+        {
+            "rule": "many-visits",
+            "label": None,
+            "dimension": "activity",
+            "events": 4,
+            "min_count": 6,
+        }
+    ]
+    assert all(item["rule"] != "many-visits" for item in main["explanation"])
+    activity = [i["points"] for i in main["explanation"] if i["dimension"] == "activity"]
+    assert sum(activity) == main["activity_score"] == 0
+    listed = client.get("/api/leads", headers=admin).json["items"][0]
+    assert listed["progress"] == main["progress"]
+    more = [event(10 + i, kind="page_view", at=iso(now - timedelta(hours=i))) for i in range(2)]
+    client.post("/api/events", json={"events": more}, headers=admin)
+    main = next(
+        g
+        for g in client.get("/api/leads/L-1", headers=admin).json["grades"]
+        if g["category"] is None
+    )
+    assert (
+        main["progress"] == []
+        and {
+            "rule": "many-visits",
+            "label": None,
+            "dimension": "activity",
+            "points": 20.0,
+            "events": 6,
+            "min_count": 6,
+        }
+        in main["explanation"]
+    )
+    assert lead["events_total"] == 4 and lead["name"] is None
+
+
 def test_lead_list_filters_sorts_and_pages(client, admin):
     leads = [
         LEAD,
@@ -173,6 +255,16 @@ def test_routes_and_members(client, admin):
     ]
     members = client.get("/api/routes/members?to=nurture&campaign=accelerate", headers=admin).json
     assert [m["id"] for m in members["items"]] == ["L-1"]
+
+
+def test_route_members_are_listed_hot_cells_first(client, admin):
+    leads = [
+        {"id": "L-2", "person": {"title": "Student"}, "company": {"name": "Uni"}},  # D1
+        {"id": "L-5", "person": {}, "company": {"name": "Small", "industry": "software"}},  # C1
+    ]
+    client.post("/api/leads/batch", json={"leads": leads}, headers=admin)
+    members = client.get("/api/routes/members?to=nurture&campaign=newsletter", headers=admin).json
+    assert [(m["id"], m["grade"]) for m in members["items"]] == [("L-5", "C1"), ("L-2", "D1")]
 
 
 def test_sales_may_change_lifecycle_and_owner_but_not_write_leads(client, tokens):

@@ -108,6 +108,59 @@ def test_import_regrade_export_and_explain(cli, write):
     )
 
 
+def test_explain_heads_with_the_name_shows_progress_apart_and_the_latest_events(cli, write):
+    from datetime import UTC, datetime, timedelta
+
+    lead = {
+        "id": "L-7",
+        "person": {
+            "first_name": "Ana",
+            "last_name": "Lima",
+            "email": "ana@acme.io",
+            "title": "CEO",
+        },
+        "company": {"name": "Acme", "industry": "software", "employees": 500},
+    }
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    visits = [
+        {
+            "id": f"V-{i}",
+            "lead": "L-7",
+            "type": "page_view",
+            "at": (yesterday - timedelta(minutes=i)).isoformat(),
+            "properties": {"url": f"/blog/{i}"},
+        }
+        for i in range(3)
+    ]
+    cli("import", "leads", write("l.jsonl", orjson.dumps(lead).decode() + "\n"))
+    events = "".join(orjson.dumps(v).decode() + "\n" for v in visits)
+    cli("import", "events", write("e.jsonl", events))
+    out = cli("explain", "L-7").output
+    first, second = out.splitlines()[:2]
+    assert first == "Ana Lima  (L-7)" and "CEO" in second and "ana@acme.io" in second
+    assert "+0.00" not in out  # "3 page views toward 6" earned nothing: it is not a contribution
+    assert "not yet earned" in out and "3 of 6  many-visits" in out
+    assert "Events (3, newest first)" in out and "page_view  url: /blog/0" in out
+    assert out.index("page_view  url: /blog/0") < out.index("page_view  url: /blog/2")
+    capped = cli("explain", "L-7", "--events", "1").output
+    assert "Events (the latest 1 of 3, newest first)" in capped and "/blog/1" not in capped
+    assert "3 events (none shown)" in cli("explain", "L-7", "--events", "0").output
+    as_json = orjson.loads(cli("explain", "L-7", "--json").output)
+    (main,) = [g for g in as_json["grades"] if g["category"] is None]
+    assert main["progress"] == [
+        {
+            "rule": "many-visits",
+            "label": None,
+            "dimension": "activity",
+            "min_count": 6,
+            "events": 3,
+        }
+    ]
+    assert "many-visits" not in {e["rule"] for e in main["explanation"]}
+    assert as_json["name"] == "Ana Lima" and as_json["events"][0]["at"].endswith("Z")
+    assert "--events" in cli("explain", "--help").output
+
+
 def test_export_to_a_file(cli, write, tmp_path):
     cli("import", "leads", write("l.jsonl", LEADS))
     out = tmp_path / "grades.csv"
@@ -159,6 +212,64 @@ def test_demo_fills_an_empty_database_only(cli):
     assert again.exit_code == 1 and "empty database" in again.output
     matrix = cli("matrix", config="config/grading.yaml")
     assert "total" in matrix.output and matrix.output.count("\n") >= 6
+
+
+def runs_of(db_path):
+    from grading.store.db import connect
+    from grading.store.runs import list_runs
+
+    db = connect(db_path)
+    try:
+        return list_runs(db)
+    finally:
+        db.conn.close()
+
+
+def test_the_demo_grading_is_a_run_the_models_page_lists(cli, tmp_path):
+    """`make run` fills the database with `grading demo`: its grading of everyone is a run."""
+    assert cli("demo", "--leads", "40", config="config/grading.yaml").exit_code == 0
+    (run,) = runs_of(cli.db_path)
+    assert (run["trigger"], run["reason"], run["leads"], run["error"]) == (
+        "demo",
+        "regrade",
+        40,
+        None,
+    )
+    assert run["finished_at"] and run["rows_written"] > 0
+    # the model file it graded with is the graded one: the first re-grade is no "model-change"
+    assert "(regrade)" in cli("regrade", config="config/grading.yaml").output
+
+    from grading.app import create_app
+    from grading.store.db import connect
+    from grading.store.users import create_user
+    from tests.integration.test_web import login
+
+    db = connect(cli.db_path)
+    create_user(db, "kim", "viewer", "correct horse", "2026-11-01T00:00:00Z")
+    db.conn.close()
+    settings = {"DATABASE": cli.db_path, "MODEL_FILE": "config/grading.yaml", "TESTING": True}
+    client = create_app(settings).test_client()
+    login(client, "kim")
+    page = client.get("/models").get_data(as_text=True)
+    assert "No runs yet" not in page and "<td>demo</td>" in page
+
+
+def test_an_import_that_grades_its_leads_is_a_run_too(cli, write):
+    cli("import", "leads", write("l.jsonl", LEADS))
+    cli("import", "events", write("e.jsonl", EVENTS))
+    events_run, leads_run = runs_of(cli.db_path)
+    assert (leads_run["trigger"], leads_run["reason"], leads_run["leads"]) == (
+        "import",
+        "lead-update",
+        2,
+    )
+    assert (events_run["trigger"], events_run["reason"], events_run["leads"]) == (
+        "import",
+        "event",
+        1,
+    )
+    assert cli("import", "leads", write("l.jsonl", LEADS), "--no-regrade").exit_code == 0
+    assert len(runs_of(cli.db_path)) == 2  # nothing graded, no run
 
 
 def test_a_backup_taken_while_writing_restores_the_same_grades(cli, write, tmp_path):

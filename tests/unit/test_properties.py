@@ -156,6 +156,7 @@ def comparable(grades):
             g.activity,
             g.route,
             [(c.rule, c.label, c.dimension, c.events) for c in g.explanation],
+            [(c.rule, c.events, c.min_count) for c in g.progress],
         )
         for g in grades
     ]
@@ -181,6 +182,12 @@ def test_the_explanations_points_add_up_to_the_scores(person, company, evs):
         assert sum(activity_points) == pytest.approx(g.activity_score)
         assert all(c.events is None for c in g.explanation if c.dimension == "fit")
         assert all(c.events >= 1 for c in g.explanation if c.dimension == "activity")
+        # a threshold rule short of its count is progress, apart from what contributed
+        assert all(c.earned for c in g.explanation)
+        assert all(
+            c.dimension == "activity" and c.points == 0 and 1 <= c.events < c.min_count
+            for c in g.progress
+        )
 
 
 @settings(max_examples=150, deadline=None)

@@ -207,10 +207,26 @@ def test_min_count_rules_do_not_decay():
     assert activity_of(model, [ev("page_view", at(days=60)), ev("page_view", at(days=80))]) == 20
 
 
-def test_a_threshold_rule_short_of_its_count_is_explained_with_0_points_and_its_events():
+def test_a_threshold_rule_short_of_its_count_is_progress_not_a_contribution():
     model = build([{"id": "visits", "event": "page_view", "min_count": 6, "points": 20}])
-    (item,) = main_grade(model, [ev("page_view")] * 3).explanation
-    assert (item.rule, item.points, item.events) == ("visits", 0, 3)
+    grade = main_grade(model, [ev("page_view")] * 3)
+    assert grade.explanation == ()  # it contributed nothing: no "+0.00" line
+    (item,) = grade.progress
+    assert (item.rule, item.points, item.events, item.min_count, item.earned) == (
+        "visits",
+        0,
+        3,
+        6,
+        False,
+    )
+
+
+def test_a_threshold_rule_that_reached_its_count_contributes_and_says_its_count():
+    model = build([{"id": "visits", "event": "page_view", "min_count": 6, "points": 20}])
+    grade = main_grade(model, [ev("page_view")] * 7)
+    (item,) = grade.explanation
+    assert (item.rule, item.points, item.events, item.min_count) == ("visits", 20, 7, 6)
+    assert item.as_dict()["min_count"] == 6 and grade.progress == ()
 
 
 def test_careers_page_visits_lower_activity():
