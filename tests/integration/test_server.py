@@ -155,7 +155,9 @@ def test_two_processes_never_regrade_at_the_same_time(tmp_path, config_file):
     ]
     runs = [json.loads(w.communicate(timeout=120)[0]) for w in workers]
     assert all(w.returncode == 0 for w in workers)
-    first, second = sorted(runs, key=lambda r: r["started_at"])
+    # by id, the order the runs began in: their times are whole seconds, so a run done within the
+    # second the other began in ties with it, and a sort by time put them either way round
+    first, second = sorted(runs, key=lambda r: r["id"])
     assert first["finished_at"] <= second["started_at"]
     assert {first["rows_written"], second["rows_written"]} == {12000, 0}
 

@@ -295,6 +295,6 @@ def test_hostile_numbers_in_a_query_are_named_never_a_500(site):
         assert audit.status_code == 400 and "before:" in audit.text, value
         for page in ("/leads", "/accounts"):
             listed = client.get(f"{page}?page={value}&per_page={value}")
-            assert listed.status_code == 200 and "page:" in listed.text, (page, value)
+            assert listed.status_code == 400 and "page" in listed.text, (page, value)
         assert client.get(f"/leads/{value}").status_code == 404, value
     assert client.get(f"/audit?before={2**63 - 1}").status_code == 200
