@@ -22,7 +22,11 @@ class AccountListArgs(Schema):
     fit = fields.List(fields.Str(validate=validate.OneOf(list("ABCD"))), load_default=list)
     activity = fields.List(fields.Int(validate=validate.Range(1, 4)), load_default=list)
     q = fields.Str(
-        validate=validate.Length(1, 200), metadata={"description": "text in the company's data"}
+        validate=validate.Length(1, 200),
+        metadata={
+            "description": "words in the company's name or domain (every word must match,"
+            " the last as a prefix; case and accents ignored)"
+        },
     )
     sort = fields.Str(load_default="grade", validate=validate.OneOf(SORTS))
     order = fields.Str(load_default="asc", validate=validate.OneOf(["asc", "desc"]))
