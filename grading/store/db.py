@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from contextlib import contextmanager
 
 import sqlite_utils
@@ -319,6 +320,18 @@ MIGRATIONS = [
         INSERT OR IGNORE INTO company_search_queue (id) VALUES (OLD.id);
     END;
     """,
+    """
+    -- an erasure deletes the event classes only the person's events had (their keys hold property
+    -- values: a URL with an e-mail): AUTOINCREMENT so a class id is never given to another key,
+    -- since a running grader keeps what each id it has seen means
+    CREATE TABLE event_classes_kept (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        key TEXT NOT NULL UNIQUE   -- JSON [type, value of each property the model file reads]
+    );
+    INSERT INTO event_classes_kept (id, key) SELECT id, key FROM event_classes;
+    DROP TABLE event_classes;
+    ALTER TABLE event_classes_kept RENAME TO event_classes;
+    """,
 ]
 
 
@@ -337,6 +350,9 @@ def connect(path: str) -> sqlite_utils.Database:
         # of 1,000 events writes ~800 pages, so the default checkpointed (and synced) after nearly
         # every batch; fewer, larger checkpoints copy each hot index page once for many batches.
         conn.execute("PRAGMA wal_autocheckpoint = 10000")
+    # Deleted rows and freed pages are overwritten with zeros, whatever this SQLite was built
+    # with: after an erasure no byte of the person is left in the file (services/privacy.py)
+    conn.execute("PRAGMA secure_delete = ON")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute(f"PRAGMA cache_size = {CACHE_KIB}")
@@ -344,6 +360,17 @@ def connect(path: str) -> sqlite_utils.Database:
     db = sqlite_utils.Database(conn)
     migrate(db)
     return db
+
+
+def clear_wal(db: sqlite_utils.Database, tries: int = 5) -> bool:
+    """Copy the WAL into the database file and truncate it to nothing, so no older page image
+    stays in it (waits for readers, as the busy timeout allows); False when readers kept it."""
+    for attempt in range(tries):
+        busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if not busy:
+            return True
+        time.sleep(0.1 * (attempt + 1))
+    return False
 
 
 def schema_version(db: sqlite_utils.Database) -> int:
