@@ -31,8 +31,9 @@ def forget(
     db: sqlite_utils.Database, config: Config, ext_id: str, actor: str
 ) -> dict[str, Any] | None:
     """Erase the lead, its events, outcomes, grades, history and webhook messages (None: unknown
-    lead), so that no byte of theirs is left in the database file or its WAL. The audit entry records who erased how many rows, not whom. The account grades of the
-    company the person leaves (when others stay) are graded again without them at once."""
+    lead), so that no byte of theirs is left in the database file or its WAL. The audit entry
+    records who erased how many rows, not whom. The account grades of the company the person
+    leaves (when others stay) are graded again without them at once."""
     with transaction(db):
         lead_id = _lead_id(db, ext_id)
         if lead_id is None:
@@ -47,8 +48,7 @@ def forget(
         audit.forget_target(db, ext_id)
         entry = audit.record(db, actor, "lead.erase", None, {"rows": deleted})
     # the WAL still holds page images from before the erasure: into the file (zeroed), then gone
-    clear_wal(db)
-    return {"deleted": deleted, "audit_id": entry}
+    return {"deleted": deleted, "audit_id": entry, "wal_cleared": clear_wal(db)}
 
 
 def stored_counts(db: sqlite_utils.Database, ext_id: str) -> dict[str, int] | None:

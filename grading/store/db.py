@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 from contextlib import contextmanager
 
 import sqlite_utils
@@ -362,15 +361,11 @@ def connect(path: str) -> sqlite_utils.Database:
     return db
 
 
-def clear_wal(db: sqlite_utils.Database, tries: int = 5) -> bool:
+def clear_wal(db: sqlite_utils.Database) -> bool:
     """Copy the WAL into the database file and truncate it to nothing, so no older page image
-    stays in it (waits for readers, as the busy timeout allows); False when readers kept it."""
-    for attempt in range(tries):
-        busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        if not busy:
-            return True
-        time.sleep(0.1 * (attempt + 1))
-    return False
+    stays in it (waits for readers as long as the busy timeout); False when readers kept it."""
+    busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return not busy
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

@@ -51,7 +51,7 @@ class EventClasses:
         return class_id
 
     def forget_unsaved(self) -> None:
-        """After a rollback: drop ids that may not exist in the database."""
+        """Read the ids from the database (again after a rollback: drop ids it may not have)."""
         self.erasures = get_meta(self.db, ERASED_KEY)
         self.ids = {
             key.encode(): i for i, key in self.db.execute("SELECT id, key FROM event_classes")

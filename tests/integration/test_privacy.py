@@ -467,3 +467,19 @@ def test_a_kept_grader_does_not_reuse_the_classes_an_erasure_deleted(tmp_path, c
         " WHERE l.ext_id = 'L-bo' AND g.category = ''"
     ).fetchone()[0]
     assert "careers" in bo  # graded with the class, in a process that read it from the file
+
+
+def test_forget_says_when_a_reader_kept_the_wal_from_being_truncated(tmp_path, config):
+    from grading.services.privacy import forget
+
+    path = str(tmp_path / "g.db")
+    db, reader = connect(path), connect(path)
+    import_records(db, config, "leads", [("1", {"id": "L-1", "person": {"email": EMAIL}})])
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM leads").fetchone()  # holds a snapshot of the WAL
+    db.execute("PRAGMA busy_timeout = 50")
+    assert forget(db, config, "L-1", "test")["wal_cleared"] is False
+    reader.execute("COMMIT")
+    import_records(db, config, "leads", [("1", {"id": "L-2", "person": {"email": EMAIL}})])
+    assert forget(db, config, "L-2", "test")["wal_cleared"] is True
+    assert os.path.getsize(path + "-wal") == 0
