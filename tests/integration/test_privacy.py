@@ -442,19 +442,25 @@ def test_a_kept_grader_does_not_reuse_the_classes_an_erasure_deleted(tmp_path, c
     people = [{"id": "L-ana", "person": {"title": "CEO"}}, {"id": "L-bo", "person": {}}]
     import_records(server, config, "leads", [(str(i), p) for i, p in enumerate(people)])
 
-    def visit(lead, n):
+    def visit(lead, n, url="/careers/ana"):
         event = {
             "id": f"E-{lead}-{n}",
             "lead": lead,
             "type": "page_view",
             "at": "2026-11-20T09:00:00Z",
-            "properties": {"url": "/careers/ana"},
+            "properties": {"url": url},
         }
         import_records(server, config, "events", [("1", event)])
 
     visit("L-ana", 1)  # the class exists only through her event, and the grader keeps its id
+    (erased,) = server.execute("SELECT max(id) FROM event_classes").fetchone()
     assert forget(other, config, "L-ana", "test")["deleted"]["event_classes"] == 1
+    visit("L-bo", 3, url="/jobs")  # another key never takes the erased id (the grader knows it)
     visit("L-bo", 2)  # the same class again: a new id, stored with its key
+    (reused,) = server.execute(
+        "SELECT count(*) FROM event_classes WHERE id <= ?", [erased]
+    ).fetchone()
+    assert reused == erased - 1
     assert server.execute(
         "SELECT count(*) FROM events WHERE class_id NOT IN (SELECT id FROM event_classes)"
     ).fetchone() == (0,)
