@@ -582,7 +582,9 @@ def user_password(obj: Context, name: str, password: str | None) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
 def forget(obj: Context, lead: str, yes: bool) -> None:
-    """Erase a person everywhere: lead, events, outcomes, grades, history, webhook messages."""
+    """Erase a person everywhere: lead, events, outcomes, grades, history, webhook messages,
+    event classes only they had, their words in the search index; no byte of theirs is left in
+    the database file or its WAL (zeroed, the WAL checkpointed and truncated)."""
     from .services.privacy import forget as forget_lead
 
     if not yes:
@@ -595,6 +597,12 @@ def forget(obj: Context, lead: str, yes: bool) -> None:
         raise SystemExit(1)
     rows = ", ".join(f"{n} {table}" for table, n in sorted(erased["deleted"].items()))
     click.echo(f"erased lead '{lead}': {rows} (audit entry {erased['audit_id']})")
+    if not erased["wal_cleared"]:
+        click.echo(
+            "warning: readers kept the WAL from being truncated: it may hold older pages of the"
+            " person until the server stops (the last connection to close clears it)",
+            err=True,
+        )
 
 
 @main.command("export-lead")

@@ -30,7 +30,11 @@ class AccountListArgs(SortedListArgs):
     fit = fields.List(fields.Str(validate=validate.OneOf(list("ABCD"))), load_default=list)
     activity = fields.List(fields.Int(validate=validate.Range(1, 4)), load_default=list)
     q = fields.Str(
-        validate=validate.Length(1, 200), metadata={"description": "text in the company's data"}
+        validate=validate.Length(1, 200),
+        metadata={
+            "description": "words in the company's name or domain (every word must match,"
+            " the last as a prefix; case and accents ignored)"
+        },
     )
     sort = fields.Str(load_default="grade", validate=validate.OneOf(list(ACCOUNT_SORTS)))
     page = fields.Int(load_default=1, validate=validate.Range(1, 1_000_000))

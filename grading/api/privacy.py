@@ -19,6 +19,12 @@ class ErasedOut(Schema):
         keys=fields.Str(), values=fields.Int(), metadata={"description": "rows per table"}
     )
     audit_id = fields.Int(metadata={"description": "the audit entry of this erasure"})
+    wal_cleared = fields.Bool(
+        metadata={
+            "description": "false: readers kept the WAL from being truncated, so it may hold"
+            " older pages until the next checkpoint"
+        }
+    )
 
 
 class LeadExportOut(Schema):

@@ -143,7 +143,11 @@ class LeadListArgs(SortedListArgs):
         metadata={"description": "true: every qualification criterion ticked; false: not"}
     )
     q = fields.Str(
-        validate=validate.Length(1, 200), metadata={"description": "text in id, person or company"}
+        validate=validate.Length(1, 200),
+        metadata={
+            "description": "words in the name, e-mail, title, company name or domain, or lead id"
+            " (every word must match, the last as a prefix; case and accents ignored)"
+        },
     )
     sort = fields.Str(load_default="grade", validate=validate.OneOf(list(LEAD_SORTS)))
     page = fields.Int(load_default=1, validate=validate.Range(1, 1_000_000))

@@ -132,6 +132,7 @@ class Grader:
     def using(self, db: sqlite_utils.Database):
         with self.lock:
             self.db = self.classes.db = db
+            self.classes.reread_if_erased()
             yield self
 
     def _classify_new(self) -> None:

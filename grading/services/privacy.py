@@ -11,9 +11,9 @@ import sqlite_utils
 from grading.core.model import Config
 from grading.core.scoring import from_epoch
 
-from ..store import audit
+from ..store import audit, search
 from ..store import privacy as privacy_store
-from ..store.db import transaction
+from ..store.db import clear_wal, transaction
 from .accounts import account_models, refresh_companies
 from .export import lead_report
 
@@ -31,8 +31,9 @@ def forget(
     db: sqlite_utils.Database, config: Config, ext_id: str, actor: str
 ) -> dict[str, Any] | None:
     """Erase the lead, its events, outcomes, grades, history and webhook messages (None: unknown
-    lead). The audit entry records who erased how many rows, not whom. The account grades of the
-    company the person leaves (when others stay) are graded again without them at once."""
+    lead), so that no byte of theirs is left in the database file or its WAL. The audit entry
+    records who erased how many rows, not whom. The account grades of the company the person
+    leaves (when others stay) are graded again without them at once."""
     with transaction(db):
         lead_id = _lead_id(db, ext_id)
         if lead_id is None:
@@ -46,7 +47,8 @@ def forget(
             refresh_companies(db, account_models(config), [company_id], stamp)
         audit.forget_target(db, ext_id)
         entry = audit.record(db, actor, "lead.erase", None, {"rows": deleted})
-    return {"deleted": deleted, "audit_id": entry}
+    # the WAL still holds page images from before the erasure: into the file (zeroed), then gone
+    return {"deleted": deleted, "audit_id": entry, "wal_cleared": clear_wal(db)}
 
 
 def stored_counts(db: sqlite_utils.Database, ext_id: str) -> dict[str, int] | None:
@@ -104,4 +106,6 @@ def export_lead(db: sqlite_utils.Database, config: Config, ext_id: str) -> dict[
             for url, event, body, *rest in outbox_rows
         ],
         "other": privacy_store.rows_about(db, lead_id),
+        # the values the text search holds about them (copies of the lead's and company's)
+        "search_index": search.indexed_values(db, lead_id),
     }

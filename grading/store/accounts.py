@@ -11,7 +11,8 @@ import sqlite_utils
 
 from grading.core.scoring import shown
 
-from .queries import like_pattern, order_by
+from .queries import order_by
+from .search import match_clause
 
 StoredAccount = tuple  # (fit_score, activity_score, fit, activity, grade, leads, explanation)
 
@@ -220,9 +221,12 @@ def list_accounts(
         if values:
             clauses.append(f"{column} IN ({','.join('?' * len(values))})")
             params.extend(values)
-    if text:
-        clauses.append("(c.domain LIKE ? ESCAPE '\\' OR c.attrs LIKE ? ESCAPE '\\')")
-        params.extend([like_pattern(text)] * 2)
+    if text:  # the company's name and domain (store/search.py)
+        clause, values = match_clause(
+            "a.company_id IN (SELECT rowid FROM company_search WHERE company_search MATCH ?)", text
+        )
+        clauses.append(clause)
+        params.extend(values)
     where = " AND ".join(clauses)
     order = order_by(SORTS, sort, descending)
     rows = db.execute(

@@ -18,6 +18,7 @@ from grading.core.records import EventInput
 from .db import get_meta, set_meta, transaction
 
 SIGNATURE_KEY = "class_signature"
+ERASED_KEY = "class_erasures"  # counts erasures that deleted classes: kept ids are then reread
 
 
 def class_key(event_type: str, properties: dict[str, Any], signature: Sequence[str]) -> bytes:
@@ -35,9 +36,7 @@ class EventClasses:
     def __init__(self, db: sqlite_utils.Database, signature: Sequence[str]):
         self.db = db
         self.signature = tuple(signature)
-        self.ids: dict[bytes, int] = {}
-        for class_id, key in db.execute("SELECT id, key FROM event_classes"):
-            self.ids[key.encode()] = class_id
+        self.forget_unsaved()
 
     def id_of(self, event_type: str, properties: dict[str, Any]) -> int:
         key = class_key(event_type, properties, self.signature)
@@ -52,10 +51,17 @@ class EventClasses:
         return class_id
 
     def forget_unsaved(self) -> None:
-        """After a rollback: drop ids that may not exist in the database."""
+        """Read the ids from the database (again after a rollback: drop ids it may not have)."""
+        self.erasures = get_meta(self.db, ERASED_KEY)
         self.ids = {
             key.encode(): i for i, key in self.db.execute("SELECT id, key FROM event_classes")
         }
+
+    def reread_if_erased(self) -> None:
+        """An erasure (in any process) deleted classes since they were read: read them again, so
+        no event is stored with the id of a deleted class."""
+        if get_meta(self.db, ERASED_KEY) != self.erasures:
+            self.forget_unsaved()
 
     def since(self, after_id: int) -> Iterator[tuple[int, str, dict[str, Any]]]:
         rows = self.db.execute(
@@ -63,6 +69,27 @@ class EventClasses:
         )
         for class_id, key in rows.fetchall():
             yield class_id, *decode_class_key(key, self.signature)
+
+
+def drop_unused_classes(db: sqlite_utils.Database, class_ids: Iterable[int]) -> int:
+    """Delete those of these classes no event has any more (after an erasure: a class key holds
+    the values of the person's event properties). One pass over the events' lead index."""
+    wanted = orjson.dumps(sorted(set(class_ids))).decode()
+    used = [
+        row[0]
+        for row in db.execute(
+            "SELECT DISTINCT class_id FROM events WHERE class_id IN (SELECT value FROM json_each(?))",
+            [wanted],
+        )
+    ]
+    deleted = db.execute(
+        "DELETE FROM event_classes WHERE id IN (SELECT value FROM json_each(?))"
+        " AND id NOT IN (SELECT value FROM json_each(?))",
+        [wanted, orjson.dumps(used).decode()],
+    ).rowcount
+    if deleted:
+        set_meta(db, ERASED_KEY, str(int(get_meta(db, ERASED_KEY) or 0) + 1))
+    return deleted
 
 
 def stored_signature(db: sqlite_utils.Database) -> tuple[str, ...] | None:

@@ -7,7 +7,9 @@ from typing import Any
 import orjson
 import sqlite_utils
 
+from . import search
 from .accounts import drop_company as drop_company_accounts
+from .events import drop_unused_classes
 from .grades import GradeChanges, apply_cell_deltas
 
 
@@ -28,7 +30,10 @@ def tables_with(db: sqlite_utils.Database, column: str) -> list[str]:
 
 def erase_lead(db: sqlite_utils.Database, lead_id: int) -> dict[str, int]:
     """Delete the lead and every row about it (inside the caller's transaction); its company too
-    when no other lead works there. Returns the rows deleted per table. Cell counts follow."""
+    when no other lead works there, the event classes only their events had, and their terms in
+    the search index. Returns the rows deleted per table. Cell counts follow. With the
+    connection's secure_delete (db.connect) the deleted bytes are zeroed; the caller clears the
+    WAL after the commit (db.clear_wal)."""
     company_id, outcome = db.execute(
         "SELECT company_id, outcome FROM leads WHERE id = ?", [lead_id]
     ).fetchone()
@@ -38,6 +43,10 @@ def erase_lead(db: sqlite_utils.Database, lead_id: int) -> dict[str, int]:
     ):
         changes.move(model, category, grade, None, outcome)
     apply_cell_deltas(db, changes.cells)
+    classes = [
+        row[0]
+        for row in db.execute("SELECT DISTINCT class_id FROM events WHERE lead_id = ?", [lead_id])
+    ]
     deleted: dict[str, int] = {}
     for table in tables_with(db, "lead_id"):
         count = db.execute(f'DELETE FROM "{table}" WHERE lead_id = ?', [lead_id]).rowcount
@@ -58,6 +67,11 @@ def erase_lead(db: sqlite_utils.Database, lead_id: int) -> dict[str, int]:
             count = drop_company_accounts(db, company_id)
             if count:
                 deleted["account_grades"] = count
+    # what else held their values: event classes only their events had, the search index
+    count = drop_unused_classes(db, classes)
+    if count:
+        deleted["event_classes"] = count
+    search.purge_erased(db)
     return deleted
 
 

@@ -11,6 +11,8 @@ import sqlite_utils
 
 from grading.core.scoring import shown
 
+from .search import match_clause
+
 # sort name -> (column, ascending?) for `order=asc`, ending in a unique tie-break; `desc` turns
 # every column round. asc always means lowest value first: for "grade" the value is how hot the
 # cell is (D1 lowest, A4 highest; within a cell, by activity score), for last_activity and
@@ -87,17 +89,11 @@ class LeadFilter:
         if self.qualified is not None:
             clauses.append("l.qualified = ?")
             params.append(1 if self.qualified else 0)
-        if self.text:
-            clauses.append(
-                "(l.ext_id LIKE ? ESCAPE '\\' OR l.attrs LIKE ? ESCAPE '\\' OR c.attrs LIKE ? ESCAPE '\\')"
-            )
-            params.extend([like_pattern(self.text)] * 3)
+        if self.text:  # with SEARCHED as the source
+            clause, values = match_clause("s.lead_search MATCH ?", self.text)
+            clauses.append(clause)
+            params.extend(values)
         return " AND ".join(clauses), params
-
-
-def like_pattern(text: str) -> str:
-    """LIKE '%text%' with the text's own %, _ and \\ taken literally (use with ESCAPE '\\')."""
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def route_json(to: str, queue: str | None = None, campaign: str | None = None) -> str:
@@ -110,6 +106,11 @@ def route_json(to: str, queue: str | None = None, campaign: str | None = None) -
 
 
 FROM = "FROM grades g JOIN leads l ON l.id = g.lead_id LEFT JOIN companies c ON c.id = l.company_id"
+# a text filter: the search index's matches first, then each one's lead and grade by key
+SEARCHED = (
+    "FROM lead_search s CROSS JOIN leads l ON l.id = s.rowid CROSS JOIN grades g ON g.lead_id = l.id"
+    " LEFT JOIN companies c ON c.id = l.company_id"
+)
 LEADS_FIRST = "FROM leads l CROSS JOIN grades g ON g.lead_id = l.id LEFT JOIN companies c ON c.id = l.company_id"
 COLUMNS = (
     "l.id, l.ext_id, l.attrs, c.attrs, l.lifecycle, l.owner, g.model, g.category, g.fit_score, g.fit,"
@@ -162,12 +163,15 @@ def list_leads(
     order = order_by(SORTS, sort, descending)
     # sorting by a lead's own column: walk the leads along that column's index, probe each grade
     source = LEADS_FIRST if sort in ("last_activity", "name") else FROM
+    if lead_filter.text:
+        source = SEARCHED
     rows = db.execute(
         f"SELECT {COLUMNS} {source} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
         [*params, limit, offset],
     ).fetchall()
     if cells is None and with_total:
-        total = db.execute(f"SELECT count(*) {FROM} WHERE {where}", params).fetchone()[0]
+        counted = SEARCHED if lead_filter.text else FROM
+        total = db.execute(f"SELECT count(*) {counted} WHERE {where}", params).fetchone()[0]
     elif cells is None:
         total = None
     return [lead_row(r) for r in rows], total

@@ -46,6 +46,12 @@ def lead_erase(lead_id: str):
             abort(404, f"no lead '{lead_id}'")
         rows = sum(erased["deleted"].values())
         flash(f"Erased one person: {rows} rows (audit entry {erased['audit_id']}).", "ok")
+        if not erased["wal_cleared"]:
+            flash(
+                "Readers kept the database's WAL from being truncated: it may hold older pages"
+                " of the person until the server stops.",
+                "error",
+            )
         return redirect(url_for("web.leads"))
     counts = privacy.stored_counts(db, lead_id)
     if counts is None:

@@ -405,7 +405,10 @@ def test_api_lists_accounts_for_every_role_hot_first(api, tokens):
         ("activity=3&fit=A", ["acme.io"]),
         ("cell=D4", []),
         ("q=SOLO", ["solo.io"]),
-        ("q=software", ["acme.io"]),
+        ("q=software", []),  # the industry is not searched: name and domain only
+        ("q=acm", ["acme.io"]),  # the last word is a prefix
+        ("q=solo.io", ["solo.io"]),
+        ("q=industry", []),  # a JSON key never matches
         ("q=100%25", []),  # a literal %, not a wildcard
         ("sort=fit_score", ["acme.io", "solo.io"]),  # without order: highest first
         ("sort=fit_score&order=asc", ["solo.io", "acme.io"]),

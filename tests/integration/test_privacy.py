@@ -1,7 +1,10 @@
 """Privacy and accountability: forget a person everywhere, export everything about them, the
 audit log, and login rate limiting (issue 6)."""
 
+import os
 import re
+import sqlite3
+from datetime import UTC, datetime
 
 import orjson
 import pytest
@@ -321,3 +324,168 @@ def test_the_throttle_forgets_failures_after_the_window():
         throttle.failed(f"user{i}", "10.0.0.9")  # spraying many names from one address
     assert throttle.wait_seconds("someone-else", "10.0.0.9") > 0
     throttle.succeeded("ada", "10.0.0.1")
+
+
+MARK = "Qx9Erase"  # in every personal field; searched in the raw files case-insensitively
+
+
+def fill_marked(cli, tmp_path):
+    """A person with the marker in every field they gave, at a company of their own, with events
+    whose properties hold it (one the model reads, so it is in an event class), an outcome,
+    webhook messages and a later change; and others, so the search index has several segments."""
+    ext = f"L-{MARK}"
+    email = f"{MARK}.ana@{MARK}-mail.io"
+    others = tmp_path / "others.jsonl"
+    others.write_text(
+        "\n".join(
+            orjson.dumps(
+                {"id": f"L-o{i}", "person": {"title": "CTO", "email": f"o{i}@acme.io"}}
+            ).decode()
+            for i in range(30)
+        )
+    )
+    assert cli("import", "leads", str(others)).exit_code == 0
+    person = {
+        "email": email,
+        "first_name": f"{MARK}First",
+        "last_name": f"{MARK}Last",
+        "title": f"{MARK} Officer",
+        "phone": f"+49 {MARK}",
+        "notes": f"met {MARK} at a fair",
+    }
+    company = {"domain": f"{MARK}-solo.io", "name": f"{MARK} Solo GmbH", "employees": 300}
+    leads = tmp_path / "ana.jsonl"
+    leads.write_text(orjson.dumps({"id": ext, "person": person, "company": company}).decode())
+    assert cli("import", "leads", str(leads)).exit_code == 0
+    events = tmp_path / "events.jsonl"
+    rows = [
+        {
+            "id": f"E-{MARK}-{i}",
+            "lead": ext,
+            "type": "page_view",
+            "at": f"2026-11-{10 + i:02d}T09:00:00Z",
+            "properties": {"url": f"/pricing?email={email}", "form": f"{MARK} contact form"},
+        }
+        for i in range(8)
+    ]
+    rows.append({"lead": ext, "type": "download", "at": "2026-11-20T09:00:00Z", "properties": {}})
+    rows.append({"lead": "L-o1", "type": "download", "at": "2026-11-20T09:00:00Z"})
+    events.write_text("\n".join(orjson.dumps(r).decode() for r in rows))
+    assert cli("import", "events", str(events)).exit_code == 0
+    outcomes = tmp_path / "outcomes.jsonl"
+    outcomes.write_text(f'{{"lead": "{ext}", "outcome": "won", "at": "2026-11-23T00:00:00Z"}}')
+    assert cli("import", "outcomes", str(outcomes)).exit_code == 0
+    leads.write_text(orjson.dumps({"id": ext, "person": {"title": f"Chief {MARK}"}}).decode())
+    assert cli("import", "leads", str(leads)).exit_code == 0
+    return ext
+
+
+def raw_bytes(path):
+    found = {}
+    for suffix in ("", "-wal"):
+        if os.path.exists(path + suffix):
+            with open(path + suffix, "rb") as handle:
+                found[suffix or "db"] = handle.read().lower()
+    return found
+
+
+def test_after_forget_no_byte_of_the_person_is_left_in_the_file_or_its_wal(
+    cli, tmp_path, hooked_config_file, monkeypatch
+):
+    """As on an SQLite built without SECURE_DELETE: every connection starts with it off."""
+    connect_sqlite = sqlite3.connect
+
+    def without_secure_delete(*args, **kwargs):
+        conn = connect_sqlite(*args, **kwargs)
+        conn.execute("PRAGMA secure_delete = OFF")
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", without_secure_delete)
+    ext = fill_marked(cli, tmp_path)
+    watcher = connect(cli.db_path)  # open all along: closing the last one would delete the WAL
+    export = cli("export-lead", ext)
+    assert export.exit_code == 0 and MARK in export.output
+    assert orjson.loads(export.output)["search_index"]["title"] == f"Chief {MARK}"
+    marker = MARK.lower().encode()
+    assert any(marker in data for data in raw_bytes(cli.db_path).values())  # the test can see it
+    (classes_before,) = watcher.execute("SELECT count(*) FROM event_classes").fetchone()
+
+    result = cli("forget", ext, "--yes")
+    assert result.exit_code == 0, result.output
+    assert "event_classes" in result.output
+
+    left = {name: data.count(marker) for name, data in raw_bytes(cli.db_path).items()}
+    assert left == {name: 0 for name in left}, left
+    watcher.execute("PRAGMA wal_checkpoint(FULL)")  # whatever a WAL still held reaches the file
+    left = {name: data.count(marker) for name, data in raw_bytes(cli.db_path).items()}
+    assert left == {name: 0 for name in left}, left
+    # the rest is intact: the others are found, their classes kept, the index consistent
+    assert watcher.execute("SELECT count(*) FROM leads").fetchone()[0] == 30
+    (classes_after,) = watcher.execute("SELECT count(*) FROM event_classes").fetchone()
+    assert 0 < classes_after < classes_before
+    assert watcher.execute(
+        "SELECT count(*) FROM events WHERE class_id NOT IN (SELECT id FROM event_classes)"
+    ).fetchone() == (0,)
+    assert watcher.execute(
+        "SELECT count(*) FROM lead_search WHERE lead_search MATCH 'cto'"
+    ).fetchone() == (30,)
+    watcher.execute("INSERT INTO lead_search (lead_search) VALUES ('integrity-check')")
+    watcher.conn.close()
+
+
+def test_a_kept_grader_does_not_reuse_the_classes_an_erasure_deleted(tmp_path, config):
+    """The server's grader keeps class ids; an erasure elsewhere deletes some of them."""
+    from grading.services.privacy import forget
+
+    path = str(tmp_path / "g.db")
+    server, other = connect(path), connect(path)
+    people = [{"id": "L-ana", "person": {"title": "CEO"}}, {"id": "L-bo", "person": {}}]
+    import_records(server, config, "leads", [(str(i), p) for i, p in enumerate(people)])
+
+    def visit(lead, n, url="/careers/ana"):
+        event = {
+            "id": f"E-{lead}-{n}",
+            "lead": lead,
+            "type": "page_view",
+            "at": "2026-11-20T09:00:00Z",
+            "properties": {"url": url},
+        }
+        import_records(server, config, "events", [("1", event)])
+
+    visit("L-ana", 1)  # the class exists only through her event, and the grader keeps its id
+    (erased,) = server.execute("SELECT max(id) FROM event_classes").fetchone()
+    assert forget(other, config, "L-ana", "test")["deleted"]["event_classes"] == 1
+    visit("L-bo", 3, url="/jobs")  # another key never takes the erased id (the grader knows it)
+    visit("L-bo", 2)  # the same class again: a new id, stored with its key
+    (reused,) = server.execute(
+        "SELECT count(*) FROM event_classes WHERE id <= ?", [erased]
+    ).fetchone()
+    assert reused == erased - 1
+    assert server.execute(
+        "SELECT count(*) FROM events WHERE class_id NOT IN (SELECT id FROM event_classes)"
+    ).fetchone() == (0,)
+    fresh = connect(path)
+    from grading.services.grading import regrade
+
+    regrade(fresh, config, as_of=datetime(2026, 11, 21, tzinfo=UTC))
+    bo = fresh.execute(
+        "SELECT explanation FROM grades g JOIN leads l ON l.id = g.lead_id"
+        " WHERE l.ext_id = 'L-bo' AND g.category = ''"
+    ).fetchone()[0]
+    assert "careers" in bo  # graded with the class, in a process that read it from the file
+
+
+def test_forget_says_when_a_reader_kept_the_wal_from_being_truncated(tmp_path, config):
+    from grading.services.privacy import forget
+
+    path = str(tmp_path / "g.db")
+    db, reader = connect(path), connect(path)
+    import_records(db, config, "leads", [("1", {"id": "L-1", "person": {"email": EMAIL}})])
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM leads").fetchone()  # holds a snapshot of the WAL
+    db.execute("PRAGMA busy_timeout = 50")
+    assert forget(db, config, "L-1", "test")["wal_cleared"] is False
+    reader.execute("COMMIT")
+    import_records(db, config, "leads", [("1", {"id": "L-2", "person": {"email": EMAIL}})])
+    assert forget(db, config, "L-2", "test")["wal_cleared"] is True
+    assert os.path.getsize(path + "-wal") == 0

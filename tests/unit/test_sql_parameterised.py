@@ -27,6 +27,11 @@ STRUCTURAL = {
     "FROM",
     "GRADE_COLUMNS",
     "source",  # FROM or LEADS_FIRST
+    "counted",  # FROM or SEARCHED
+    # the search indexes' constant table names and column lists (store/search.py)
+    "index",
+    "queue",
+    "columns",
     # a column from a fixed table of filters / sorts, and the WHERE built of "col IN (?, ?)" pieces
     "column",
     "direction",
