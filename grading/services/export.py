@@ -218,12 +218,16 @@ def route_text(route: dict | None) -> str:
     return f"{route['to']}/{extra}" if extra else route["to"]
 
 
+def events_text(count: int) -> str:
+    return f"{count} event" if count == 1 else f"{count} events"
+
+
 def explanation_text(explanation: list[dict]) -> str:
     parts = []
     for item in explanation:
         text = f"{item['rule']} {item['points']:+g}"
         if "events" in item:
-            text += f" ({item['events']} events)"
+            text += f" ({events_text(item['events'])})"
         parts.append(text)
     return "; ".join(parts)
 
@@ -310,7 +314,7 @@ def _render_grade(out: io.StringIO, grade: dict) -> None:
         out.write(f"  {dimension} {score:g} → {mark}\n")
         items = [i for i in grade["explanation"] if i["dimension"] == dimension]
         for item in items:
-            events = f"  ({item['events']} events)" if "events" in item else ""
+            events = f"  ({events_text(item['events'])})" if "events" in item else ""
             out.write(f"    {item['points']:>+8.2f}  {_rule_text(item)}{events}\n")
         if not items:
             out.write("    (no rule applies)\n")
@@ -328,7 +332,7 @@ def _render_events(out: io.StringIO, events: list[dict], total: int) -> None:
         out.write("\nNo events\n")
         return
     if not events:
-        out.write(f"\n{total} events (none shown)\n")
+        out.write(f"\n{events_text(total)} (none shown)\n")
         return
     shown = f"the latest {len(events)} of {total}" if total > len(events) else f"{total}"
     out.write(f"\nEvents ({shown}, newest first)\n")

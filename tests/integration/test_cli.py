@@ -145,6 +145,9 @@ def test_explain_heads_with_the_name_shows_progress_apart_and_the_latest_events(
     capped = cli("explain", "L-7", "--events", "1").output
     assert "Events (the latest 1 of 3, newest first)" in capped and "/blog/1" not in capped
     assert "3 events (none shown)" in cli("explain", "L-7", "--events", "0").output
+    one = {"id": "D-1", "lead": "L-7", "type": "download", "at": yesterday.isoformat()}
+    cli("import", "events", write("d.jsonl", orjson.dumps(one).decode() + "\n"))
+    assert "(1 event)" in cli("explain", "L-7").output  # one event is no "1 events"
     as_json = orjson.loads(cli("explain", "L-7", "--json").output)
     (main,) = [g for g in as_json["grades"] if g["category"] is None]
     assert main["progress"] == [
