@@ -14,6 +14,7 @@ from grading.core.config import ConfigError
 from grading.core.records import parse_time
 from grading.core.scoring import from_epoch
 
+from .resources import LOCAL_MODEL_FILE, default_model_file
 from .services import accounts as account_service
 from .services import export as export_service
 from .services import ingest, retention
@@ -22,13 +23,12 @@ from .services.runs import Busy, run_regrade
 from .store.db import connect, schema_version, transaction
 
 DEFAULT_DB = "instance/grading.db"
-DEFAULT_CONFIG = "config/grading.yaml"
 
 
 class Context:
-    def __init__(self, db_path: str, config_path: str):
+    def __init__(self, db_path: str, config_path: str | None):
         self.db_path = db_path
-        self.config_path = config_path
+        self.config_path = config_path if config_path is not None else default_model_file()
         self._db = None
 
     @property
@@ -75,12 +75,12 @@ def _as_of(value: str | None) -> datetime:
     "--config",
     "config_path",
     envvar="GRADING_CONFIG",
-    default=DEFAULT_CONFIG,
-    show_default=True,
+    default=None,
+    show_default=f"{LOCAL_MODEL_FILE} if there is one here, else the example shipped with grading",
     help="Model file (or GRADING_CONFIG).",
 )
 @click.pass_context
-def main(ctx: click.Context, db_path: str, config_path: str) -> None:
+def main(ctx: click.Context, db_path: str, config_path: str | None) -> None:
     """Grade B2B leads on fit (A-D, A best) and activity (1-4, 4 most active)."""
     ctx.obj = Context(db_path, config_path)
 
