@@ -11,19 +11,19 @@ from werkzeug.exceptions import HTTPException
 from .api import api
 from .api.common import ApiError
 from .lead_urls import LeadIdConverter, RawPath
+from .resources import TEMPLATES, default_model_file
 from .state import ModelState
 from .store.sessions import ABSOLUTE_S
 from .web import web
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAX_BODY = 10 * 1024 * 1024
 
 
 def create_app(settings: dict | None = None) -> Flask:
-    app = Flask(__name__, template_folder=os.path.join(ROOT, "templates"), static_folder="static")
+    app = Flask(__name__, template_folder=TEMPLATES, static_folder="static")
     app.config.from_mapping(
         DATABASE=os.environ.get("GRADING_DB", "instance/grading.db"),
-        MODEL_FILE=os.environ.get("GRADING_CONFIG", "config/grading.yaml"),
+        MODEL_FILE=os.environ.get("GRADING_CONFIG") or default_model_file(),
         MAX_CONTENT_LENGTH=MAX_BODY,
         SESSION_COOKIE_SECURE=secure_cookies(os.environ.get("GRADING_SECURE_COOKIES", "")),
     )

@@ -14,6 +14,7 @@ from grading.core.config import ConfigError
 from grading.core.records import parse_time
 from grading.core.scoring import from_epoch
 
+from .resources import LOCAL_MODEL_FILE, SHIPPED_MODEL_FILE, default_model_file
 from .services import accounts as account_service
 from .services import export as export_service
 from .services import ingest, retention
@@ -22,13 +23,13 @@ from .services.runs import Busy, run_regrade
 from .store.db import connect, schema_version, transaction
 
 DEFAULT_DB = "instance/grading.db"
-DEFAULT_CONFIG = "config/grading.yaml"
 
 
 class Context:
-    def __init__(self, db_path: str, config_path: str):
+    def __init__(self, db_path: str, config_path: str | None):
         self.db_path = db_path
-        self.config_path = config_path
+        self.config_given = config_path is not None
+        self.config_path = config_path if config_path is not None else default_model_file()
         self._db = None
 
     @property
@@ -75,22 +76,41 @@ def _as_of(value: str | None) -> datetime:
     "--config",
     "config_path",
     envvar="GRADING_CONFIG",
-    default=DEFAULT_CONFIG,
-    show_default=True,
+    default=None,
+    show_default=f"{LOCAL_MODEL_FILE} if there is one here, else the example shipped with grading",
     help="Model file (or GRADING_CONFIG).",
 )
 @click.pass_context
-def main(ctx: click.Context, db_path: str, config_path: str) -> None:
+def main(ctx: click.Context, db_path: str, config_path: str | None) -> None:
     """Grade B2B leads on fit (A-D, A best) and activity (1-4, 4 most active)."""
     ctx.obj = Context(db_path, config_path)
 
 
 @main.command()
+@click.option(
+    "--copy-model",
+    is_flag=True,
+    help=f"Also write the shipped example model file to --config (default {LOCAL_MODEL_FILE}),"
+    " to edit; an existing file is kept.",
+)
 @click.pass_obj
-def init(obj: Context) -> None:
+def init(obj: Context, copy_model: bool) -> None:
     """Create the database (or bring its schema up to date)."""
     version = schema_version(obj.db)
     click.echo(f"database {obj.db_path} ready (schema version {version})")
+    if copy_model:
+        _copy_model(obj.config_path if obj.config_given else LOCAL_MODEL_FILE)
+
+
+def _copy_model(target: str) -> None:
+    if os.path.exists(target):
+        click.echo(f"model file {target} exists: kept as it is")
+        return
+    folder = os.path.dirname(os.path.abspath(target))
+    os.makedirs(folder, exist_ok=True)
+    with open(SHIPPED_MODEL_FILE, "rb") as source, open(target, "xb") as copy:
+        copy.write(source.read())
+    click.echo(f"model file {target} written (the shipped example): edit it, then check-config")
 
 
 @main.command("check-config")
@@ -384,7 +404,8 @@ def serve(obj: Context, host: str, port: int, threads: int, secure_cookies: bool
     deliverer = Deliverer(obj.db_path, lambda: app.extensions["grading"].config)
     deliverer.start()
     click.echo(
-        f"grading serving http://{host}:{port}/ (API at /api, OpenAPI at /api/openapi.json)",
+        f"grading serving http://{host}:{port}/ (API at /api, OpenAPI at /api/openapi.json)"
+        f" with the model file {obj.config_path}",
         err=True,
     )
     try:

@@ -56,6 +56,21 @@ def test_the_example_model_file_is_valid():
     assert result.exit_code == 0, result.output
 
 
+def test_without_config_the_local_model_file_else_the_shipped_example(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from grading.resources import SHIPPED_MODEL_FILE
+
+    monkeypatch.delenv("GRADING_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)  # no config/ here
+    result = CliRunner().invoke(main, ["check-config"])
+    assert result.exit_code == 0 and f"{SHIPPED_MODEL_FILE} is valid" in result.output
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "grading.yaml").write_text("models: []\n")
+    result = CliRunner().invoke(main, ["check-config"])
+    assert result.exit_code == 1 and "config/grading.yaml" in result.stderr
+
+
 def test_import_regrade_export_and_explain(cli, write):
     assert cli("import", "leads", write("l.jsonl", LEADS)).exit_code == 0
     result = cli("import", "events", write("e.jsonl", EVENTS + EVENTS))
