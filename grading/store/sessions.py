@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import sqlite3
 from typing import Any
 
 import sqlite_utils
+
+from .db import BUSY_TIMEOUT_S
 
 IDLE_S = 12 * 3600  # a day's work with long breaks; overnight it ends
 ABSOLUTE_S = 7 * 24 * 3600  # a week after the login, log in again
@@ -47,8 +50,23 @@ def session_user(db: sqlite_utils.Database, session_id: str, now: float) -> dict
     if row is None:
         return None
     if now - row[1] >= TOUCH_S:
-        db.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ?", [now, row[0]])
+        _touch(db, row[0], now)
     return {"id": row[2], "name": row[3], "role": row[4]}
+
+
+def _touch(db: sqlite_utils.Database, row_id: int, now: float) -> None:
+    """Note the session's activity if the database can be written at once: a page that only
+    reads must not wait behind a long write (an import, an erasure) nor fail for it; a skipped
+    touch is made by a later request, long before the session could go idle."""
+    if db.conn.in_transaction:
+        return
+    db.execute("PRAGMA busy_timeout = 0")
+    try:
+        db.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ?", [now, row_id])
+    except sqlite3.OperationalError:  # locked by another writer
+        pass
+    finally:
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
 
 
 def end_session(db: sqlite_utils.Database, session_id: str, now: float) -> None:

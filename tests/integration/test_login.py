@@ -329,3 +329,23 @@ def test_over_http_a_real_server_ends_sessions_at_logout_and_on_disable(server, 
     )
     assert "2 live session(s) ended" in disable.stdout
     assert fetch(base + "/", laptop)[0] == fetch(base + "/", phone)[0] == 302
+
+
+def test_a_page_opens_at_once_while_another_writer_holds_the_database(site):  # noqa: F811
+    """Noting a session's activity is a write; it is skipped, not waited for, under a lock."""
+    import sqlite3
+
+    client = site.test_client()
+    login(client, "ada")
+    db = database(site)
+    db.execute("UPDATE sessions SET last_seen_at = last_seen_at - 600")  # due for a touch
+    writer = sqlite3.connect(site.config["DATABASE"], isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        assert client.get("/audit").status_code == 200  # was a 500 after the 30 s busy timeout
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    before = db.execute("SELECT last_seen_at FROM sessions").fetchone()[0]
+    assert client.get("/audit").status_code == 200
+    assert db.execute("SELECT last_seen_at FROM sessions").fetchone()[0] > before  # touched now
