@@ -565,7 +565,9 @@ def _webhooks(check: _Checker, value: Any, model_names: set[str]) -> tuple[Webho
             continue
         url = check.text(hook.get("url"), _join(where, "url")) if "url" in hook else None
         if url and not re.match(r"^https?://[^\s/]+", url):
-            check.fail(_join(where, "url"), f"'{url}' must be an http:// or https:// address")
+            # the URL itself is not repeated: problems are shown to every role, and a receiver's
+            # URL may carry its token
+            check.fail(_join(where, "url"), "must be an http:// or https:// address")
             url = None
         events = WEBHOOK_EVENTS
         if "events" in hook:
@@ -593,7 +595,8 @@ def _webhooks(check: _Checker, value: Any, model_names: set[str]) -> tuple[Webho
                     check.fail(f"{where}.models[{j}]", f"unknown model '{name}'")
         if url and any(hook.url == url for hook in hooks):
             check.fail(
-                _join(where, "url"), f"'{url}' is listed twice: list its events together instead"
+                _join(where, "url"),
+                "the same URL as an earlier webhook: list its events together instead",
             )
         elif url:
             hooks.append(Webhook(url, events, secret_env, models))

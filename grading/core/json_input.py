@@ -105,14 +105,9 @@ def _fine(value: Any, max_depth: int) -> bool:
     return True
 
 
-def problems_of(value: Any, max_depth: int = MAX_DEPTH) -> list[tuple[str, str]]:
-    """(path, reason) for each value that is nested too deeply or is an integer beyond 64 bits;
-    an explicit stack, never recursion."""
-    return _scan(value, max_depth)[0]
-
-
 def _scan(value: Any, max_depth: int) -> tuple[list[tuple[str, str]], bool]:
-    """problems_of, and whether a float of 2**63 or more was seen."""
+    """(path, reason) for each value nested too deeply or an integer beyond 64 bits (an explicit
+    stack, never recursion), and whether a float of 2**63 or more was seen."""
     if _fine(value, max_depth):
         return [], False
     problems: list[tuple[str, str]] = []

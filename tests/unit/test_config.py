@@ -135,7 +135,7 @@ CASES = [
     (lambda d: model(d).pop("fit"), "models[0].fit: is required"),
     (
         lambda d: d.update(webhooks=[{"url": "ftp://x"}]),
-        "webhooks[0].url: 'ftp://x' must be an http:// or https:// address",
+        "webhooks[0].url: must be an http:// or https:// address",
     ),
 ]
 
@@ -175,7 +175,21 @@ def test_a_webhook_url_listed_twice_is_refused():
             {"url": "http://127.0.0.1:9/x", "events": ["route.changed"]},
         ]
 
+    found = problems(twice)
     assert (
-        "webhooks[1].url: 'http://127.0.0.1:9/x' is listed twice: list its events together instead"
-        in problems(twice)
+        "webhooks[1].url: the same URL as an earlier webhook: list its events together instead"
+        in found
     )
+
+
+def test_no_problem_repeats_a_webhook_url_which_may_carry_its_receivers_token():
+    """Problems of a refused file are shown to every role (models page, GET /api/models)."""
+
+    def hooks(d):
+        d["webhooks"] = [
+            {"url": "ftp://hooks.example/t0ken-one"},
+            {"url": "https://hooks.example/?token=t0ken-two"},
+            {"url": "https://hooks.example/?token=t0ken-two"},
+        ]
+
+    assert not [p for p in problems(hooks) if "t0ken" in p]
