@@ -43,8 +43,9 @@ def purge_erased(db: sqlite_utils.Database) -> None:
 
 def match_expression(text: str) -> str | None:
     """An FTS5 query for what a person typed: every word must match (a word is whatever stands
-    between spaces, searched as a phrase, so `ana@acme.io` or `L-0042` finds exactly that), the
-    last one as a prefix so that typing works ("Liam San" finds Liam Sanchez). Every word is
+    between spaces, searched as a phrase, so `ana@acme.io` finds that address), the last one as a
+    prefix so that typing works ("Liam San" finds Liam Sanchez, `L-0042` also L-00421) unless it
+    is a single letter or digit, which would be the start of nearly every lead. Every word is
     quoted, so nothing typed is FTS5 syntax (quotes, `*`, NEAR, AND, `-`, `:`, column names).
     None when no word holds a letter or digit: nothing can match."""
     printable = "".join(ch if ch.isprintable() else " " for ch in text)  # a NUL ends FTS5's text
@@ -52,7 +53,8 @@ def match_expression(text: str) -> str | None:
     if not words:
         return None
     phrases = ['"' + word.replace('"', '""') + '"' for word in words]
-    phrases[-1] += "*"
+    if sum(ch.isalnum() for ch in words[-1]) > 1:
+        phrases[-1] += "*"
     return " ".join(phrases)
 
 

@@ -75,6 +75,8 @@ def leads_db(db, config):
         ("ceo", ["L-000123"]),
         ("l-000123", ["L-000123"]),  # the lead id
         ("L-00012", ["L-000123"]),
+        ("zoe n", []),  # a last word of one letter is a word, not the start of every word
+        ("zoe ng", ["L-2"]),
         ("email", ["L-2"]),  # a key never matches, the value "Email Marketing Manager" does
         ("title", []),  # keys never match, nor values of fields not searched
         ("first_name", []),
@@ -207,13 +209,15 @@ def tokens(text):
 
 
 def expected_match(values, text):
-    """Every word's tokens stand together in one value; the last word's last token a prefix."""
+    """Every word's tokens stand together in one value; the last word's last token a prefix,
+    unless that word has a single letter or digit."""
     words = [w for w in text.split() if any(ch.isalnum() for ch in w)]
     if not words:
         return False
+    prefix = sum(ch.isalnum() for ch in words[-1]) > 1
     columns = [tokens(v) for v in values if isinstance(v, str)]
     for n, word in enumerate(words):
-        phrase, last = tokens(word), n == len(words) - 1
+        phrase, last = tokens(word), n == len(words) - 1 and prefix
         if not phrase:
             continue
 
