@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import orjson
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
-from marshmallow import ValidationError
 
-from ..api.common import get_db, problems_of, state
+from ..api.common import get_db, load_query, state
 from ..api.privacy import AuditArgs
 from ..services import privacy
 from ..store import audit
@@ -62,14 +61,11 @@ def lead_erase(lead_id: str):
 @web.get("/audit")
 @login_required({"admin"})
 def audit_log():
-    try:  # the API's bounds: an id beyond SQLite's integers is a bad link, not a 500
-        before = (
-            AuditArgs()
-            .load({"before": request.args["before"]} if "before" in request.args else {})
-            .get("before")
-        )
-    except ValidationError as error:
-        abort(400, "; ".join(f"{p['field']}: {p['message']}" for p in problems_of(error.messages)))
+    # the API's reading and bounds: an id beyond SQLite's integers is a bad link, not a 500
+    params, problems = load_query(AuditArgs(), request.args, blank_is_absent=True)
+    if problems:
+        abort(400, "; ".join(f"{p['field']}: {p['message']}" for p in problems))
+    before = params.get("before")
     entries = audit.entries(get_db(), limit=PAGE + 1, before=before)
     older = entries[PAGE - 1]["id"] if len(entries) > PAGE else None
     return render_template("audit.html", entries=entries[:PAGE], older=older)

@@ -298,3 +298,5 @@ def test_hostile_numbers_in_a_query_are_named_never_a_500(site):
             assert listed.status_code == 400 and "page" in listed.text, (page, value)
         assert client.get(f"/leads/{value}").status_code == 404, value
     assert client.get(f"/audit?before={2**63 - 1}").status_code == 200
+    unknown = client.get("/audit?colour=red")  # read as the API reads it: an unknown one is named
+    assert unknown.status_code == 400 and "colour" in unknown.text
