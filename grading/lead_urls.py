@@ -44,10 +44,14 @@ def routable_path(environ: dict) -> str:
     return path.replace("%", "%25")  # a "%" of the id itself, for the converter's decoding
 
 
-def as_url(path: str) -> str:
-    """A routable request.path as a URL path again (for a link back to it, like a login's
-    `next`): its "?", "#", spaces and other characters encoded, %2F and %25 left as they are."""
-    return quote(path, safe="/%")
+def as_url(path: str, query: bytes = b"") -> str:
+    """A routable request.path (and its raw query string) as a URL again, for a link back to it
+    like a login's `next`: "?", "#", spaces and other characters encoded, %2F and %25 left as
+    they are, the query's own escapes kept."""
+    url = quote(path, safe="/%")
+    if query:
+        url += "?" + quote(query.decode("utf-8", "replace"), safe="%!$&'()*+,/:;=?@~")
+    return url
 
 
 class RawPath:

@@ -9,7 +9,7 @@ import time
 import unicodedata
 from datetime import UTC, datetime
 from functools import wraps
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -140,12 +140,7 @@ def safe_next(target: str | None) -> str:
 
 def this_page() -> str:
     """The current page's path and query, percent-encoded as a link: the `next` of a login."""
-    target = as_url(request.path)  # %2F inside a lead id stays encoded
-    if request.query_string:
-        target += "?" + quote(
-            request.query_string.decode("utf-8", "replace"), safe="%!$&'()*+,/:;=?@~"
-        )
-    return safe_next(target)
+    return safe_next(as_url(request.path, request.query_string))  # %2F in an id stays encoded
 
 
 def login_required(roles: set[str] | None = None):
