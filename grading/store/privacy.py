@@ -72,6 +72,10 @@ def erase_lead(db: sqlite_utils.Database, lead_id: int) -> dict[str, int]:
     if count:
         deleted["event_classes"] = count
     search.purge_erased(db)
+    # a SQLite built with STAT4 keeps sample index keys (ids, names) for the query planner; the
+    # next ANALYZE (after every full re-grade) samples again, and until then stat1 guides it
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat4'").fetchone():
+        db.execute("DELETE FROM sqlite_stat4")
     return deleted
 
 
