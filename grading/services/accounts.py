@@ -176,7 +176,7 @@ def list_accounts(
     activity: Sequence[int] = (),
     text: str | None = None,
     sort: str = "grade",
-    descending: bool = False,
+    descending: bool,  # required: asc is the coldest, lowest, oldest first
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:

@@ -140,7 +140,7 @@ def list_leads(
     lead_filter: LeadFilter,
     *,
     sort: str = "grade",
-    descending: bool = False,
+    descending: bool,  # required: asc is the coldest, lowest, oldest first
     limit: int = 50,
     offset: int = 0,
     with_total: bool = True,

@@ -47,6 +47,7 @@ def numbered(items):
 
 
 def found(db, text, **kw):
+    kw.setdefault("descending", False)
     rows, total = list_leads(db, LeadFilter("prospects", text=text), sort="id", **kw)
     assert total == len(rows)
     return [r["id"] for r in rows]
