@@ -147,11 +147,21 @@ _RE2_REFUSALS = (
 _ASCII_ONLY = frozenset("bBwW")
 
 
-@lru_cache(maxsize=1024)
+MAX_PATTERN = 1_000  # characters of a `matches` pattern
+# RE2's memory for one pattern (program and DFA cache): real patterns need a few KiB, and a
+# counted repetition such as \pL{400} that would take ~4 MiB (and 0.2 s to compile) is refused
+# in milliseconds. With the cache below, compiled patterns hold at most ~256 MiB whatever files
+# are checked or previewed.
+PATTERN_MEMORY = 1 << 20
+
+
+@lru_cache(maxsize=256)
 def compile_pattern(pattern: str) -> Callable[[str], bool]:
     """A `matches` pattern compiled by RE2, which runs in time linear in the text whatever the
     pattern: case-insensitive, searched anywhere. PatternError says why a pattern is refused
     (backreferences and lookaround, which need backtracking, above all)."""
+    if len(pattern) > MAX_PATTERN:
+        raise PatternError(f"is {len(pattern):,} characters long: at most {MAX_PATTERN:,}")
     ascii_only = _ascii_only_escapes(pattern)
     if ascii_only and any(ord(ch) > 127 for ch in pattern):
         escapes = ", ".join(f"\\{e}" for e in sorted(ascii_only))
@@ -164,6 +174,7 @@ def compile_pattern(pattern: str) -> Callable[[str], bool]:
     options.case_sensitive = False
     options.never_capture = True  # a yes/no answer needs no groups
     options.log_errors = False
+    options.max_mem = PATTERN_MEMORY
     try:
         compiled = _re2.RE2(pattern.encode("utf-8"), options)
     except UnicodeEncodeError:

@@ -38,6 +38,7 @@ from .model import (
 )
 from .qualification import DEFAULT_CRITERIA, check_criteria
 
+MAX_TEXT = 500  # ids, labels, queues, campaigns, URLs: what people read, not documents
 NAME = re.compile(r"^[a-z0-9_-]+$")
 CELL = re.compile(r"^(\*|[A-D*][1-4*])$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -102,6 +103,9 @@ class _Checker:
     def text(self, value: Any, path: str) -> str | None:
         if not isinstance(value, str) or not value.strip():
             self.fail(path, f"must be a non-empty string, not {_kind(value)}")
+            return None
+        if len(value) > MAX_TEXT:  # a label is copied into every grade's explanation
+            self.fail(path, f"is {len(value):,} characters long: at most {MAX_TEXT:,}")
             return None
         return value
 

@@ -3,7 +3,7 @@
 Every path that reads a model file comes here: check-config, the server's start, reload and
 watch, `grading preview`, POST /api/models/preview and the web upload. Before anything is built
 from the text, its node graph is measured: aliases may not make it expand beyond MAX_NODES nodes
-or MAX_DEPTH levels (each shared node is measured once, so the measuring cannot blow up itself),
+(a text counts one node per 100 characters) or MAX_DEPTH levels (each shared node is measured once, so the measuring cannot blow up itself),
 and a key given twice in one mapping is refused. Every problem names its line where the node is
 known: ``line 12: models[0].fit.rules[3].when: unknown operator 'greater'``.
 """
@@ -109,6 +109,12 @@ def parse_yaml(raw: bytes) -> tuple[Any, Node | None]:
         raise ConfigError([f"YAML: nested deeper than {MAX_DEPTH} levels"]) from None
     except YAMLError as exc:
         raise ConfigError([_yaml_problem(exc)]) from None
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - ruamel.yaml also fails with AssertionError, KeyError…
+        # on some malformed text (%YAML 1.3, !!omap with a repeated key, !!bool x): whatever the
+        # reader trips over is a problem of the file, never a crash of check-config or a 500
+        raise ConfigError([f"YAML: cannot be read ({type(exc).__name__}: {exc})"[:300]]) from None
 
 
 def _yaml_problem(exc: YAMLError) -> str:
@@ -164,7 +170,10 @@ class _Measure:
         if depth > MAX_DEPTH:
             raise self.too_deep(node, path)
         self.open.add(key)
-        total, height = 1, 1
+        # a long text weighs as many nodes as it has hundreds of characters: a 400 KB string
+        # repeated through a thousand aliases is 400 MB of model, not a thousand nodes
+        total = 1 + (len(node.value) // 100 if isinstance(node, ScalarNode) else 0)
+        height = 1
         for child, child_path in self.children(node, path):
             total += self.size(child, child_path, depth + 1)
             height = max(height, 1 + self.heights[id(child)])

@@ -164,6 +164,53 @@ def test_an_alias_to_a_node_that_contains_it_is_refused():
     ]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "%YAML 1.3\n---\nmodels: []\n",  # ruamel.yaml: AssertionError
+        "models: !!omap [x: 1, x: 2]\n",  # KeyError
+        "models: !!bool x\n",
+        "models: !!set {a, b}\n",
+        "models: !!binary '!!'\n",
+    ],
+)
+def test_whatever_the_yaml_reader_trips_over_is_a_problem_never_a_crash(text):
+    assert problems_of(text)  # was an AssertionError or KeyError: a traceback, a 500 in the API
+
+
+def test_a_long_text_repeated_through_aliases_weighs_what_it_expands_to():
+    big = "x" * 20_000
+    text = MINIMAL.replace(
+        "{field: company.employees, gte: 200}",
+        f"{{field: person.t, in: [&big {big}" + ", *big" * 600 + "]}",
+    )
+    assert "expands to" in problems_of(text)[0]  # 12 MB of model from a 24 KB file
+    parse_config(text.replace(", *big" * 600, ", *big" * 10).encode())  # 200 KB of it is fine
+
+
+def test_a_label_is_text_people_read_not_a_document():
+    text = MINIMAL.replace("points: 10", "points: 10\n          label: " + "L" * 501)
+    assert any("fit.rules[0].label: is 501 characters long" in p for p in problems_of(text))
+    parse_config(
+        MINIMAL.replace("points: 10", "points: 10\n          label: " + "L" * 500).encode()
+    )
+
+
+@pytest.mark.parametrize(
+    "pattern,why",
+    [
+        ("\\\\pL{400}x", "too large"),  # ~4 MiB and 0.2 s to compile each: refused at once
+        ("(\\\\pL|\\\\pN){400}[^x]{400}x", "too large"),
+        ("a" * 1001, "1,001 characters long"),
+    ],
+)
+def test_a_pattern_that_would_cost_memory_or_compile_time_is_refused(pattern, why):
+    text = MINIMAL.replace(
+        "{field: company.employees, gte: 200}", f'{{field: person.title, matches: "{pattern}"}}'
+    )
+    assert any(why in p for p in problems_of(text)), problems_of(text)
+
+
 def test_check_config_and_reload_refuse_the_bomb_and_keep_the_last_good_file(cli, write):
     path = write("bomb.yaml", alias_bomb())
     result = cli("check-config", path)
