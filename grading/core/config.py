@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -560,6 +561,30 @@ def _cron(check: _Checker, value: Any, path: str) -> str | None:
     return text
 
 
+def _url_problem(url: str) -> str | None:
+    """Why a webhook URL cannot be delivered to, or None: http(s), a host, a port that is a
+    port, no credentials (they are never sent), nothing a request line cannot hold."""
+    if not re.match(r"^https?://", url, re.IGNORECASE) or any(
+        ch.isspace() or not ch.isprintable() for ch in url
+    ):
+        return "must be an http:// or https:// address without spaces or control characters"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port  # raises for a port that is no number or beyond 65535
+    except ValueError as exc:
+        return f"is not a valid address: {exc}"
+    if not parts.hostname:
+        return "names no host"
+    if port == 0:
+        return "port 0 is no port"
+    if parts.username is not None or parts.password is not None:
+        return (
+            "carries a user name or password, which is never sent: put the receiver's token in "
+            "the path or the query string"
+        )
+    return None
+
+
 def _webhooks(check: _Checker, value: Any, model_names: set[str]) -> tuple[Webhook, ...]:
     hooks = []
     for i, raw in enumerate(check.items(value, "webhooks", allow_empty=True)):
@@ -568,10 +593,11 @@ def _webhooks(check: _Checker, value: Any, model_names: set[str]) -> tuple[Webho
         if hook is None:
             continue
         url = check.text(hook.get("url"), _join(where, "url")) if "url" in hook else None
-        if url and not re.match(r"^https?://[^\s/]+", url):
+        wrong = _url_problem(url) if url else None
+        if wrong:
             # the URL itself is not repeated: problems are shown to every role, and a receiver's
             # URL may carry its token
-            check.fail(_join(where, "url"), "must be an http:// or https:// address")
+            check.fail(_join(where, "url"), wrong)
             url = None
         events = WEBHOOK_EVENTS
         if "events" in hook:

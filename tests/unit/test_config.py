@@ -135,7 +135,8 @@ CASES = [
     (lambda d: model(d).pop("fit"), "models[0].fit: is required"),
     (
         lambda d: d.update(webhooks=[{"url": "ftp://x"}]),
-        "webhooks[0].url: must be an http:// or https:// address",
+        "webhooks[0].url: must be an http:// or https:// address without spaces or control"
+        " characters",
     ),
 ]
 
@@ -193,3 +194,28 @@ def test_no_problem_repeats_a_webhook_url_which_may_carry_its_receivers_token():
         ]
 
     assert not [p for p in problems(hooks) if "t0ken" in p]
+
+
+@pytest.mark.parametrize(
+    "url,why",
+    [
+        ("http://h:abc/x", "not a valid address"),
+        ("http://127.0.0.1:99999/x", "not a valid address"),
+        ("http://[zz/x", "not a valid address"),
+        ("http://user:pass@hooks.example/x", "never sent"),
+        ("http:///x", "names no host"),
+        ("https://hooks.example/a b", "without spaces"),
+        ("https://hooks.example/\x85", "control characters"),
+        ("ftp://hooks.example/x", "http:// or https://"),
+    ],
+)
+def test_a_webhook_url_that_cannot_be_delivered_to_is_refused(url, why):
+    """They passed before: /api/webhooks was a 500 for viewers and delivery failed every second."""
+    found = problems(lambda d: d.update(webhooks=[{"url": url}]))
+    assert any(p.startswith("webhooks[0].url: ") and why in p for p in found), found
+
+
+def test_a_webhook_url_with_a_port_and_a_query_is_fine():
+    data = copy.deepcopy(SPEC_MODEL)
+    data["webhooks"] = [{"url": "HTTPS://h.example:8443/x?t=1"}]
+    assert load_config(data).webhooks[0].url == "HTTPS://h.example:8443/x?t=1"
