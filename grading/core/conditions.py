@@ -7,6 +7,7 @@ Validation of the condition's shape lives in ``config.py``; this module assumes 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -51,8 +52,13 @@ def as_number(value: Any) -> float | None:
 
 @lru_cache(maxsize=65536)  # the same industries, titles and countries come by again and again
 def _number_of_text(value: str) -> float | None:
+    """A numeric-looking text as a number; one that overflows (1e999) is no number, not infinity,
+    which would pass every `gte`."""
     text = value.strip()
-    return float(text) if _NUMBER.match(text) else None
+    if not _NUMBER.match(text):
+        return None
+    number = float(text)
+    return number if math.isfinite(number) else None
 
 
 def as_text(value: Any) -> str:

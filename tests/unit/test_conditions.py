@@ -38,6 +38,10 @@ TABLE = [
     # comparisons need numbers; anything else makes the leaf false
     ({"gt": 200}, 201, True),
     ({"gt": 200}, 200, False),
+    ({"gte": 200}, "1e999", False),  # a text that overflows is no number (it was infinity)
+    ({"lte": 200}, "-1e999", False),
+    ({"equals": "1e999"}, "1E999", True),  # compared as the texts they are
+    ({"gt": 1}, "1e308", True),
     ({"gte": 200}, 200, True),
     ({"gte": 200}, "200", True),
     ({"gte": 200}, "199.99", False),
