@@ -21,6 +21,7 @@ from ..store import accounts as account_store
 from ..store.accounts import Companies
 from ..store.db import transaction
 from . import export
+from .grading import STORED_DECIMALS
 
 EXPORT_COLUMNS = (
     "company_id",
@@ -133,8 +134,8 @@ def _refresh_in_transaction(
             continue
         seen.add(company_id)
         row = (
-            round(grade.fit_score, 2),
-            round(grade.activity_score, 2),
+            round(grade.fit_score, STORED_DECIMALS),  # as lead grades: rounded only where shown
+            round(grade.activity_score, STORED_DECIMALS),
             grade.fit,
             grade.activity,
             grade.grade,
