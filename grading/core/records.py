@@ -22,7 +22,7 @@ MAX_ID = 200
 MAX_TEXT = 10_000  # characters of one attribute or property value (or of one item of a list)
 # NUL ends a text in many SQLite functions and in the sqlite3 shell; the other control
 # characters in an id break the CSV exports and the pages that show it
-_CONTROL = re.compile("[\x00-\x1f\x7f]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1, line separators
 NUL_TEXT = "must not contain NUL characters (U+0000)"
 FUTURE_LIMIT = DAY  # an event more than a day ahead of now is refused
 
@@ -70,7 +70,13 @@ def _identifier(obj: Mapping, key: str, problems: list, required: bool = True) -
         problems.append((key, f"must be at most {MAX_ID} characters"))
         return None
     if _CONTROL.search(value.strip()):
-        problems.append((key, "must not contain control characters (U+0000 to U+001F, U+007F)"))
+        problems.append(
+            (
+                key,
+                "must not contain control characters (U+0000 to U+001F, U+007F to U+009F) nor line"
+                " separators (U+2028, U+2029)",
+            )
+        )
         return None
     return value.strip()
 

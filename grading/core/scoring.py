@@ -140,6 +140,17 @@ def tally(classified: Iterable[tuple[tuple[RuleKey, ...], int]], as_of: int) -> 
 # scores -----------------------------------------------------------------------------
 
 
+# Scores are stored unrounded for what is computed from them (account aggregates, SPEC 4) and
+# rounded to 2 decimals only when shown. 9 decimals, not the raw float: decayed sums of the same
+# events added in another order differ in the last bits, and that must not rewrite the row.
+STORED_DECIMALS = 9
+
+
+def stored(score: float) -> float:
+    """A score as the database keeps it (see STORED_DECIMALS)."""
+    return round(score, STORED_DECIMALS)
+
+
 def shown(score: float) -> float:
     """A score as reported (SPEC 4: rounded to 2 decimals); letters, numbers and account
     aggregates come from the unrounded score, never from this."""

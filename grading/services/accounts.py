@@ -16,12 +16,12 @@ import sqlite_utils
 
 from grading.core.accounts import AccountGrader, AccountLead
 from grading.core.model import Config, Model
+from grading.core.scoring import stored
 
 from ..store import accounts as account_store
 from ..store.accounts import Companies
 from ..store.db import transaction
 from . import export
-from .grading import STORED_DECIMALS
 
 EXPORT_COLUMNS = (
     "company_id",
@@ -134,8 +134,8 @@ def _refresh_in_transaction(
             continue
         seen.add(company_id)
         row = (
-            round(grade.fit_score, STORED_DECIMALS),  # as lead grades: rounded only where shown
-            round(grade.activity_score, STORED_DECIMALS),
+            stored(grade.fit_score),  # as lead grades: rounded only where shown
+            stored(grade.activity_score),
             grade.fit,
             grade.activity,
             grade.grade,

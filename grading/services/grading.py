@@ -21,6 +21,7 @@ import sqlite_utils
 from grading.core.batch import BatchGrader, CompactGrade, EventArrays
 from grading.core.model import Config, Model
 from grading.core.scoring import classify, epoch, lead_record, window_start
+from grading.core.scoring import stored as stored_score
 from grading.store import leads as lead_store
 from grading.store.db import transaction
 from grading.store.events import EventClasses, ensure_signature
@@ -36,10 +37,6 @@ from . import accounts, webhooks
 
 CHUNK = 2000
 REASONS = ("event", "lead-update", "regrade", "model-change")
-# Scores are stored unrounded for what is computed from them (account aggregates, SPEC 4) and
-# rounded to 2 decimals only when shown. 9 decimals, not the raw float: decayed sums of the same
-# events added in another order differ in the last bits, and that must not rewrite the row.
-STORED_DECIMALS = 9
 
 
 class StaleChunk(Exception):
@@ -59,13 +56,13 @@ class RegradeResult:
 
 
 def stored_form(grade: CompactGrade) -> StoredGrade:
-    """The grade as stored: scores unrounded (see STORED_DECIMALS); explanation points are
+    """The grade as stored: scores unrounded (core.scoring.STORED_DECIMALS); explanation points are
     already rounded by the batch grader."""
     route = _route_json(grade.route) if grade.route else None
     return (
-        round(grade.fit_score, STORED_DECIMALS),
+        stored_score(grade.fit_score),
         grade.fit,
-        round(grade.activity_score, STORED_DECIMALS),
+        stored_score(grade.activity_score),
         grade.activity,
         grade.grade,
         route,

@@ -22,6 +22,8 @@ def problems(parse, obj) -> list[tuple[str, str]]:
     [
         ({"id": "L-1\x00"}, "id", "control characters"),
         ({"id": "L\n1"}, "id", "control characters"),
+        ({"id": "a\x85b"}, "id", "control characters"),  # C1 (NEL): they passed before
+        ({"id": "a\u2028b"}, "id", "line separators"),
         ({"id": "L-1", "person": {"title": "a\x00b"}}, "person.title", "NUL"),
         ({"id": "L-1", "person": {"interests": ["ok", "a\x00"]}}, "person.interests", "NUL"),
         (
