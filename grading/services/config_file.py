@@ -284,9 +284,9 @@ def environment_problems(data: Any) -> list[str]:
     problems = []
     for i, hook in enumerate(hooks if isinstance(hooks, list) else []):
         name = hook.get("secret_env") if isinstance(hook, Mapping) else None
-        if isinstance(name, str) and ENV_NAME.match(name) and not os.environ.get(name):
+        if isinstance(name, str) and ENV_NAME.match(name) and not os.environ.get(name, "").strip():
             problems.append(
                 f"webhooks[{i}].secret_env: the environment variable {name} is not set (or is "
-                "empty): its messages would go unsigned; set it, or remove secret_env"
+                "empty or blank): its messages would go unsigned; set it, or remove secret_env"
             )
     return problems

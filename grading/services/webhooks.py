@@ -191,7 +191,7 @@ def _secret(hook: Webhook) -> str | None:
     if not hook.secret_env:
         return None
     secret = os.environ.get(hook.secret_env)
-    if not secret:
+    if not secret or not secret.strip():  # a blank secret signs nothing anyone keeps secret
         raise MissingSecret(f"{hook.secret_env} is not set: held, not sent unsigned")
     return secret
 

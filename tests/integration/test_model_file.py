@@ -292,13 +292,16 @@ def test_an_unset_secret_env_is_a_problem_of_the_model_file(cli, write, monkeypa
     path = write("hooked.yaml", HOOKED)
     expected = (
         "line 12: webhooks[0].secret_env: the environment variable GRADING_TEST_HOOK_SECRET is "
-        "not set (or is empty): its messages would go unsigned; set it, or remove secret_env"
+        "not set (or is empty or blank): its messages would go unsigned; set it, or remove "
+        "secret_env"
     )
     assert problems_of(HOOKED) == [expected]
     checked = cli("check-config", path)
     assert checked.exit_code == 1 and f"{path}: {expected}" in checked.stderr
     monkeypatch.setenv("GRADING_TEST_HOOK_SECRET", "")
     assert problems_of(HOOKED) == [expected]  # empty signs nothing either
+    monkeypatch.setenv("GRADING_TEST_HOOK_SECRET", "  ")
+    assert problems_of(HOOKED) == [expected]  # nor does a blank one (it passed before)
     monkeypatch.setenv("GRADING_TEST_HOOK_SECRET", "s3cret")
     assert cli("check-config", path).exit_code == 0
 
