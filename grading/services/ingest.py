@@ -119,6 +119,12 @@ def read_records(
                 if _NOT_UTF8.search("".join(reader.fieldnames or ())):
                     yield "1", RecordError([("", "the header line is not UTF-8 text")])
                     return
+                twice = sorted(
+                    {name for name in reader.fieldnames or () if reader.fieldnames.count(name) > 1}
+                )
+                if twice:  # the last cell would win silently, as a model file's duplicate key
+                    yield "1", RecordError([(name, "this column is given twice") for name in twice])
+                    return
                 for row in reader:
                     if None in row:
                         yield str(reader.line_num), RecordError([("", "more cells than headers")])

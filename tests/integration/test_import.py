@@ -101,6 +101,14 @@ def test_csv_with_dotted_headers_and_empty_cells(db, config, write):
     assert grade == 30 + 30  # numeric-looking "250" counts for gte: 200
 
 
+def test_a_csv_column_given_twice_is_refused_naming_it(db, config, write):
+    path = write("twice.csv", "id,person.title,person.title\nL-1,CEO,Intern\n")
+    with pytest.raises(ImportFailed) as failed:  # the last cell won silently: an Intern
+        import_file(db, config, "leads", path)
+    assert failed.value.result.problems == [f"{path}:1: person.title: this column is given twice"]
+    assert count(db, "leads") == 0
+
+
 def test_json_list_files(db, config, write):
     import_file(db, config, "leads", write("l.json", orjson.dumps([ANA, BO]).decode()))
     assert count(db, "leads") == 2
