@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from contextlib import contextmanager, nullcontext
@@ -46,9 +47,20 @@ class Context:
             raise SystemExit(1) from None
 
 
+_LINE = re.compile(r"line (\d+)(?:, column \d+)?: ")
+
+
 def _print_problems(source: str, problems: list[str], more: int = 0) -> None:
+    """Each problem as FILE:LINE: … where it names its line (as imports and compilers write)."""
     for problem in problems:
-        click.echo(problem if problem.startswith(source) else f"{source}: {problem}", err=True)
+        if not problem.startswith(source):
+            line = _LINE.match(problem)
+            problem = (
+                f"{source}:{line.group(1)}: {problem[line.end() :]}"
+                if line
+                else f"{source}: {problem}"
+            )
+        click.echo(problem, err=True)
     if more:
         click.echo(f"… and {more} more problems", err=True)
 

@@ -274,8 +274,9 @@ def test_problems_read_the_same_through_the_api_and_check_config(app, tokens, cl
     response = app.test_client().post(
         "/api/models/preview", data=text, content_type="text/yaml", headers=tokens["admin"]
     )
-    api = [f"line {p['line']}: {p['field']}: {p['message']}" for p in response.json["problems"]]
-    assert [line.split(": ", 1)[1] for line in checked.stderr.splitlines()[:-1]] == api
+    api = [f"{p['line']}: {p['field']}: {p['message']}" for p in response.json["problems"]]
+    # check-config prints FILE:LINE: path: reason
+    assert [line.split(":", 1)[1] for line in checked.stderr.splitlines()[:-1]] == api
 
 
 # webhooks: secret_env ---------------------------------------------------------------------------
@@ -297,7 +298,8 @@ def test_an_unset_secret_env_is_a_problem_of_the_model_file(cli, write, monkeypa
     )
     assert problems_of(HOOKED) == [expected]
     checked = cli("check-config", path)
-    assert checked.exit_code == 1 and f"{path}: {expected}" in checked.stderr
+    printed = f"{path}:12: " + expected.removeprefix("line 12: ")  # FILE:LINE:, as imports write
+    assert checked.exit_code == 1 and printed in checked.stderr
     monkeypatch.setenv("GRADING_TEST_HOOK_SECRET", "")
     assert problems_of(HOOKED) == [expected]  # empty signs nothing either
     monkeypatch.setenv("GRADING_TEST_HOOK_SECRET", "  ")
