@@ -98,6 +98,9 @@ def _attribute_problem(value: Any) -> str | None:
     return None
 
 
+_GOOD_NAMES: set[str] = set()  # attribute names already found well-formed (str, length, controls)
+
+
 def _attributes(obj: Mapping, key: str, problems: list) -> dict[str, Any]:
     value = obj.get(key)
     if value is None:
@@ -107,6 +110,14 @@ def _attributes(obj: Mapping, key: str, problems: list) -> dict[str, Any]:
         return {}
     out = {}
     for name, item in value.items():
+        if (
+            name in _GOOD_NAMES
+            and type(item) is str
+            and len(item) <= MAX_TEXT
+            and "\x00" not in item
+        ):
+            out[name] = item  # the common case, as the checks below would find it
+            continue
         if not isinstance(name, str) or not name:
             problems.append((key, f"attribute names must be non-empty strings, not {name!r}"))
         elif len(name) > MAX_ID or _CONTROL.search(name):
@@ -121,6 +132,8 @@ def _attributes(obj: Mapping, key: str, problems: list) -> dict[str, Any]:
             problems.append((f"{key}.{name}", problem))
         else:
             out[name] = item
+            if len(_GOOD_NAMES) < 10_000:  # the same few dozen names come with every lead
+                _GOOD_NAMES.add(name)
     return out
 
 
