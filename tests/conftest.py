@@ -5,6 +5,7 @@ import yaml
 
 from grading.core.config import load_config
 from grading.store.db import connect
+from grading.store.users import create_user
 
 SPEC_MODEL = {
     "schedule": {"regrade": "0 * * * *"},
@@ -171,3 +172,16 @@ def tokens(app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+def logged_in_client(app, name: str, role: str):
+    """A test client of the web view, logged in as a new user NAME with ROLE."""
+    import re
+
+    db = connect(app.config["DATABASE"])
+    create_user(db, name, role, "correct horse", "2026-11-01T00:00:00Z")
+    db.conn.close()
+    client = app.test_client()
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+    client.post("/login", data={"name": name, "password": "correct horse", "csrf": token})
+    return client

@@ -4,7 +4,6 @@ stale, and the CLI, the API and the web view show them."""
 import copy
 import csv
 import io
-import re
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -19,7 +18,7 @@ from grading.services import privacy
 from grading.services.grading import regrade
 from grading.services.ingest import import_records
 from grading.store.db import connect
-from grading.store.users import create_user
+from tests.conftest import logged_in_client
 
 T = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 ACCOUNTS = {
@@ -528,14 +527,7 @@ def test_the_openapi_document_describes_the_account_endpoints(api, tokens):
 
 @pytest.fixture
 def site(api, app):
-    db = connect(app.config["DATABASE"])
-    create_user(db, "val", "viewer", "correct horse", "2026-11-01T00:00:00Z")
-    db.conn.close()
-    client = app.test_client()
-    page = client.get("/login")
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    client.post("/login", data={"name": "val", "password": "correct horse", "csrf": token})
-    return client
+    return logged_in_client(app, "val", "viewer")
 
 
 def test_the_accounts_page_lists_filters_and_links_each_account(site, app):

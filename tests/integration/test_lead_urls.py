@@ -10,7 +10,7 @@ import pytest
 from grading.lead_urls import routable_path
 from grading.store.db import connect
 from grading.store.users import create_user
-from tests.integration.test_web import login
+from tests.conftest import logged_in_client
 
 IDS = [
     "L-PATH/export",
@@ -84,12 +84,7 @@ def test_the_openapi_document_says_how_ids_go_in_a_path(client, tokens):
 
 @pytest.fixture
 def site(app, leads):
-    db = connect(app.config["DATABASE"])
-    create_user(db, "ada", "admin", "correct horse", "2026-11-01T00:00:00Z")
-    db.conn.close()
-    client = app.test_client()
-    login(client, "ada")
-    return client
+    return logged_in_client(app, "ada", "admin")
 
 
 def test_the_web_view_links_every_lead_by_its_encoded_id(site):
