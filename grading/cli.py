@@ -13,7 +13,7 @@ import click
 
 from grading.core.config import ConfigError
 from grading.core.records import parse_time
-from grading.core.scoring import from_epoch
+from grading.core.scoring import epoch_text, from_epoch
 
 from .resources import LOCAL_MODEL_FILE, SHIPPED_MODEL_FILE, default_model_file
 from .services import accounts as account_service
@@ -340,7 +340,7 @@ def explain(obj: Context, lead: str, model: str | None, n_events: int, as_json: 
         import orjson
 
         for event in report["events"]:
-            event["at"] = from_epoch(event["at"]).isoformat().replace("+00:00", "Z")
+            event["at"] = epoch_text(event["at"])
         click.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
     else:
         click.echo(export_service.render_report(report), nl=False)

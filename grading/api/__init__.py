@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError
 
 from grading.core.qualification import QualificationError, is_qualified
 from grading.core.records import parse_time
-from grading.core.scoring import from_epoch
+from grading.core.scoring import epoch_text, from_epoch
 
 from ..services import export as export_service
 from ..services import ingest
@@ -164,7 +164,7 @@ def get_lead(lead_id: str):
     if report is None:
         raise ApiError(404, f"no lead '{lead_id}'")
     for event in report["events"]:
-        event["at"] = from_epoch(event["at"]).isoformat().replace("+00:00", "Z")
+        event["at"] = epoch_text(event["at"])
     return s.LeadOut().dump(report)
 
 

@@ -99,6 +99,11 @@ def from_epoch(ticks: int) -> datetime:
     return _EPOCH + timedelta(microseconds=ticks)
 
 
+def epoch_text(ticks: int) -> str:
+    """A stored time as the API and the exports write it: ISO 8601 in UTC with a Z."""
+    return from_epoch(ticks).isoformat().replace("+00:00", "Z")
+
+
 def window_start(as_of: int, days: int) -> int:
     """The first instant an event can have to be in a window of `days` whole UTC days as of
     `as_of` (age < days: today and the days - 1 before)."""

@@ -9,7 +9,7 @@ from typing import Any
 import sqlite_utils
 
 from grading.core.model import Config
-from grading.core.scoring import from_epoch
+from grading.core.scoring import epoch_text
 
 from ..store import audit, search
 from ..store import privacy as privacy_store
@@ -19,7 +19,7 @@ from .export import lead_report
 
 
 def iso(epoch: int | None) -> str | None:
-    return None if epoch is None else from_epoch(epoch).isoformat().replace("+00:00", "Z")
+    return None if epoch is None else epoch_text(epoch)
 
 
 def _lead_id(db: sqlite_utils.Database, ext_id: str) -> int | None:
