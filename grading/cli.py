@@ -19,7 +19,7 @@ from .resources import LOCAL_MODEL_FILE, SHIPPED_MODEL_FILE, default_model_file
 from .services import accounts as account_service
 from .services import export as export_service
 from .services import ingest, retention
-from .services.config_file import read_config
+from .services.model_file.read import read_config
 from .services.runs import Busy, run_regrade
 from .store.db import connect, schema_version, transaction
 

@@ -9,7 +9,7 @@ from grading.core.config import ConfigError
 
 from .cli import Context, _as_of, _print_problems, main
 from .services import preview as preview_service
-from .services.config_file import read_config
+from .services.model_file.read import read_config
 
 
 @main.command("preview")

@@ -12,7 +12,7 @@ from grading.generate import generate
 
 from ..store.grades import matrix
 from . import ingest
-from .config_file import LoadedConfig
+from .model_file.read import LoadedConfig
 from .runs import run_regrade
 
 
