@@ -354,7 +354,7 @@ def explain(obj: Context, lead: str, model: str | None, n_events: int, as_json: 
 @click.pass_obj
 def demo(obj: Context, n_leads: int, seed: int) -> None:
     """Fill an empty database with realistic generated leads, events and outcomes."""
-    from .services.demo import fill_demo
+    from .demo.fill import fill_demo
 
     loaded = obj.loaded()
     try:
@@ -371,7 +371,7 @@ def demo(obj: Context, n_leads: int, seed: int) -> None:
 @click.pass_obj
 def matrix(obj: Context, model: str, category: str | None) -> None:
     """Print the 4×4 matrix of a model (or category) with the count in every cell."""
-    from .services.demo import render_matrix
+    from .demo.fill import render_matrix
 
     loaded = obj.loaded()
     if loaded.config.model(model) is None:

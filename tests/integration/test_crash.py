@@ -330,7 +330,7 @@ BIG_LEADS = 20_000  # enough that a full re-grade takes seconds, in worker proce
 @pytest.fixture(scope="module")
 def big_database(tmp_path_factory):
     """A graded database of BIG_LEADS generated leads (built once per module), and its model file."""
-    from grading.generate import generate
+    from grading.demo.dataset import generate
     from grading.services import ingest
     from grading.services.grading import regrade
     from grading.services.model_file.read import read_config
