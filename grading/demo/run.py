@@ -1,4 +1,5 @@
-"""`make run` (`python -m grading.demo`): a demo database if there is none, a demo admin, then the web view and API.
+"""`make run` (`python -m grading.demo`): a demo database if there is none, a demo admin, then
+the web view and API.
 
 The demo admin's password is generated once and kept in instance/demo-admin.txt (a demo
 convenience, not for real accounts) so every `make run` can print it.
