@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m grading.run_demo
+	$(PY) -m grading.demo
 
 CHROMIUM := /usr/bin/chromium
 

@@ -12,7 +12,7 @@ from .api import api
 from .api.common import ApiError
 from .lead_urls import LeadIdConverter, RawPath
 from .resources import TEMPLATES, default_model_file
-from .state import ModelState
+from .services.model_file.active import ModelState
 from .store.sessions import ABSOLUTE_S
 from .web import web
 

@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from grading.core import json_input
 
-from ..state import ModelState
+from ..services.model_file.active import ModelState
 from ..store.db import connect
 
 

@@ -33,8 +33,8 @@ from grading.store import leads as lead_store
 from grading.store.db import read_only
 from grading.store.events import EventClasses, class_key, stored_signature
 
-from .config_file import parse_config
 from .grading import CHUNK, PARALLEL_MIN_LEADS, SLICE, chunk_events, database_path
+from .model_file.read import parse_config
 
 NONE = "none"  # no grade: outside the audience, or the model is not in that file
 CELLS = tuple(f"{f}{a}" for f in "ABCD" for a in (4, 3, 2, 1)) + (NONE,)

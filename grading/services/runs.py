@@ -14,8 +14,8 @@ import sqlite_utils
 
 from ..store import runs as run_store
 from ..store.db import get_meta, set_meta
-from .config_file import LoadedConfig
 from .grading import regrade
+from .model_file.read import LoadedConfig
 
 LEASE = "regrade"
 LEASE_SECONDS = 120.0  # renewed after every slice of leads; a crashed holder frees it this fast

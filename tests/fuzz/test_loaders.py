@@ -24,7 +24,7 @@ from grading.core.config import ConfigError, load_config
 from grading.core.model import Config
 from grading.core.scoring import Event, grade_lead
 from grading.services import ingest
-from grading.services.config_file import parse_yaml, read_config
+from grading.services.model_file.read import parse_yaml, read_config
 from grading.store.db import connect
 from tests.conftest import REPO, SPEC_MODEL
 from tests.fuzz import hostile

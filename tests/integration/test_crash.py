@@ -330,10 +330,10 @@ BIG_LEADS = 20_000  # enough that a full re-grade takes seconds, in worker proce
 @pytest.fixture(scope="module")
 def big_database(tmp_path_factory):
     """A graded database of BIG_LEADS generated leads (built once per module), and its model file."""
-    from grading.generate import generate
+    from grading.demo.dataset import generate
     from grading.services import ingest
-    from grading.services.config_file import read_config
     from grading.services.grading import regrade
+    from grading.services.model_file.read import read_config
     from grading.store.db import connect
 
     folder = tmp_path_factory.mktemp("big")
@@ -431,7 +431,7 @@ FIRST_LEADS = 50_000  # a first grading of this many builds the grade indexes on
 
 def test_a_sigkill_during_a_first_grading_leaves_the_grade_indexes_rebuilt(tmp_path, config_file):
     from grading.services import ingest
-    from grading.services.config_file import read_config
+    from grading.services.model_file.read import read_config
     from grading.store.db import connect
     from grading.store.grades import GRADE_INDEXES
 

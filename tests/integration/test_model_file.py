@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from grading.core.config import ConfigError
-from grading.services.config_file import MAX_DEPTH, MAX_NODES, parse_config, read_config
-from grading.state import ModelState
+from grading.services.model_file.active import ModelState
+from grading.services.model_file.read import MAX_DEPTH, MAX_NODES, parse_config, read_config
 from tests.conftest import REPO
 
 SHIPPED = os.path.join(REPO, "config", "grading.yaml")

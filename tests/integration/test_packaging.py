@@ -138,6 +138,22 @@ def test_the_wheel_carries_every_module_template_the_stylesheet_and_the_model_fi
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
 
 
+# the package's top level: the entry points and what every layer reads; the rest is in a folder
+ROOT_MODULES = {
+    "__init__.py",
+    "__main__.py",
+    "app.py",
+    "scheduler.py",
+    "resources.py",
+    "lead_urls.py",
+}
+
+
+def test_the_package_root_holds_only_the_entry_modules():
+    root = {name for name in os.listdir(os.path.join(REPO, "grading")) if name.endswith(".py")}
+    assert root - ROOT_MODULES == set(), "a module belongs in one of grading's folders"
+
+
 def test_the_installed_package_is_the_wheel_not_the_checkout(venv):
     where = run(
         venv,

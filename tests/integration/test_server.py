@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from grading.services.config_file import read_config
+from grading.services.model_file.read import read_config
 from grading.services.runs import Busy, run_regrade
 from grading.store import runs as run_store
 from grading.store.db import connect
@@ -130,7 +130,7 @@ def test_an_api_regrade_is_refused_while_another_process_holds_the_lease(server)
 
 WORKER = """
 import sys, time, json
-from grading.services.config_file import read_config
+from grading.services.model_file.read import read_config
 from grading.services.runs import run_regrade
 from grading.store.db import connect
 db = connect(sys.argv[1])

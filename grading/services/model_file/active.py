@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from grading.core.config import ConfigError
 
-from .services.config_file import LoadedConfig, read_config
+from .read import LoadedConfig, read_config
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""`make run`: a demo database if there is none, a demo admin, then the web view and API.
+"""`make run` (`python -m grading.demo`): a demo database if there is none, a demo admin, then
+the web view and API.
 
 The demo admin's password is generated once and kept in instance/demo-admin.txt (a demo
 convenience, not for real accounts) so every `make run` can print it.
@@ -44,10 +45,15 @@ def start() -> None:
     run(["serve", "--host", HOST, "--port", PORT])
 
 
-if __name__ == "__main__":
+def launch() -> None:
+    """start(), exiting as the command line would (and quietly on Ctrl-C)."""
     try:
         start()
     except SystemExit as exit_:
         sys.exit(exit_.code)
     except KeyboardInterrupt:
         sys.exit(0)
+
+
+if __name__ == "__main__":
+    launch()

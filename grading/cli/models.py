@@ -1,15 +1,55 @@
-"""`grading calibrate`: the model's rules and cells against won and lost deals (SPEC section 5)."""
+"""Commands for the model file's author: check-config, preview (what a changed file would do to
+the grades) and calibrate (the rules and cells against won and lost deals, SPEC section 5)."""
 
 from __future__ import annotations
 
 import click
 import orjson
 
-from .cli import Context, main
-from .services import calibration as service
+from ..services import calibration as calibration_service
+from ..services import preview as preview_service
+from .common import Context, parse_as_of, read_model_file
 
 
-@main.command("calibrate")
+@click.command("check-config")
+@click.argument("file", required=False)
+@click.pass_obj
+def check_config(obj: Context, file: str | None) -> None:
+    """Validate a model file (YAML 1.2); list every problem by line and path (duplicate keys,
+    alias expansion, matches patterns RE2 cannot compile, unset webhook secrets), exit 1 if any."""
+    path = file or obj.config_path
+    config = read_model_file(path, count_and="").config
+    for model in config.models:
+        rules = len(model.fit_rules) + len(model.activity.rules)
+        cats = ", ".join(c.name for c in model.categories) or "no categories"
+        click.echo(f"model {model.name}: {rules} rules, {cats}, {len(model.routing)} routes")
+    click.echo(f"{path} is valid")
+
+
+@click.command("preview")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--as-of", "as_of", help="Grade as of this ISO-8601 time (default: now).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@click.pass_obj
+def preview(obj: Context, file: str, as_of: str | None, fmt: str) -> None:
+    """Show how many leads a changed model FILE would move from each cell to each other cell,
+    and which rules' hits change, against the active model file; nothing is saved.
+
+    An invalid FILE gets the same problem list as check-config, and exit status 1."""
+    moment = parse_as_of(as_of)
+    current = obj.loaded()
+    new = read_model_file(file, count_and="; nothing to preview")
+    result = preview_service.preview(obj.db, current.config, new.config, as_of=moment)
+    if fmt == "json":
+        click.echo(orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        click.echo(preview_service.render_table(result), nl=False)
+    click.echo(f"previewed in {result.seconds:.2f} s; nothing was written", err=True)
+
+
+@click.command("calibrate")
 @click.option("--model", help="The model to calibrate (default: the first in the file).")
 @click.option(
     "--format",
@@ -28,8 +68,8 @@ def calibrate(obj: Context, model: str | None, output: str) -> None:
     falls from A to D and from 4 to 1; ROC AUC of the fit and activity scores."""
     loaded = obj.loaded()
     try:
-        data = service.calibration(obj.db, loaded.config, model)
-    except service.UnknownModel as error:
+        data = calibration_service.calibration(obj.db, loaded.config, model)
+    except calibration_service.UnknownModel as error:
         raise click.BadParameter(str(error), param_hint="--model") from None
     if output == "json":
         click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
@@ -116,3 +156,6 @@ def render(data: dict) -> str:
         " (0.5 is chance, 1 separates won from lost perfectly)"
     )
     return "\n".join(lines) + "\n"
+
+
+COMMANDS = (check_config, preview, calibrate)

@@ -8,12 +8,11 @@ from typing import Any
 
 import sqlite_utils
 
-from grading.generate import generate
-
+from ..services import ingest
+from ..services.model_file.read import LoadedConfig
+from ..services.runs import run_regrade
 from ..store.grades import matrix
-from . import ingest
-from .config_file import LoadedConfig
-from .runs import run_regrade
+from .dataset import generate
 
 
 def _numbered(records: Iterable[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
