@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 import click
 
 from grading.core.config import ConfigError
-from grading.core.records import parse_time
-from grading.core.scoring import epoch_text, from_epoch
+from grading.core.times import epoch_text, from_epoch, parse_time
 
 from .resources import LOCAL_MODEL_FILE, SHIPPED_MODEL_FILE, default_model_file
 from .services import accounts as account_service

@@ -15,7 +15,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .model import ActivityBlock, Model, Route
-from .scoring import DAY, Grade, RuleKey, decay_weights, fit_letter, route_of
+from .scoring import Grade, RuleKey, decay_weights, fit_letter, route_of
+from .times import DAY
 
 CELLS = tuple(f"{f}{a}" for f in "ABCD" for a in (1, 2, 3, 4))
 

@@ -22,7 +22,8 @@ from datetime import datetime
 from typing import Any
 
 from .model import ActivityRule, Model
-from .scoring import Event, Grade, classify, epoch, grade_model, lead_record, tally
+from .scoring import Event, Grade, classify, grade_model, lead_record, tally
+from .times import epoch
 
 LETTERS = "ABCD"
 NUMBERS = (4, 3, 2, 1)

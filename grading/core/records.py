@@ -10,12 +10,10 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 from . import json_input
-from .scoring import DAY, epoch
+from .times import DAY, MAX_TIME_TEXT, parse_time, valid_time
 
 LIFECYCLES = ("lead", "mql", "sql", "opportunity", "customer", "disqualified")
 MAX_ID = 200
@@ -45,7 +43,7 @@ class EventInput:
     id: str | None
     lead: str
     type: str
-    at: int  # microseconds since the epoch, UTC (scoring.TICKS)
+    at: int  # microseconds since the epoch, UTC (times.TICKS)
     properties: dict[str, Any]
 
 
@@ -170,36 +168,7 @@ def parse_lead(obj: Any) -> LeadInput:
     return LeadInput(lead_id, person, company)
 
 
-def parse_time(value: Any, field: str, problems: list) -> int | None:
-    if not isinstance(value, str) or not value.strip():
-        problems.append((field, "is required (ISO-8601 time with offset)"))
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        problems.append((field, f"not an ISO-8601 time: {value[:40]!r}"))
-        return None
-    if moment.tzinfo is None:
-        problems.append((field, "needs a UTC offset, e.g. 2026-10-02T09:14:00Z"))
-        return None
-    try:
-        moment.astimezone(UTC)  # 9999-12-31T23:59-01:00 is in year 10000 in UTC
-    except OverflowError:
-        problems.append((field, f"is out of range in UTC: {value[:40]!r}"))
-        return None
-    return epoch(moment)
-
-
 _EVENT_FIELDS = frozenset(("id", "lead", "type", "at", "properties"))
-MAX_TIME_TEXT = 64  # longer time texts skip the fast path (and its cache)
-
-
-@lru_cache(maxsize=4096)
-def _valid_time(value: str) -> int | None:
-    """The epoch of a well-formed time text, or None (parse_time then says what is wrong).
-    Cached: the events of one batch mostly share a handful of times."""
-    problems: list = []
-    return parse_time(value, "at", problems)
 
 
 def _fast_event(obj: dict, now: int) -> EventInput | None:
@@ -222,7 +191,7 @@ def _fast_event(obj: dict, now: int) -> EventInput | None:
     lead, event_type = lead.strip(), event_type.strip()
     if not lead or not event_type or _CONTROL.search(f"{event_id or ''}{lead}{event_type}"):
         return None
-    moment = _valid_time(at)
+    moment = valid_time(at)
     if moment is None or moment > now + FUTURE_LIMIT:
         return None
     given = obj.get("properties")
