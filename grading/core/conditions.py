@@ -2,7 +2,7 @@
 
 A predicate takes a flat mapping of field -> value (``{"person.title": "CEO", ...}`` for
 leads, ``{"type": "page_view", "url": "/pricing", ...}`` for events) and returns a bool.
-Validation of the condition's shape lives in ``config.py``; this module assumes a valid dict.
+Validation of the condition's shape lives in ``config_rules.py``; this module assumes a valid dict.
 """
 
 from __future__ import annotations
