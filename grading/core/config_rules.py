@@ -6,16 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .conditions import (
-    COMBINATORS,
-    NUMERIC_OPERATORS,
-    OPERATORS,
-    PatternError,
-    compile_condition,
-    compile_pattern,
-)
+from .conditions import COMBINATORS, NUMERIC_OPERATORS, OPERATORS, compile_condition
 from .config_checks import MAX_DAYS, Checker, join, kind
 from .model import ACTIVITY_NUMBERS, DEFAULT_WINDOW_DAYS, ActivityBlock, ActivityRule, FitRule
+from .patterns import PatternError, compile_pattern
 
 LEAD_NAMESPACES = ("person", "company")
 ACTIVITY_RULE_KEYS = (
