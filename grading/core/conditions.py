@@ -124,6 +124,7 @@ def as_text_raw(value: Any) -> str:
 
 
 def _numeric_test(op: str, operand: Any) -> Callable[[Any], bool]:
+    compare: Callable[[float], bool]
     if op == "between":
         lo, hi = float(operand[0]), float(operand[1])
         compare = lambda n: lo <= n <= hi  # noqa: E731

@@ -81,7 +81,8 @@ def compile_pattern(pattern: str) -> Callable[[str], bool]:
         raise PatternError("holds a character that is not valid Unicode text") from None
     if not compiled.ok():
         raise PatternError(_refusal(compiled.error()))
-    match = compiled.Match
+    # RE2.Match(anchor, text, start, end) -> the (start, end) of each group, (-1, -1) for none
+    match: Callable[[object, bytes, int, int], list[tuple[int, int]]] = compiled.Match
 
     def search(text: str) -> bool:
         data = text.encode("utf-8", "replace")  # a lone surrogate cannot hide a value

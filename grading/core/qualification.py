@@ -80,7 +80,7 @@ def check_criteria(value: Any, fail: Callable[[str, str], None]) -> tuple[Criter
         elif not isinstance(label, str) or not label.strip():
             fail(f"{path}.label", "must be a non-empty string")
             ok = False
-        if ok:
+        if ok and isinstance(criterion_id, str) and isinstance(label, str):  # (ok says both are)
             criteria.append(Criterion(criterion_id, label.strip()))
     return tuple(criteria) if ok else None
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import json_input
-from .times import DAY, MAX_TIME_TEXT, parse_time, valid_time
+from .times import DAY, MAX_TIME_TEXT, Problems, parse_time, valid_time
 
 LIFECYCLES = ("lead", "mql", "sql", "opportunity", "customer", "disqualified")
 MAX_ID = 200
@@ -55,7 +55,9 @@ class OutcomeInput:
     amount: float | None
 
 
-def _identifier(obj: Mapping, key: str, problems: list, required: bool = True) -> str | None:
+def _identifier(
+    obj: Mapping[str, Any], key: str, problems: Problems, required: bool = True
+) -> str | None:
     value = obj.get(key)
     if value is None:
         if required:
@@ -99,7 +101,7 @@ def _attribute_problem(value: Any) -> str | None:
 _GOOD_NAMES: set[str] = set()  # attribute names already found well-formed (str, length, controls)
 
 
-def _attributes(obj: Mapping, key: str, problems: list) -> dict[str, Any]:
+def _attributes(obj: Mapping[str, Any], key: str, problems: Problems) -> dict[str, Any]:
     value = obj.get(key)
     if value is None:
         return {}
@@ -135,13 +137,13 @@ def _attributes(obj: Mapping, key: str, problems: list) -> dict[str, Any]:
     return out
 
 
-def _unknown(obj: Mapping, allowed: tuple[str, ...], problems: list) -> None:
+def _unknown(obj: Mapping[str, Any], allowed: tuple[str, ...], problems: Problems) -> None:
     for key in obj:
         if key not in allowed:
             problems.append((str(key), "unknown field"))
 
 
-def _object(obj: Any) -> Mapping:
+def _object(obj: Any) -> Mapping[str, Any]:
     if not isinstance(obj, Mapping):
         raise RecordError([("", "must be an object")])
     return obj
@@ -163,7 +165,7 @@ def parse_lead(obj: Any) -> LeadInput:
     for key in ("domain", "name"):
         if company.get(key) is not None and not isinstance(company[key], str):
             problems.append((f"company.{key}", "must be a string"))
-    if problems:
+    if problems or lead_id is None:  # (no problem means an id)
         raise RecordError(problems)
     return LeadInput(lead_id, person, company)
 
@@ -171,7 +173,7 @@ def parse_lead(obj: Any) -> LeadInput:
 _EVENT_FIELDS = frozenset(("id", "lead", "type", "at", "properties"))
 
 
-def _fast_event(obj: dict, now: int) -> EventInput | None:
+def _fast_event(obj: dict[str, Any], now: int) -> EventInput | None:
     """The event of a well-formed record, or None when anything needs the full checks (which
     then report every problem); the same result as parse_event for the records it accepts."""
     if not _EVENT_FIELDS.issuperset(obj):
@@ -233,7 +235,7 @@ def parse_event(obj: Any, now: int) -> EventInput:
     if at is not None and at > now + FUTURE_LIMIT:
         problems.append(("at", "is more than 1 day in the future"))
     properties = _attributes(obj, "properties", problems)
-    if problems:
+    if problems or lead is None or event_type is None or at is None:  # (no problem means all)
         raise RecordError(problems)
     properties = {k: v for k, v in properties.items() if v is not None}
     return EventInput(event_id, lead, event_type, at, properties)
@@ -260,7 +262,7 @@ def parse_outcome(obj: Any) -> OutcomeInput:
         amount = None
     if isinstance(amount, float) and not math.isfinite(amount):  # "1e999", "inf", "nan"
         problems.append(("amount", "must be a finite number"))
-    if problems:
+    if problems or lead is None or at is None:  # (no problem means both)
         raise RecordError(problems)
     return OutcomeInput(lead, outcome, at, None if amount is None else float(amount))
 
