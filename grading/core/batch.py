@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from .conditions import Predicate
 from .model import ActivityBlock, Model, Route
@@ -68,9 +69,9 @@ class CompactGrade(NamedTuple):
 class EventArrays:
     """Classified events of a chunk of leads: position of the lead in the chunk, class id, epoch seconds."""
 
-    lead_index: np.ndarray
-    class_id: np.ndarray
-    at: np.ndarray
+    lead_index: npt.NDArray[np.int64]
+    class_id: npt.NDArray[np.int64]
+    at: npt.NDArray[np.int64]
 
     @classmethod
     def from_rows(cls, rows: Sequence[tuple[int, int, int]]) -> EventArrays:
@@ -119,7 +120,7 @@ class BatchGrader:
 
     def activity(
         self, leads: int, events: EventArrays, as_of: int
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """Per lead and column: matching events in the window, and the points they earn."""
         columns = len(self.keys)
         counts = np.zeros((leads, columns), dtype=np.int64)

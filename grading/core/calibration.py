@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from .model import ActivityRule, Model
-from .scoring import Event, Grade, RuleKey, classify, grade_model, lead_record, tally
+from .scoring import Dimension, Event, Grade, RuleKey, classify, grade_model, lead_record, tally
 from .times import epoch
 
 LETTERS = "ABCD"
@@ -45,7 +45,7 @@ class Case:
 class RuleStats:
     id: str
     label: str | None
-    dimension: str  # "fit" or "activity"
+    dimension: Dimension
     points: float  # as the model has them now
     leads: int  # leads that met the rule
     won: int
@@ -144,11 +144,11 @@ def grade_as_of(model: Model, case: Case, cache: ClassCache | None = None) -> Gr
     return grades[0] if grades else None
 
 
-def rules_met(model: Model, grade: Grade) -> list[tuple[str, str]]:
+def rules_met(model: Model, grade: Grade) -> list[tuple[Dimension, str]]:
     """(dimension, rule id) of every rule the grade met: a fit rule that held, an activity rule
     with a matching event in its window (a `min_count` rule: with at least that many)."""
     activity: dict[str, ActivityRule] = {r.id: r for r in model.activity.rules}
-    met = []
+    met: list[tuple[Dimension, str]] = []
     for c in grade.explanation:
         if c.dimension == "fit":
             met.append(("fit", c.rule))
@@ -211,7 +211,7 @@ class _Totals:
     model: Model
     overall: _Counter = field(default_factory=_Counter)
     outside: int = 0
-    rules: dict[tuple[str, str], _Counter] = field(default_factory=dict)
+    rules: dict[tuple[Dimension, str], _Counter] = field(default_factory=dict)
     cells: dict[str, _Counter] = field(default_factory=dict)
     scores: dict[bool, tuple[list[float], list[float]]] = field(
         default_factory=lambda: {True: ([], []), False: ([], [])}
@@ -227,6 +227,7 @@ class _Totals:
 
     def rule_stats(self) -> tuple[RuleStats, ...]:
         model = self.model
+        listed: list[tuple[Dimension, str, str | None, float]]
         listed = [("fit", r.id, r.label, r.points) for r in model.fit_rules]
         listed += [("activity", r.id, r.label, r.points) for r in model.activity.rules]
         priced = [(d, i) for d, i, _, points in listed if points >= 0]

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict
 
 from .model import ActivityBlock, Category, Model, Route, RoutingEntry
 from .times import DAY, epoch
@@ -31,11 +31,25 @@ class Event:
     properties: Mapping[str, Any]
 
 
+Dimension = Literal["fit", "activity"]
+
+
+class ContributionDict(TypedDict):
+    """A Contribution as the API, explain --json and the exports write it."""
+
+    rule: str
+    label: str | None
+    dimension: Dimension
+    points: float  # rounded as shown
+    events: NotRequired[int]
+    min_count: NotRequired[int]
+
+
 @dataclass(frozen=True)
 class Contribution:
     rule: str
     label: str | None
-    dimension: str  # "fit" or "activity"
+    dimension: Dimension
     points: float
     events: int | None = None  # activity rules: matching events in the window
     min_count: int | None = None  # threshold rules: the events it takes to earn the points
@@ -45,8 +59,8 @@ class Contribution:
         """False for a threshold rule short of its min_count: progress, not a contribution."""
         return self.min_count is None or (self.events or 0) >= self.min_count
 
-    def as_dict(self) -> dict[str, Any]:
-        out = {
+    def as_dict(self) -> ContributionDict:
+        out: ContributionDict = {
             "rule": self.rule,
             "label": self.label,
             "dimension": self.dimension,
