@@ -30,6 +30,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check grading tests bench
 	$(VENV)/bin/ruff format --check grading tests bench
+	$(VENV)/bin/mypy grading/core
 
 clean:
 	rm -rf $(VENV) instance/*.db

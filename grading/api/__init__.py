@@ -8,8 +8,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError
 
 from grading.core.qualification import QualificationError, is_qualified
-from grading.core.records import parse_time
-from grading.core.scoring import epoch_text, from_epoch
+from grading.core.times import epoch_text, from_epoch, parse_time
 
 from ..services import export as export_service
 from ..services import ingest

@@ -13,8 +13,7 @@ from flask import request
 from marshmallow import Schema, ValidationError, fields
 
 from grading.core.config import ConfigError
-from grading.core.records import parse_time
-from grading.core.scoring import from_epoch
+from grading.core.times import from_epoch, parse_time
 
 from ..services import preview as preview_service
 from . import api

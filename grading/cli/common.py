@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import click
 
 from grading.core.config import ConfigError
-from grading.core.records import parse_time
-from grading.core.scoring import from_epoch
+from grading.core.times import TimeTextError, iso_text
+from grading.core.times import parse_as_of as parse_moment
 
 from ..resources import default_model_file
 from ..services.model_file.read import LoadedConfig, read_config
@@ -71,11 +71,10 @@ def parse_as_of(value: str | None) -> datetime:
     """--as-of as a UTC time (now when not given); a bad value is a usage error naming it."""
     if value is None:
         return datetime.now(UTC)
-    problems: list = []
-    at = parse_time(value, "--as-of", problems)
-    if problems:
-        raise click.BadParameter(problems[0][1], param_hint="--as-of")
-    return from_epoch(at)
+    try:
+        return parse_moment(value, "--as-of")
+    except TimeTextError as error:
+        raise click.BadParameter(error.reason, param_hint="--as-of") from None
 
 
 def cli_actor() -> str:
@@ -90,4 +89,4 @@ def cli_actor() -> str:
 
 def now_text() -> str:
     """Now as the account and token tables store it: ISO 8601 seconds in UTC with a Z."""
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso_text(datetime.now(UTC))

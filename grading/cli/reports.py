@@ -7,7 +7,7 @@ from contextlib import nullcontext
 
 import click
 
-from grading.core.scoring import epoch_text
+from grading.core.times import epoch_text
 
 from ..services import accounts as account_service
 from ..services import export as export_service

@@ -10,18 +10,45 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from .conditions import condition_fields
-from .model import FitRule, Model
+from .model import Aggregate, FitRule, Model
 from .scoring import activity_number, fit_letter
 
 TOP_LEADS = 5  # leads named in an account's explanation: the ones that contributed most
+LeadKey = int | str  # the caller's key for a lead (the store uses its row id)
+
+
+class FitHitDict(TypedDict):
+    rule: str
+    label: str | None
+    dimension: str  # always "fit"
+    points: float
+
+
+class TopLeadDict(TypedDict):
+    lead: LeadKey
+    activity_score: float
+
+
+class AccountActivityDict(TypedDict):
+    aggregate: Aggregate
+    leads: int
+    score: float
+    top: list[TopLeadDict]
+
+
+class AccountExplanation(TypedDict):
+    """An account grade's explanation as stored and shown (AccountGrade.explanation)."""
+
+    fit: list[FitHitDict]
+    activity: AccountActivityDict
 
 
 @dataclass(frozen=True)
 class AccountLead:
-    lead: Any  # the caller's key for the lead (the store uses its row id)
+    lead: LeadKey
     activity_score: float  # the lead's main activity score in the model
     # person.* and company.* fields, for the audience; None: the caller knows the lead is in the
     # audience (the store passes only leads with a grade in the model, which only they have)
@@ -37,14 +64,14 @@ class AccountGrade:
     activity: int
     leads: int  # leads of the company in the model's audience
     fit_hits: tuple[tuple[str, str | None, float], ...]  # (rule id, label, points)
-    top: tuple[tuple[Any, float], ...]  # (lead, activity score), most contributing first
-    aggregate: str  # "sum" or "max"
+    top: tuple[tuple[LeadKey, float], ...]  # (lead, activity score), most contributing first
+    aggregate: Aggregate
 
     @property
     def grade(self) -> str:
         return f"{self.fit}{self.activity}"
 
-    def explanation(self) -> dict[str, Any]:
+    def explanation(self) -> AccountExplanation:
         """JSON-ready: the company rules that hit, the aggregate and the top leads (by key)."""
         return {
             "fit": [

@@ -10,14 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, cast
 
 import numpy as np
+import numpy.typing as npt
 
+from .conditions import Predicate
 from .model import ActivityBlock, Model, Route
-from .scoring import DAY, Grade, RuleKey, decay_weights, fit_letter, route_of
+from .scoring import Grade, RuleKey, decay_weights, fit_letter, route_of
+from .times import DAY
 
 CELLS = tuple(f"{f}{a}" for f in "ABCD" for a in (1, 2, 3, 4))
+
+FitItem = tuple[Literal["f"], str, float]  # ("f", rule, points)
+ActivityItem = tuple[Literal["a"], str, float, int]  # ("a", rule, points, events)
+ProgressItem = tuple[Literal["p"], str, int, int]  # ("p", rule, events, min_count)
+CompactItem = FitItem | ActivityItem | ProgressItem
 
 
 class CompactGrade(NamedTuple):
@@ -33,16 +41,18 @@ class CompactGrade(NamedTuple):
     activity: int
     grade: str
     route: Route | None
-    explanation: tuple[tuple, ...]
+    explanation: tuple[CompactItem, ...]
 
     @classmethod
     def from_grade(cls, grade: Grade) -> CompactGrade:
-        items = tuple(
+        items: tuple[CompactItem, ...] = tuple(
             ("f", c.rule, round(c.points, 2))
             if c.events is None
             else ("a", c.rule, round(c.points, 2), c.events)
             for c in grade.explanation
-        ) + tuple(("p", c.rule, c.events, c.min_count) for c in grade.progress)
+        ) + tuple(  # (progress always has both counts)
+            ("p", c.rule, cast(int, c.events), cast(int, c.min_count)) for c in grade.progress
+        )
         return cls(
             grade.category,
             grade.fit_score,
@@ -59,9 +69,9 @@ class CompactGrade(NamedTuple):
 class EventArrays:
     """Classified events of a chunk of leads: position of the lead in the chunk, class id, epoch seconds."""
 
-    lead_index: np.ndarray
-    class_id: np.ndarray
-    at: np.ndarray
+    lead_index: npt.NDArray[np.int64]
+    class_id: npt.NDArray[np.int64]
+    at: npt.NDArray[np.int64]
 
     @classmethod
     def from_rows(cls, rows: Sequence[tuple[int, int, int]]) -> EventArrays:
@@ -110,7 +120,7 @@ class BatchGrader:
 
     def activity(
         self, leads: int, events: EventArrays, as_of: int
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """Per lead and column: matching events in the window, and the points they earn."""
         columns = len(self.keys)
         counts = np.zeros((leads, columns), dtype=np.int64)
@@ -166,7 +176,7 @@ class BatchGrader:
             for number, threshold in zip((2, 3, 4), reversed(block.thresholds), strict=True):
                 numbers[scores[:, s_index] >= threshold, s_index] = number
         score_rows, number_rows = scores.tolist(), numbers.tolist()
-        fit_rules = [
+        fit_rules: list[tuple[Predicate, float, FitItem]] = [
             (rule.test, rule.points, ("f", rule.id, round(rule.points, 2)))
             for rule in model.fit_rules
         ]
@@ -188,7 +198,7 @@ class BatchGrader:
             for s_index, (scope_columns, category, routes) in scopes:
                 number = lead_numbers[s_index]
                 cell = letter + str(number)
-                items = tuple(
+                items: tuple[CompactItem, ...] = tuple(
                     ("a", rule_ids[c], round(lead_points[c], 2), lead_counts[c])
                     for c in scope_columns
                     if lead_counts[c] and lead_counts[c] >= min_counts[c]

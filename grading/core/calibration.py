@@ -22,7 +22,8 @@ from datetime import datetime
 from typing import Any
 
 from .model import ActivityRule, Model
-from .scoring import Event, Grade, classify, epoch, grade_model, lead_record, tally
+from .scoring import Dimension, Event, Grade, RuleKey, classify, grade_model, lead_record, tally
+from .times import epoch
 
 LETTERS = "ABCD"
 NUMBERS = (4, 3, 2, 1)
@@ -44,7 +45,7 @@ class Case:
 class RuleStats:
     id: str
     label: str | None
-    dimension: str  # "fit" or "activity"
+    dimension: Dimension
     points: float  # as the model has them now
     leads: int  # leads that met the rule
     won: int
@@ -116,12 +117,17 @@ class Calibration:
 # grading as of the outcome ------------------------------------------------------------------
 
 
-def _class_key(event: Event) -> tuple:
+# an event's type and properties (lists as tuples): the events that share it match the same rules
+ClassKey = tuple[str, tuple[tuple[str, Any], ...]]
+ClassCache = dict[ClassKey, tuple[RuleKey, ...]]
+
+
+def _class_key(event: Event) -> ClassKey:
     items = sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in event.properties.items())
     return event.type, tuple(items)
 
 
-def grade_as_of(model: Model, case: Case, cache: dict | None = None) -> Grade | None:
+def grade_as_of(model: Model, case: Case, cache: ClassCache | None = None) -> Grade | None:
     """The lead's main grade as of its outcome's time; None when it was outside the audience.
 
     `cache` keeps the rules each kind of event matches between calls (events repeat a lot)."""
@@ -138,11 +144,11 @@ def grade_as_of(model: Model, case: Case, cache: dict | None = None) -> Grade | 
     return grades[0] if grades else None
 
 
-def rules_met(model: Model, grade: Grade) -> list[tuple[str, str]]:
+def rules_met(model: Model, grade: Grade) -> list[tuple[Dimension, str]]:
     """(dimension, rule id) of every rule the grade met: a fit rule that held, an activity rule
     with a matching event in its window (a `min_count` rule: with at least that many)."""
     activity: dict[str, ActivityRule] = {r.id: r for r in model.activity.rules}
-    met = []
+    met: list[tuple[Dimension, str]] = []
     for c in grade.explanation:
         if c.dimension == "fit":
             met.append(("fit", c.rule))
@@ -180,12 +186,10 @@ def suggested_points(hits: int, all_hits: int) -> int:
 def falls(ordered: Sequence[CellStats], axis: str) -> list[Violation]:
     """Where conversion rises along an order meant to fall (cells without leads are skipped)."""
     found = []
-    seen = [c for c in ordered if c.leads]
-    for better, worse in zip(seen, seen[1:], strict=False):
-        if worse.conversion > better.conversion:
-            found.append(
-                Violation(axis, better.name, worse.name, better.conversion, worse.conversion)
-            )
+    seen = [(c, c.won / c.leads) for c in ordered if c.leads]  # (cell, its conversion)
+    for (better, better_rate), (worse, worse_rate) in zip(seen, seen[1:], strict=False):
+        if worse_rate > better_rate:
+            found.append(Violation(axis, better.name, worse.name, better_rate, worse_rate))
     return found
 
 
@@ -207,7 +211,7 @@ class _Totals:
     model: Model
     overall: _Counter = field(default_factory=_Counter)
     outside: int = 0
-    rules: dict[tuple[str, str], _Counter] = field(default_factory=dict)
+    rules: dict[tuple[Dimension, str], _Counter] = field(default_factory=dict)
     cells: dict[str, _Counter] = field(default_factory=dict)
     scores: dict[bool, tuple[list[float], list[float]]] = field(
         default_factory=lambda: {True: ([], []), False: ([], [])}
@@ -223,6 +227,7 @@ class _Totals:
 
     def rule_stats(self) -> tuple[RuleStats, ...]:
         model = self.model
+        listed: list[tuple[Dimension, str, str | None, float]]
         listed = [("fit", r.id, r.label, r.points) for r in model.fit_rules]
         listed += [("activity", r.id, r.label, r.points) for r in model.activity.rules]
         priced = [(d, i) for d, i, _, points in listed if points >= 0]
@@ -253,7 +258,7 @@ class _Totals:
                     share=share,
                     share_in_dimension=hits / dim_total if hits is not None and dim_total else None,
                     suggested_points=suggested_points(hits, all_hits)
-                    if share is not None
+                    if hits is not None and all_hits
                     else None,
                 )
             )
@@ -298,7 +303,7 @@ class _Totals:
 def calibrate(model: Model, cases: Iterable[Case]) -> Calibration:
     """Calibration of one model's main grade from leads with outcomes (streamed: a case at a time)."""
     totals = _Totals(model)
-    cache: dict = {}
+    cache: ClassCache = {}
     model = model.main_only()  # main grades only: no category is classified or graded
     for case in cases:
         grade = grade_as_of(model, case, cache)

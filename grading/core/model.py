@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from .conditions import Predicate
 from .qualification import DEFAULT_CRITERIA, Criterion
@@ -101,9 +101,12 @@ class Category:
     label: str | None = None
 
 
+Aggregate = Literal["sum", "max"]  # how an account's activity comes from its leads'
+
+
 @dataclass(frozen=True)
 class Accounts:
-    activity: str  # "sum" or "max"
+    activity: Aggregate
     fit_thresholds: tuple[float, float, float]
     activity_thresholds: tuple[float, float, float]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 ATTRIBUTE = "qualification"  # the person attribute holding the ticked ids
 CRITERION_ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -30,6 +30,17 @@ DEFAULT_CRITERIA: tuple[Criterion, ...] = (
     Criterion("need", "Need confirmed"),
     Criterion("timeline", "Timeline agreed"),
 )
+
+
+class CriterionState(TypedDict):
+    id: str
+    label: str
+    ticked: bool
+
+
+class QualificationSummary(TypedDict):
+    qualified: bool
+    criteria: list[CriterionState]
 
 
 class QualificationError(ValueError):
@@ -80,7 +91,7 @@ def check_criteria(value: Any, fail: Callable[[str, str], None]) -> tuple[Criter
         elif not isinstance(label, str) or not label.strip():
             fail(f"{path}.label", "must be a non-empty string")
             ok = False
-        if ok:
+        if ok and isinstance(criterion_id, str) and isinstance(label, str):  # (ok says both are)
             criteria.append(Criterion(criterion_id, label.strip()))
     return tuple(criteria) if ok else None
 
@@ -109,10 +120,12 @@ def is_qualified(person: Mapping[str, Any], criteria: Iterable[Criterion]) -> bo
     return all(c.id in done for c in criteria)
 
 
-def summary(person: Mapping[str, Any], criteria: Iterable[Criterion]) -> dict[str, Any]:
+def summary(person: Mapping[str, Any], criteria: Iterable[Criterion]) -> QualificationSummary:
     """What the lead page, the API and exports show: qualified, and each criterion ticked or not."""
     done = set(ticked(person))
-    items = [{"id": c.id, "label": c.label, "ticked": c.id in done} for c in criteria]
+    items: list[CriterionState] = [
+        {"id": c.id, "label": c.label, "ticked": c.id in done} for c in criteria
+    ]
     return {"qualified": all(i["ticked"] for i in items), "criteria": items}
 
 

@@ -10,12 +10,10 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 from . import json_input
-from .scoring import DAY, epoch
+from .times import DAY, MAX_TIME_TEXT, Problems, parse_time, valid_time
 
 LIFECYCLES = ("lead", "mql", "sql", "opportunity", "customer", "disqualified")
 MAX_ID = 200
@@ -45,7 +43,7 @@ class EventInput:
     id: str | None
     lead: str
     type: str
-    at: int  # microseconds since the epoch, UTC (scoring.TICKS)
+    at: int  # microseconds since the epoch, UTC (times.TICKS)
     properties: dict[str, Any]
 
 
@@ -57,7 +55,9 @@ class OutcomeInput:
     amount: float | None
 
 
-def _identifier(obj: Mapping, key: str, problems: list, required: bool = True) -> str | None:
+def _identifier(
+    obj: Mapping[str, Any], key: str, problems: Problems, required: bool = True
+) -> str | None:
     value = obj.get(key)
     if value is None:
         if required:
@@ -101,7 +101,7 @@ def _attribute_problem(value: Any) -> str | None:
 _GOOD_NAMES: set[str] = set()  # attribute names already found well-formed (str, length, controls)
 
 
-def _attributes(obj: Mapping, key: str, problems: list) -> dict[str, Any]:
+def _attributes(obj: Mapping[str, Any], key: str, problems: Problems) -> dict[str, Any]:
     value = obj.get(key)
     if value is None:
         return {}
@@ -137,13 +137,13 @@ def _attributes(obj: Mapping, key: str, problems: list) -> dict[str, Any]:
     return out
 
 
-def _unknown(obj: Mapping, allowed: tuple[str, ...], problems: list) -> None:
+def _unknown(obj: Mapping[str, Any], allowed: tuple[str, ...], problems: Problems) -> None:
     for key in obj:
         if key not in allowed:
             problems.append((str(key), "unknown field"))
 
 
-def _object(obj: Any) -> Mapping:
+def _object(obj: Any) -> Mapping[str, Any]:
     if not isinstance(obj, Mapping):
         raise RecordError([("", "must be an object")])
     return obj
@@ -165,44 +165,15 @@ def parse_lead(obj: Any) -> LeadInput:
     for key in ("domain", "name"):
         if company.get(key) is not None and not isinstance(company[key], str):
             problems.append((f"company.{key}", "must be a string"))
-    if problems:
+    if problems or lead_id is None:  # (no problem means an id)
         raise RecordError(problems)
     return LeadInput(lead_id, person, company)
 
 
-def parse_time(value: Any, field: str, problems: list) -> int | None:
-    if not isinstance(value, str) or not value.strip():
-        problems.append((field, "is required (ISO-8601 time with offset)"))
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        problems.append((field, f"not an ISO-8601 time: {value[:40]!r}"))
-        return None
-    if moment.tzinfo is None:
-        problems.append((field, "needs a UTC offset, e.g. 2026-10-02T09:14:00Z"))
-        return None
-    try:
-        moment.astimezone(UTC)  # 9999-12-31T23:59-01:00 is in year 10000 in UTC
-    except OverflowError:
-        problems.append((field, f"is out of range in UTC: {value[:40]!r}"))
-        return None
-    return epoch(moment)
-
-
 _EVENT_FIELDS = frozenset(("id", "lead", "type", "at", "properties"))
-MAX_TIME_TEXT = 64  # longer time texts skip the fast path (and its cache)
 
 
-@lru_cache(maxsize=4096)
-def _valid_time(value: str) -> int | None:
-    """The epoch of a well-formed time text, or None (parse_time then says what is wrong).
-    Cached: the events of one batch mostly share a handful of times."""
-    problems: list = []
-    return parse_time(value, "at", problems)
-
-
-def _fast_event(obj: dict, now: int) -> EventInput | None:
+def _fast_event(obj: dict[str, Any], now: int) -> EventInput | None:
     """The event of a well-formed record, or None when anything needs the full checks (which
     then report every problem); the same result as parse_event for the records it accepts."""
     if not _EVENT_FIELDS.issuperset(obj):
@@ -222,7 +193,7 @@ def _fast_event(obj: dict, now: int) -> EventInput | None:
     lead, event_type = lead.strip(), event_type.strip()
     if not lead or not event_type or _CONTROL.search(f"{event_id or ''}{lead}{event_type}"):
         return None
-    moment = _valid_time(at)
+    moment = valid_time(at)
     if moment is None or moment > now + FUTURE_LIMIT:
         return None
     given = obj.get("properties")
@@ -264,7 +235,7 @@ def parse_event(obj: Any, now: int) -> EventInput:
     if at is not None and at > now + FUTURE_LIMIT:
         problems.append(("at", "is more than 1 day in the future"))
     properties = _attributes(obj, "properties", problems)
-    if problems:
+    if problems or lead is None or event_type is None or at is None:  # (no problem means all)
         raise RecordError(problems)
     properties = {k: v for k, v in properties.items() if v is not None}
     return EventInput(event_id, lead, event_type, at, properties)
@@ -291,7 +262,7 @@ def parse_outcome(obj: Any) -> OutcomeInput:
         amount = None
     if isinstance(amount, float) and not math.isfinite(amount):  # "1e999", "inf", "nan"
         problems.append(("amount", "must be a finite number"))
-    if problems:
+    if problems or lead is None or at is None:  # (no problem means both)
         raise RecordError(problems)
     return OutcomeInput(lead, outcome, at, None if amount is None else float(amount))
 

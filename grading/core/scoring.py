@@ -11,15 +11,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict
 
 from .model import ActivityBlock, Category, Model, Route, RoutingEntry
-
-TICKS = 1_000_000  # times are whole microseconds since the epoch: exact for any datetime
-DAY = 86_400 * TICKS
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+from .times import DAY, epoch
 
 # (scope, rule index): scope 0 is the model's own activity block, scope i+1 is category i.
 RuleKey = tuple[int, int]
@@ -34,11 +31,25 @@ class Event:
     properties: Mapping[str, Any]
 
 
+Dimension = Literal["fit", "activity"]
+
+
+class ContributionDict(TypedDict):
+    """A Contribution as the API, explain --json and the exports write it."""
+
+    rule: str
+    label: str | None
+    dimension: Dimension
+    points: float  # rounded as shown
+    events: NotRequired[int]
+    min_count: NotRequired[int]
+
+
 @dataclass(frozen=True)
 class Contribution:
     rule: str
     label: str | None
-    dimension: str  # "fit" or "activity"
+    dimension: Dimension
     points: float
     events: int | None = None  # activity rules: matching events in the window
     min_count: int | None = None  # threshold rules: the events it takes to earn the points
@@ -48,8 +59,8 @@ class Contribution:
         """False for a threshold rule short of its min_count: progress, not a contribution."""
         return self.min_count is None or (self.events or 0) >= self.min_count
 
-    def as_dict(self) -> dict[str, Any]:
-        out = {
+    def as_dict(self) -> ContributionDict:
+        out: ContributionDict = {
             "rule": self.rule,
             "label": self.label,
             "dimension": self.dimension,
@@ -87,21 +98,6 @@ def lead_record(
     record = {f"person.{k}": v for k, v in (person or {}).items()}
     record.update({f"company.{k}": v for k, v in (company or {}).items()})
     return record
-
-
-def epoch(moment: datetime) -> int:
-    if moment.tzinfo is None:
-        raise ValueError("times must carry a UTC offset")
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
-def from_epoch(ticks: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=ticks)
-
-
-def epoch_text(ticks: int) -> str:
-    """A stored time as the API and the exports write it: ISO 8601 in UTC with a Z."""
-    return from_epoch(ticks).isoformat().replace("+00:00", "Z")
 
 
 def window_start(as_of: int, days: int) -> int:

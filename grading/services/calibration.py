@@ -15,7 +15,8 @@ import sqlite_utils
 
 from grading.core.calibration import Case, as_dict, calibrate
 from grading.core.model import Config, Model
-from grading.core.scoring import Event, from_epoch, window_start
+from grading.core.scoring import Event, window_start
+from grading.core.times import from_epoch
 from grading.store.db import read_only
 
 FETCH = 1000

@@ -15,7 +15,8 @@ import sqlite_utils
 
 from grading.core.model import Config, Model, Route
 from grading.core.qualification import summary
-from grading.core.scoring import from_epoch, route_of
+from grading.core.scoring import route_of
+from grading.core.times import from_epoch
 
 from ..store import grades as grade_store
 from ..store import leads as lead_store

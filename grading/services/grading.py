@@ -20,8 +20,9 @@ import sqlite_utils
 
 from grading.core.batch import BatchGrader, CompactGrade, EventArrays
 from grading.core.model import Config, Model
-from grading.core.scoring import classify, epoch, lead_record, window_start
+from grading.core.scoring import classify, lead_record, window_start
 from grading.core.scoring import stored as stored_score
+from grading.core.times import epoch
 from grading.store import leads as lead_store
 from grading.store.db import transaction
 from grading.store.events import EventClasses, ensure_signature

@@ -22,7 +22,7 @@ import sqlite_utils
 from grading.core import json_input
 from grading.core.model import Config
 from grading.core.records import RecordError, from_dotted, parse_event, parse_lead, parse_outcome
-from grading.core.scoring import epoch
+from grading.core.times import epoch
 
 from ..store import leads as lead_store
 from ..store.db import CACHE_KIB, transaction

@@ -28,7 +28,8 @@ import sqlite_utils
 
 from grading.core.batch import BatchGrader, EventArrays
 from grading.core.model import Config, Model
-from grading.core.scoring import classify, epoch, lead_record, window_start
+from grading.core.scoring import classify, lead_record, window_start
+from grading.core.times import epoch
 from grading.store import leads as lead_store
 from grading.store.db import read_only
 from grading.store.events import EventClasses, class_key, stored_signature

@@ -9,7 +9,7 @@ from typing import Any
 import sqlite_utils
 
 from grading.core.model import Config
-from grading.core.scoring import epoch_text
+from grading.core.times import epoch_text
 
 from ..store import audit, search
 from ..store import privacy as privacy_store

@@ -7,7 +7,8 @@ from datetime import datetime
 import sqlite_utils
 
 from ..core.model import Config
-from ..core.scoring import epoch, from_epoch, window_start
+from ..core.scoring import window_start
+from ..core.times import epoch, from_epoch
 from ..store import audit
 from ..store.events import purge_before
 

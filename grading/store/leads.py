@@ -10,7 +10,7 @@ import orjson
 import sqlite_utils
 
 from grading.core.records import LeadInput, OutcomeInput
-from grading.core.scoring import epoch
+from grading.core.times import epoch
 
 from . import audit
 

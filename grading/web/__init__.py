@@ -31,7 +31,7 @@ from ..api.schemas import LEAD_SORTS, LeadListArgs
 from ..core.conditions import describe
 from ..core.qualification import QualificationError, is_qualified, ticked, ticks_from_form
 from ..core.records import LIFECYCLES
-from ..core.scoring import from_epoch
+from ..core.times import from_epoch
 from ..lead_urls import as_url
 from ..services import export as export_service
 from ..services import ingest

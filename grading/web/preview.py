@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 from flask import render_template, request
 
 from grading.core.config import ConfigError
-from grading.core.records import parse_time
-from grading.core.scoring import from_epoch
+from grading.core.times import from_epoch, parse_time
 
 from ..api.common import get_db, state
 from ..services import preview as preview_service

@@ -422,7 +422,7 @@ def test_the_event_schema_and_the_importer_agree_on_what_is_valid(item):
 
     from grading.api.schemas import EventIn
     from grading.core.records import RecordError, parse_event
-    from grading.core.scoring import epoch
+    from grading.core.times import epoch
 
     try:
         parse_event(item, epoch(datetime.now(UTC)))

@@ -5,7 +5,8 @@ import re
 
 from grading.cli import main
 from grading.core.conditions import OPERATORS
-from grading.core.config import ACTIVITY_RULE_KEYS, MODEL_KEYS
+from grading.core.config_models import MODEL_KEYS
+from grading.core.config_rules import ACTIVITY_RULE_KEYS
 
 README = open(
     os.path.join(os.path.dirname(__file__), "..", "..", "README.md"), encoding="utf-8"

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from grading.core.batch import BatchGrader, CompactGrade, EventArrays
 from grading.core.config import load_config
-from grading.core.scoring import classify, epoch, grade_model, lead_record, tally
+from grading.core.scoring import classify, grade_model, lead_record, tally
+from grading.core.times import epoch
 
 T = datetime(2026, 11, 1, 15, 30, tzinfo=UTC)
 MODEL = load_config(

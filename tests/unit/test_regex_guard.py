@@ -15,8 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grading.core.conditions import PatternError, compile_condition, compile_pattern
+from grading.core.conditions import compile_condition
 from grading.core.config import ConfigError, load_config
+from grading.core.patterns import PatternError, compile_pattern
 from grading.core.scoring import Event, grade_lead
 from tests.conftest import SPEC_MODEL
 

@@ -12,13 +12,13 @@ from grading.core.scoring import (
     Event,
     activity_number,
     classify,
-    epoch,
     fit_letter,
     grade_lead,
     route_of,
     score_activity,
     tally,
 )
+from grading.core.times import epoch
 
 T = datetime(2026, 11, 1, 15, 30, tzinfo=UTC)  # as of: a Sunday afternoon, UTC
 

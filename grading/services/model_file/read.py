@@ -21,7 +21,8 @@ from ruamel.yaml.constructor import ConstructorError, SafeConstructor
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from grading.core.config import ENV_NAME, ConfigError, load_config
+from grading.core.config import ConfigError, load_config
+from grading.core.config_webhooks import ENV_NAME
 from grading.core.model import Config
 
 # The shipped config/grading.yaml (two models, 38 rules, 6 categories: 18 KB) is 1,419 nodes and
