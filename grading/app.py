@@ -12,8 +12,8 @@ from .api import api
 from .api.common import ApiError
 from .lead_urls import LeadIdConverter, RawPath
 from .resources import TEMPLATES, default_model_file
+from .services.users import ABSOLUTE_S
 from .state import ModelState
-from .store.sessions import ABSOLUTE_S
 from .web import web
 
 MAX_BODY = 10 * 1024 * 1024

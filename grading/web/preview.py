@@ -10,9 +10,9 @@ from grading.core.config import ConfigError
 from grading.core.records import parse_time
 from grading.core.scoring import from_epoch
 
-from ..api.common import get_db, state
+from ..http_common import get_db, state
 from ..services import preview as preview_service
-from . import login_required, web
+from .blueprint import login_required, web
 
 CAN_PREVIEW = {"admin", "marketing"}  # as POST /api/models/preview
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import orjson
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 
-from ..api.common import get_db, load_query, state
-from ..api.privacy import AuditArgs
+from ..http_common import get_db, load_query, state
+from ..list_args import AuditArgs
 from ..services import privacy
-from ..store import audit
-from . import login_required, web
+from ..services import users as user_service
+from .blueprint import login_required, web
 
 PAGE = 100
 
@@ -66,6 +66,6 @@ def audit_log():
     if problems:
         abort(400, "; ".join(f"{p['field']}: {p['message']}" for p in problems))
     before = params.get("before")
-    entries = audit.entries(get_db(), limit=PAGE + 1, before=before)
+    entries = user_service.audit_log(get_db(), limit=PAGE + 1, before=before)
     older = entries[PAGE - 1]["id"] if len(entries) > PAGE else None
     return render_template("audit.html", entries=entries[:PAGE], older=older)

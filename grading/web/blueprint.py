@@ -1,0 +1,108 @@
+"""The web view's blueprint and what every page shares: the logged-in user, the CSRF check, the
+template helpers, and `login_required`."""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, g, redirect, request, session, url_for
+
+from ..core.scoring import from_epoch
+from ..http_common import get_db, state
+from ..lead_urls import as_url
+from ..services import export as export_service
+from ..services.users import user_of_session
+
+web = Blueprint("web", __name__)
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return session["csrf"]
+
+
+def csrf_ok() -> bool:
+    expected = session.get("csrf")
+    return bool(expected) and secrets.compare_digest(request.form.get("csrf", ""), expected)
+
+
+@web.before_app_request
+def load_user():
+    """The user of the session the cookie names, if it is still live on the server (a cookie
+    kept from before a logout, a disabling or a new password names an ended one)."""
+    g.user = None
+    if "sid" in session:
+        sid = session["sid"]
+        g.user = user_of_session(get_db(), sid) if isinstance(sid, str) else None
+        if g.user is None:
+            session.clear()
+
+
+@web.before_request
+def check_csrf():
+    if request.method == "POST" and request.endpoint != "web.login" and not csrf_ok():
+        abort(400, "the form has expired: reload the page and try again")
+
+
+@web.app_context_processor
+def helpers():
+    return {
+        "csrf_token": csrf_token,
+        "user": g.get("user"),
+        "models": state().config.models,
+        "when": when,
+        "route_text": export_service.route_text,
+    }
+
+
+@web.app_template_filter("num")
+def num(value: float) -> str:
+    """70.0 -> 70, 2.5 -> 2.5: numbers of the model file as people wrote them."""
+    return f"{value:g}"
+
+
+def when(epoch: int | None) -> str:
+    if epoch is None:
+        return "—"
+    return from_epoch(epoch).strftime("%Y-%m-%d %H:%M")
+
+
+MAX_NEXT = 2048  # longer than any link the pages make
+
+
+def safe_next(target: str | None) -> str:
+    """`target` if a browser would read it as a path on this site, else "/" (the matrix).
+
+    Browsers drop tabs and newlines anywhere in a URL, strip leading controls and spaces and read
+    a backslash as `/`, so `/<tab>/evil.example` and `/<backslash>evil.example` lead to another
+    host: only a path starting with one `/`, with no control character and no backslash, is taken."""
+    if not target or len(target) > MAX_NEXT or target[0] != "/" or target[1:2] == "/":
+        return "/"
+    if "\\" in target or any(unicodedata.category(char) == "Cc" for char in target):
+        return "/"
+    parts = urlsplit(target)
+    return "/" if parts.scheme or parts.netloc else target
+
+
+def this_page() -> str:
+    """The current page's path and query, percent-encoded as a link: the `next` of a login."""
+    return safe_next(as_url(request.path, request.query_string))  # %2F in an id stays encoded
+
+
+def login_required(roles: set[str] | None = None):
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if g.user is None:
+                return redirect(url_for("web.login", next=this_page()))
+            if roles is not None and g.user["role"] not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
