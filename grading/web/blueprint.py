@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, g, redirect, request, session, url_for
 
+from ..core import roles
 from ..core.scoring import from_epoch
 from ..http_common import get_db, state
 from ..lead_urls import as_url
@@ -53,6 +54,7 @@ def helpers():
     return {
         "csrf_token": csrf_token,
         "user": g.get("user"),
+        "may": may,
         "models": state().config.models,
         "when": when,
         "route_text": export_service.route_text,
@@ -93,13 +95,20 @@ def this_page() -> str:
     return safe_next(as_url(request.path, request.query_string))  # %2F in an id stays encoded
 
 
-def login_required(roles: set[str] | None = None):
+def may(permission: str) -> bool:
+    """Whether the logged-in user's role has `permission` (core.roles)."""
+    return g.get("user") is not None and roles.may(g.user["role"], permission)
+
+
+def login_required(permission: str = roles.READ):
+    """The page needs a login (else: to the login page, back here after) and `permission`."""
+
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
             if g.user is None:
                 return redirect(url_for("web.login", next=this_page()))
-            if roles is not None and g.user["role"] not in roles:
+            if not may(permission):
                 abort(403)
             return view(*args, **kwargs)
 

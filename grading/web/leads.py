@@ -7,6 +7,7 @@ import math
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
+from ..core import roles
 from ..core.qualification import QualificationError, is_qualified
 from ..core.records import LIFECYCLES
 from ..http_common import get_db, state
@@ -15,10 +16,9 @@ from ..services import export as export_service
 from ..services import ingest
 from ..services import leads as lead_service
 from ..services import qualification as qualification_service
-from .blueprint import login_required, web
+from .blueprint import login_required, may, web
 from .lists import list_query, model_and_category, past_last_page
 
-CAN_CHANGE_LEADS = {"admin", "marketing", "sales"}
 ROUTE_PARAMS = ("route_to", "route_queue", "route_campaign")  # the routes page's member links
 
 
@@ -114,7 +114,7 @@ def form_changes() -> dict:
 @login_required()
 def lead(lead_id: str):
     if request.method == "POST":
-        if g.user["role"] not in CAN_CHANGE_LEADS:
+        if not may(roles.CHANGE_LEADS):
             abort(403)
         changes = form_changes()
         current = state()
@@ -149,5 +149,5 @@ def lead(lead_id: str):
         "lead.html",
         lead=report,
         lifecycles=LIFECYCLES,
-        can_change=g.user["role"] in CAN_CHANGE_LEADS,
+        can_change=may(roles.CHANGE_LEADS),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, flash, g, redirect, render_template, url_for
 
+from ..core import roles
 from ..core.conditions import describe
 from ..http_common import get_db, state
 from ..services import export as export_service
@@ -33,7 +34,7 @@ def models():
 
 
 @web.post("/models/regrade")
-@login_required({"admin"})
+@login_required(roles.ADMIN)
 def regrade():
     try:
         run = run_regrade(get_db(), state().loaded, trigger="manual")
@@ -44,7 +45,7 @@ def regrade():
 
 
 @web.post("/models/reload")
-@login_required({"admin"})
+@login_required(roles.ADMIN)
 def reload():
     from ..scheduler import reload_and_regrade
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from flask import render_template, request
 
+from grading.core import roles
 from grading.core.config import ConfigError
 from grading.core.records import parse_time
 from grading.core.scoring import from_epoch
@@ -13,8 +14,6 @@ from grading.core.scoring import from_epoch
 from ..http_common import get_db, state
 from ..services import preview as preview_service
 from .blueprint import login_required, web
-
-CAN_PREVIEW = {"admin", "marketing"}  # as POST /api/models/preview
 
 
 def _grid(model: preview_service.ModelPreview) -> dict:
@@ -47,7 +46,7 @@ def _grid(model: preview_service.ModelPreview) -> dict:
 
 
 @web.post("/models/preview")
-@login_required(CAN_PREVIEW)
+@login_required(roles.PREVIEW)
 def model_preview():
     upload = request.files.get("file")
     problems: list[str] = []

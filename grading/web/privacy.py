@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 
+from ..core import roles
 from ..http_common import get_db, load_query, state
 from ..list_args import AuditArgs
 from ..services import privacy
@@ -19,7 +20,7 @@ def actor() -> str:
 
 
 @web.get("/leads/<lead:lead_id>/export")
-@login_required({"admin"})
+@login_required(roles.ADMIN)
 def lead_export(lead_id: str):
     document = privacy.export_lead(get_db(), state().config, lead_id)
     if document is None:
@@ -33,7 +34,7 @@ def lead_export(lead_id: str):
 
 
 @web.route("/leads/<lead:lead_id>/erase", methods=["GET", "POST"])
-@login_required({"admin"})
+@login_required(roles.ADMIN)
 def lead_erase(lead_id: str):
     db = get_db()
     if request.method == "POST":
@@ -59,7 +60,7 @@ def lead_erase(lead_id: str):
 
 
 @web.get("/audit")
-@login_required({"admin"})
+@login_required(roles.ADMIN)
 def audit_log():
     # the API's reading and bounds: an id beyond SQLite's integers is a bad link, not a 500
     params, problems = load_query(AuditArgs(), request.args, blank_is_absent=True)
