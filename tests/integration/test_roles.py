@@ -21,7 +21,9 @@ def readme_table() -> tuple[list[str], dict[str, set[str]]]:
     for line in lines[2:]:
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         permission = cells[0].split(":", 1)[0]
-        table[permission] = {role for role, tick in zip(header[1:], cells[1:]) if tick == "✓"}
+        table[permission] = {
+            role for role, tick in zip(header[1:], cells[1:], strict=True) if tick == "✓"
+        }
     return header[1:], table
 
 
