@@ -1,14 +1,15 @@
-"""The web view's blueprint and what every page shares: the logged-in user, the CSRF check, the
-template helpers, and `login_required`."""
+"""The web view's blueprint and what every page shares: the logged-in user, the CSRF check
+(Flask-WTF), the template helpers, and `login_required`."""
 
 from __future__ import annotations
 
-import secrets
 import unicodedata
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, g, redirect, request, session, url_for
+from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import BadRequest
 
 from ..core import roles
 from ..core.scoring import from_epoch
@@ -18,17 +19,19 @@ from ..services import export as export_service
 from ..services.users import user_of_session
 
 web = Blueprint("web", __name__)
+csrf = CSRFProtect()
+FORM_EXPIRED = "the form has expired: reload the page and try again"
 
 
-def csrf_token() -> str:
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(24)
-    return session["csrf"]
-
-
-def csrf_ok() -> bool:
-    expected = session.get("csrf")
-    return bool(expected) and secrets.compare_digest(request.form.get("csrf", ""), expected)
+def init_csrf(app: Flask) -> None:
+    """Every form of the web view carries a token bound to the session (its `csrf` field), for
+    as long as the session lives; the API (bearer tokens, JSON) is not checked. No Referer check
+    over HTTPS: today's browsers may strip it, and the token with a SameSite cookie suffices."""
+    app.config.setdefault("WTF_CSRF_FIELD_NAME", "csrf")
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    app.config.setdefault("WTF_CSRF_SSL_STRICT", False)
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # check_csrf below: web forms only
+    csrf.init_app(app)
 
 
 @web.before_app_request
@@ -45,14 +48,18 @@ def load_user():
 
 @web.before_request
 def check_csrf():
-    if request.method == "POST" and request.endpoint != "web.login" and not csrf_ok():
-        abort(400, "the form has expired: reload the page and try again")
+    if request.endpoint != "web.login":  # the login form's token is checked by the login itself
+        csrf.protect()
+
+
+@web.errorhandler(CSRFError)
+def form_expired(error: CSRFError):
+    return render_template("error.html", error=BadRequest(FORM_EXPIRED)), 400
 
 
 @web.app_context_processor
 def helpers():
     return {
-        "csrf_token": csrf_token,
         "user": g.get("user"),
         "may": may,
         "models": state().config.models,
