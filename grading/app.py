@@ -8,13 +8,13 @@ import secrets
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from . import web
 from .api import api
 from .api.common import ApiError
 from .lead_urls import LeadIdConverter, RawPath
 from .resources import TEMPLATES, default_model_file
 from .services.model_file.active import ModelState
-from .store.sessions import ABSOLUTE_S
-from .web import web
+from .services.users import ABSOLUTE_S
 
 MAX_BODY = 10 * 1024 * 1024
 
@@ -41,7 +41,7 @@ def create_app(settings: dict | None = None) -> Flask:
     app.url_map.converters["lead"] = LeadIdConverter  # <lead:lead_id>, one segment
     app.wsgi_app = RawPath(app.wsgi_app)  # type: ignore[method-assign]
     app.register_blueprint(api)
-    app.register_blueprint(web)
+    web.init_app(app)  # with its CSRF check and login throttle
 
     @app.after_request
     def security_headers(response):

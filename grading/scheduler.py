@@ -13,11 +13,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
+from .services import users as user_service
 from .services.accounts import drain as drain_accounts
+from .services.database import connect
 from .services.retention import purge_events
 from .services.runs import Busy, run_regrade
-from .store import audit
-from .store.db import connect
 
 log = logging.getLogger("grading.scheduler")
 WATCH_SECONDS = 2
@@ -57,7 +57,7 @@ def reload_and_regrade(app: Flask, trigger: str = "watch", actor: str = "model-f
             detail = {"result": "refused", "problems": len(outcome.problems)}
         else:
             detail = {"result": "active", "digest": state.loaded.digest[:12]}
-        audit.record(db, actor, "model.reload", state.path, detail)
+        user_service.record(db, actor, "model.reload", state.path, detail)
         if outcome.changed:
             scheduler = app.extensions.get("grading.scheduler")
             if scheduler is not None:

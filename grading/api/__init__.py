@@ -12,13 +12,13 @@ from grading.core.times import epoch_text, from_epoch, parse_time
 
 from ..services import export as export_service
 from ..services import ingest
+from ..services import leads as lead_service
 from ..services import qualification as qualification_service
 from ..services.runs import Busy, run_regrade
 from ..store import grades as grade_store
 from ..store import queries
 from ..store import runs as run_store
 from ..store.db import schema_version
-from ..store.leads import find_lead
 from . import schemas as s
 from .auth import ADMIN, READ, SALES, WRITE, requires
 from .common import ApiError, get_db, json_body, load_query, problems_of, state
@@ -62,6 +62,15 @@ def model_and_category(params: dict) -> tuple[str, str]:
     return name, category
 
 
+def refused(kind: str, failed: ingest.ImportFailed) -> ApiError:
+    """The 422 of a batch the import refused, each problem named by its item's place."""
+    problems = [
+        {"field": f"{kind}[{position}]" + (f".{name}" if name else ""), "message": reason}
+        for position, name, reason in failed.result.details
+    ]
+    return ApiError(422, f"{len(problems)} problem(s); nothing was stored", problems)
+
+
 def _ingest(kind: str, items: list[dict]) -> dict:
     records = [(str(i), item) for i, item in enumerate(items)]
     current = state()
@@ -71,11 +80,7 @@ def _ingest(kind: str, items: list[dict]) -> dict:
             get_db(), lambda: current.config, kind, records, source=kind, actor=privacy.actor()
         )
     except ingest.ImportFailed as failed:
-        problems = [
-            {"field": f"{kind}[{position}]" + (f".{name}" if name else ""), "message": reason}
-            for position, name, reason in failed.result.details
-        ]
-        raise ApiError(422, f"{len(problems)} problem(s); nothing was stored", problems) from None
+        raise refused(kind, failed) from None
     graded = result.regraded
     return {
         "received": len(items),
@@ -178,16 +183,23 @@ def get_lead(lead_id: str):
 @requires(SALES)
 def patch_lead(lead_id: str):
     changes = body(s.LeadPatch())
-    db = get_db()
-    lead = find_lead(db, lead_id)
-    if lead is None:
-        raise ApiError(404, f"no lead '{lead_id}'")
-    try:
-        changes = qualification_service.person_changes(db, state().config, lead, changes)
+    current = state()
+    try:  # audited by the import, as every lead write
+        lead_service.edit_lead(
+            get_db(),
+            lambda: current.config,
+            lead_id,
+            changes,
+            actor=privacy.actor(),
+            source="leads",
+        )
+    except lead_service.LeadNotFound:
+        raise ApiError(404, f"no lead '{lead_id}'") from None
     except QualificationError as error:
         problems = [{"field": f, "message": m} for f, m in error.problems]
         raise ApiError(422, "invalid request", problems) from None
-    _ingest("leads", [{"id": lead_id, "person": changes}])  # audited there, as every lead write
+    except ingest.ImportFailed as failed:
+        raise refused("leads", failed) from None
     return get_lead(lead_id)
 
 

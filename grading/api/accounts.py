@@ -4,41 +4,14 @@ from __future__ import annotations
 
 import math
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
+from ..list_args import AccountListArgs
 from ..services import accounts as account_service
 from . import api, args
 from .auth import READ, requires
 from .common import ApiError, get_db, state
 from .openapi import route
-from .schemas import CELL, SortedListArgs
-
-ACCOUNT_SORTS = {
-    "grade": "desc",
-    "fit_score": "desc",
-    "activity_score": "desc",
-    "leads": "desc",
-    "name": "asc",
-}
-
-
-class AccountListArgs(SortedListArgs):
-    SORTS = ACCOUNT_SORTS
-
-    model = fields.Str(metadata={"description": "default: the first model with an accounts block"})
-    cell = fields.List(fields.Str(validate=CELL), load_default=list)
-    fit = fields.List(fields.Str(validate=validate.OneOf(list("ABCD"))), load_default=list)
-    activity = fields.List(fields.Int(validate=validate.Range(1, 4)), load_default=list)
-    q = fields.Str(
-        validate=validate.Length(1, 200),
-        metadata={
-            "description": "words in the company's name or domain (every word must match,"
-            " the last as a prefix; case and accents ignored)"
-        },
-    )
-    sort = fields.Str(load_default="grade", validate=validate.OneOf(list(ACCOUNT_SORTS)))
-    page = fields.Int(load_default=1, validate=validate.Range(1, 1_000_000))
-    per_page = fields.Int(load_default=50, validate=validate.Range(1, 1000))
 
 
 class FitHit(Schema):

@@ -7,13 +7,14 @@ from functools import wraps
 
 from flask import g, request
 
+from ..core import roles
 from ..store import auth as token_store
 from .common import ApiError, get_db
 
-READ = frozenset({"admin", "marketing", "sales", "viewer"})
-SALES = frozenset({"admin", "marketing", "sales"})  # lifecycle and owner changes
-WRITE = frozenset({"admin", "marketing"})  # leads, events, outcomes
-ADMIN = frozenset({"admin"})  # re-grade, reload, accounts, erase
+READ = roles.roles_with(roles.READ)
+SALES = roles.roles_with(roles.CHANGE_LEADS)  # lifecycle, owner and qualification changes
+WRITE = roles.roles_with(roles.WRITE)  # leads, events, outcomes
+ADMIN = roles.roles_with(roles.ADMIN)  # re-grade, reload, erase, the audit log
 
 _last_touch: dict[int, float] = {}
 

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-from flask import current_app, request
-from marshmallow import Schema, ValidationError
-from werkzeug.datastructures import MultiDict
+from flask import request
 
 from grading.core import json_input
 
-from ..services.model_file.active import ModelState
-from ..store.db import connect
+from ..http_common import get_db, load_query, problems_of, state  # noqa: F401  (for the handlers)
 
 
 class ApiError(Exception):
@@ -45,87 +41,3 @@ def json_body(not_json: str = "the body must be JSON") -> Any:
     if data is None:
         raise ApiError(400, "the body must be JSON", [{"field": "", "message": "it is null"}])
     return data
-
-
-_threads = threading.local()
-KEPT_CONNECTIONS = 4  # per thread: one per database this thread served lately
-
-
-def get_db():
-    """This thread's connection to the app's database, kept between requests: SQLite's page
-    cache stays warm, and nothing is re-opened or re-checked per request. Writes run in
-    explicit transactions that roll back on any error, so nothing is left open between requests."""
-    path = current_app.config["DATABASE"]
-    kept = getattr(_threads, "connections", None)
-    if kept is None:
-        kept = _threads.connections = {}
-    db = kept.get(path)
-    if db is None:
-        if len(kept) >= KEPT_CONNECTIONS:
-            for old in kept.values():
-                old.conn.close()
-            kept.clear()
-        db = kept[path] = connect(path)
-    if db.conn.in_transaction:  # a request that died mid-transaction must not leak it
-        db.conn.rollback()
-    return db
-
-
-def state() -> ModelState:
-    return current_app.extensions["grading"]
-
-
-def problems_of(messages: Any, prefix: str = "") -> list[dict[str, str]]:
-    """marshmallow's nested error dict -> [{"field": "events[3].at", "message": …}]."""
-    out: list[dict[str, str]] = []
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            if key == "_schema":
-                name = prefix
-            elif isinstance(key, int):
-                name = f"{prefix}[{key}]"
-            else:
-                name = f"{prefix}.{key}" if prefix else str(key)
-            out.extend(problems_of(value, name))
-    elif isinstance(messages, list):
-        for item in messages:
-            if isinstance(item, dict | list):
-                out.extend(problems_of(item, prefix))
-            else:
-                out.append({"field": prefix, "message": str(item)})
-    else:
-        out.append({"field": prefix, "message": str(messages)})
-    return out
-
-
-def load_query(
-    schema: Schema, args: MultiDict, *, blank_is_absent: bool = False, extra: tuple[str, ...] = ()
-) -> tuple[dict[str, Any], list[dict[str, str]]]:
-    """Query parameters through their schema, one reading for the API and the web view: a list
-    field takes repeated and comma-separated values, the last value of any other counts, and a
-    parameter the schema does not know is a problem. `blank_is_absent`: an empty value (a form
-    field left empty) means not given. `extra`: parameters the caller reads itself.
-
-    Returns (what the schema loaded, []) or ({}, problems): each with its `field`, `message`
-    and the `value` given."""
-    data: dict[str, Any] = {}
-    for key in args:
-        if key in extra:
-            continue
-        values = args.getlist(key)
-        field = schema.fields.get(key)
-        if field is not None and field.__class__.__name__ == "List":
-            data[key] = [v for value in values for v in value.split(",") if v]
-        elif not blank_is_absent or values[-1]:
-            data[key] = values[-1]
-    try:
-        return schema.load(data), []
-    except ValidationError as error:
-        problems = problems_of(error.messages)
-    for problem in problems:
-        name, _, index = problem["field"].partition("[")
-        value = data.get(name, "")
-        if index and isinstance(value, list):
-            value = value[int(index.rstrip("]"))]
-        problem["value"] = str(value)
-    return {}, problems

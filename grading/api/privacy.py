@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask import g
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
+from ..list_args import AuditArgs
 from ..services import privacy
 from ..store import audit
 from . import api, args
@@ -36,14 +37,6 @@ class LeadExportOut(Schema):
     outcomes = fields.List(fields.Dict())
     webhook_messages = fields.List(fields.Dict())
     other = fields.Dict(metadata={"description": "rows of any other table that names the lead"})
-
-
-class AuditArgs(Schema):
-    limit = fields.Int(load_default=100, validate=validate.Range(1, 1000))
-    before = fields.Int(
-        validate=validate.Range(1, 2**63 - 1),  # SQLite's largest integer
-        metadata={"description": "entries older than this id (paging)"},
-    )
 
 
 class AuditEntry(Schema):

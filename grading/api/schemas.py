@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from grading.core.records import LIFECYCLES, MAX_ID, RecordError, parse_lead
 
+from ..list_args import LeadListArgs  # noqa: F401  (s.LeadListArgs of the handlers)
+
 MAX_BATCH = 10_000
-CELL = validate.Regexp(r"^[A-D][1-4]$", error="must be a cell like A4")
 ATTRIBUTES = {"keys": fields.Str(), "values": fields.Raw(allow_none=True)}
 
 
@@ -94,64 +95,6 @@ class LeadPatch(Schema):
     def something(self, data, **kwargs):
         if not data:
             raise ValidationError("give lifecycle, owner and/or qualification")
-
-
-class SortedListArgs(Schema):
-    """`sort` and `order` of a list. `order=asc` is always the lowest value first, `desc` the
-    highest: for `grade` the value is how hot the cell is (D1 lowest, A4 highest), for times how
-    recent. Without `order` a sort goes its own way (SORTS: best, highest or newest first; names
-    and ids A to Z), which is also what the web view's first click on a column shows."""
-
-    SORTS: dict[str, str] = {}  # sort -> its default order
-
-    order = fields.Str(
-        validate=validate.OneOf(["asc", "desc"]),
-        metadata={
-            "description": "asc: lowest first (for grade: D1 first), desc: highest first;"
-            " default: desc, but asc for name and id"
-        },
-    )
-
-    @post_load
-    def own_order(self, data, **kwargs):
-        data.setdefault("order", self.SORTS[data["sort"]])
-        return data
-
-
-LEAD_SORTS = {
-    "grade": "desc",
-    "fit_score": "desc",
-    "activity_score": "desc",
-    "last_activity": "desc",
-    "name": "asc",
-    "id": "asc",
-    "updated": "desc",
-}
-
-
-class LeadListArgs(SortedListArgs):
-    SORTS = LEAD_SORTS
-
-    model = fields.Str(metadata={"description": "default: the first model"})
-    category = fields.Str()
-    cell = fields.List(fields.Str(validate=CELL), load_default=list)
-    fit = fields.List(fields.Str(validate=validate.OneOf(list("ABCD"))), load_default=list)
-    activity = fields.List(fields.Int(validate=validate.Range(1, 4)), load_default=list)
-    lifecycle = fields.List(fields.Str(validate=validate.OneOf(LIFECYCLES)), load_default=list)
-    owner = fields.List(fields.Str(), load_default=list)
-    qualified = fields.Bool(
-        metadata={"description": "true: every qualification criterion ticked; false: not"}
-    )
-    q = fields.Str(
-        validate=validate.Length(1, 200),
-        metadata={
-            "description": "words in the name, e-mail, title, company name or domain, or lead id"
-            " (every word must match, the last as a prefix; case and accents ignored)"
-        },
-    )
-    sort = fields.Str(load_default="grade", validate=validate.OneOf(list(LEAD_SORTS)))
-    page = fields.Int(load_default=1, validate=validate.Range(1, 1_000_000))
-    per_page = fields.Int(load_default=50, validate=validate.Range(1, 1000))
 
 
 class MatrixArgs(Schema):

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlite_utils
 
@@ -124,3 +125,11 @@ def run_regrade(
         return next(r for r in run_store.list_runs(db, limit=5) if r["id"] == run_id)
     finally:
         run_store.release_lease(db, LEASE, holder)
+
+
+def recent_runs(db: sqlite_utils.Database, limit: int = 50) -> dict[str, Any]:
+    """The latest runs, newest first, and who holds the re-grade lease now (None: nobody)."""
+    return {
+        "runs": run_store.list_runs(db, limit=limit),
+        "running": run_store.lease_holder(db, LEASE, time.time()),
+    }

@@ -8,7 +8,8 @@ from typing import Any
 
 import sqlite_utils
 
-ROLES = ("admin", "marketing", "sales", "viewer")
+from grading.core.roles import ROLES
+
 TOKEN_PREFIX = "grd_"
 
 

@@ -6,10 +6,11 @@ import math
 
 from flask import abort, render_template, request
 
-from ..api.accounts import ACCOUNT_SORTS, AccountListArgs
-from ..api.common import get_db, state
+from ..http_common import get_db, state
+from ..list_args import ACCOUNT_SORTS, AccountListArgs
 from ..services import accounts as account_service
-from . import list_query, login_required, past_last_page, web
+from .blueprint import login_required, web
+from .lists import list_query, past_last_page
 
 
 @web.get("/accounts")

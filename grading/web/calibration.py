@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import abort, render_template, request
 
-from ..api.common import get_db, state
+from ..http_common import get_db, state
 from ..services import calibration as service
-from . import login_required, web
+from .blueprint import login_required, web
 
 HEAT_STEPS = 8  # heat-1 .. heat-9 of the stylesheet; heat-0 is a cell without outcomes
 

@@ -6,14 +6,13 @@ from datetime import UTC, datetime
 
 from flask import render_template, request
 
+from grading.core import roles
 from grading.core.config import ConfigError
 from grading.core.times import from_epoch, parse_time
 
-from ..api.common import get_db, state
+from ..http_common import get_db, state
 from ..services import preview as preview_service
-from . import login_required, web
-
-CAN_PREVIEW = {"admin", "marketing"}  # as POST /api/models/preview
+from .blueprint import login_required, web
 
 
 def _grid(model: preview_service.ModelPreview) -> dict:
@@ -46,7 +45,7 @@ def _grid(model: preview_service.ModelPreview) -> dict:
 
 
 @web.post("/models/preview")
-@login_required(CAN_PREVIEW)
+@login_required(roles.PREVIEW)
 def model_preview():
     upload = request.files.get("file")
     problems: list[str] = []

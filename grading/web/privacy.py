@@ -5,11 +5,12 @@ from __future__ import annotations
 import orjson
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 
-from ..api.common import get_db, load_query, state
-from ..api.privacy import AuditArgs
+from ..core import roles
+from ..http_common import get_db, load_query, state
+from ..list_args import AuditArgs
 from ..services import privacy
-from ..store import audit
-from . import login_required, web
+from ..services import users as user_service
+from .blueprint import login_required, web
 
 PAGE = 100
 
@@ -19,7 +20,7 @@ def actor() -> str:
 
 
 @web.get("/leads/<lead:lead_id>/export")
-@login_required({"admin"})
+@login_required(roles.ADMIN)
 def lead_export(lead_id: str):
     document = privacy.export_lead(get_db(), state().config, lead_id)
     if document is None:
@@ -33,7 +34,7 @@ def lead_export(lead_id: str):
 
 
 @web.route("/leads/<lead:lead_id>/erase", methods=["GET", "POST"])
-@login_required({"admin"})
+@login_required(roles.ADMIN)
 def lead_erase(lead_id: str):
     db = get_db()
     if request.method == "POST":
@@ -59,13 +60,13 @@ def lead_erase(lead_id: str):
 
 
 @web.get("/audit")
-@login_required({"admin"})
+@login_required(roles.ADMIN)
 def audit_log():
     # the API's reading and bounds: an id beyond SQLite's integers is a bad link, not a 500
     params, problems = load_query(AuditArgs(), request.args, blank_is_absent=True)
     if problems:
         abort(400, "; ".join(f"{p['field']}: {p['message']}" for p in problems))
     before = params.get("before")
-    entries = audit.entries(get_db(), limit=PAGE + 1, before=before)
+    entries = user_service.audit_log(get_db(), limit=PAGE + 1, before=before)
     older = entries[PAGE - 1]["id"] if len(entries) > PAGE else None
     return render_template("audit.html", entries=entries[:PAGE], older=older)

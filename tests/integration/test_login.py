@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from grading.web import MAX_NEXT, safe_next
+from grading.web.blueprint import MAX_NEXT, safe_next
 from tests.integration.test_server import BIN, server  # noqa: F401  (the server fixture)
 from tests.integration.test_web import csrf, login, site  # noqa: F401  (the site fixture)
 

@@ -4,6 +4,7 @@ audit log, and login rate limiting (issue 6)."""
 import os
 import re
 import sqlite3
+import time
 from datetime import UTC, datetime
 
 import orjson
@@ -14,7 +15,7 @@ from grading.services.ingest import import_records
 from grading.store.db import connect
 from grading.store.privacy import tables_with
 from grading.store.users import create_user
-from grading.web.throttle import PER_NAME, WINDOW_S, LoginThrottle
+from grading.web.login import PER_ADDRESS, PER_NAME, WINDOW_S
 
 EMAIL = "ana.secret@acme.io"
 
@@ -309,21 +310,33 @@ def test_logins_are_rate_limited_per_name_and_address(site):
     assert login(client, "sam").status_code == 302  # another name still gets in
 
 
-def test_the_throttle_forgets_failures_after_the_window():
-    now = [1000.0]
-    throttle = LoginThrottle(clock=lambda: now[0])
+def test_the_throttle_forgets_failures_after_the_window(site, monkeypatch):
+    now = [float(int(time.time()))]
+    monkeypatch.setattr(time, "time", lambda: now[0])  # the throttle's clock, frozen
+
+    def wait_seconds(name, address, password="wrong"):
+        """0 when a try is allowed (it then fails, but for `password`), else the Retry-After."""
+        client = site.test_client()
+        client.environ_base["REMOTE_ADDR"] = address
+        response = login(client, name, password)
+        assert response.status_code in (302, 401, 429)
+        return int(response.headers["Retry-After"]) if response.status_code == 429 else 0
+
     for _ in range(PER_NAME - 1):
-        throttle.failed("Ada", "10.0.0.1")
-    assert throttle.wait_seconds("ada", "10.0.0.1") == 0
-    throttle.failed("ada ", "10.0.0.1")
-    assert throttle.wait_seconds("ada", "10.0.0.1") == WINDOW_S + 1
-    assert throttle.wait_seconds("ada", "10.0.0.2") == 0  # per address
+        assert wait_seconds("Ada", "10.0.0.1") == 0
+    assert wait_seconds("ada ", "10.0.0.1") == 0  # the last failure allowed
+    assert wait_seconds("ada", "10.0.0.1") == WINDOW_S + 1
+    assert wait_seconds("ada", "10.0.0.2", "correct horse") == 0  # per address
     now[0] += WINDOW_S
-    assert throttle.wait_seconds("ada", "10.0.0.1") == 0
-    for i in range(30):
-        throttle.failed(f"user{i}", "10.0.0.9")  # spraying many names from one address
-    assert throttle.wait_seconds("someone-else", "10.0.0.9") > 0
-    throttle.succeeded("ada", "10.0.0.1")
+    assert wait_seconds("ada", "10.0.0.1", "correct horse") == 0
+    for i in range(PER_ADDRESS):
+        wait_seconds(f"user{i}", "10.0.0.9")  # spraying many names from one address
+    assert wait_seconds("someone-else", "10.0.0.9") > 0
+    for _ in range(PER_NAME - 1):
+        wait_seconds("ada", "10.0.0.3")
+    assert wait_seconds("ada", "10.0.0.3", "correct horse") == 0
+    for _ in range(PER_NAME):  # a good login forgot the name's failures from there
+        assert wait_seconds("ada", "10.0.0.3") == 0
 
 
 MARK = "Qx9Erase"  # in every personal field; searched in the raw files case-insensitively

@@ -1,0 +1,79 @@
+"""What the API and the web view share per request: the database handle, the model state, and
+query parameters read through a marshmallow schema (one reading for both)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+from flask import current_app
+from marshmallow import Schema, ValidationError
+from werkzeug.datastructures import MultiDict
+
+from .services.database import kept_connection
+from .services.model_file.active import ModelState
+
+
+def get_db() -> sqlite_utils.Database:
+    """This thread's kept connection to the app's database (services.database.kept_connection)."""
+    return kept_connection(current_app.config["DATABASE"])
+
+
+def state() -> ModelState:
+    return current_app.extensions["grading"]
+
+
+def problems_of(messages: Any, prefix: str = "") -> list[dict[str, str]]:
+    """marshmallow's nested error dict -> [{"field": "events[3].at", "message": …}]."""
+    out: list[dict[str, str]] = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if key == "_schema":
+                name = prefix
+            elif isinstance(key, int):
+                name = f"{prefix}[{key}]"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            out.extend(problems_of(value, name))
+    elif isinstance(messages, list):
+        for item in messages:
+            if isinstance(item, dict | list):
+                out.extend(problems_of(item, prefix))
+            else:
+                out.append({"field": prefix, "message": str(item)})
+    else:
+        out.append({"field": prefix, "message": str(messages)})
+    return out
+
+
+def load_query(
+    schema: Schema, args: MultiDict, *, blank_is_absent: bool = False, extra: tuple[str, ...] = ()
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """Query parameters through their schema, one reading for the API and the web view: a list
+    field takes repeated and comma-separated values, the last value of any other counts, and a
+    parameter the schema does not know is a problem. `blank_is_absent`: an empty value (a form
+    field left empty) means not given. `extra`: parameters the caller reads itself.
+
+    Returns (what the schema loaded, []) or ({}, problems): each with its `field`, `message`
+    and the `value` given."""
+    data: dict[str, Any] = {}
+    for key in args:
+        if key in extra:
+            continue
+        values = args.getlist(key)
+        field = schema.fields.get(key)
+        if field is not None and field.__class__.__name__ == "List":
+            data[key] = [v for value in values for v in value.split(",") if v]
+        elif not blank_is_absent or values[-1]:
+            data[key] = values[-1]
+    try:
+        return schema.load(data), []
+    except ValidationError as error:
+        problems = problems_of(error.messages)
+    for problem in problems:
+        name, _, index = problem["field"].partition("[")
+        value = data.get(name, "")
+        if index and isinstance(value, list):
+            value = value[int(index.rstrip("]"))]
+        problem["value"] = str(value)
+    return {}, problems
