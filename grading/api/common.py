@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import Any
 
@@ -129,3 +130,37 @@ def load_query(
             value = value[int(index.rstrip("]"))]
         problem["value"] = str(value)
     return {}, problems
+
+
+UNKNOWN_MODEL = "unknown model or category"  # what model_and_category's 404 is, in the document
+
+
+def model_and_category(params: dict) -> tuple[str, str]:
+    """The model (default: the first) and category ("": none) a request names; 404 naming the
+    parameter for one the model file does not have."""
+    config = state().config
+    name = params.get("model") or config.models[0].name
+    model = config.model(name)
+    if model is None:
+        raise ApiError(
+            404, f"unknown model '{name}'", [{"field": "model", "message": "unknown model"}]
+        )
+    category = params.get("category") or ""
+    if category and model.category(category) is None:
+        raise ApiError(
+            404,
+            f"unknown category '{category}'",
+            [{"field": "category", "message": "unknown category"}],
+        )
+    return name, category
+
+
+def page_of(items: list, total: int, page: int, per_page: int) -> dict:
+    """One page of a list as every list endpoint answers it (a page past the last: no items)."""
+    return {
+        "items": items,
+        "total": total,
+        "page": page,
+        "per_page": per_page,
+        "pages": math.ceil(total / per_page),
+    }

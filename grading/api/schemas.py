@@ -1,99 +1,15 @@
-"""Request and response schemas of the API; the OpenAPI document is generated from these."""
+"""Schemas more than one resource uses, or the web view too: list sorting, the lead-list query
+(the API's GET /leads and the web's lead list read it alike), a grade with its explanation, a
+page of leads, and the error every endpoint answers with. Each resource's own schemas are in its
+module."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, fields, post_load, validate
 
-from grading.core.records import LIFECYCLES, MAX_ID, RecordError, parse_lead
+from grading.core.records import LIFECYCLES
 
-MAX_BATCH = 10_000
 CELL = validate.Regexp(r"^[A-D][1-4]$", error="must be a cell like A4")
-ATTRIBUTES = {"keys": fields.Str(), "values": fields.Raw(allow_none=True)}
-
-
-class LeadIn(Schema):
-    id = fields.Str(required=True, validate=validate.Length(1, MAX_ID))
-    person = fields.Dict(
-        **ATTRIBUTES, load_default=dict, metadata={"description": "free-form; null removes"}
-    )
-    company = fields.Dict(
-        **ATTRIBUTES, load_default=dict, metadata={"description": "shared by domain, else name"}
-    )
-
-    @validates_schema
-    def attributes(self, data, **kwargs):
-        try:
-            parse_lead(data)
-        except RecordError as error:
-            raise ValidationError(_by_field(error)) from None
-
-
-def _by_field(error: RecordError) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for name, reason in error.problems:
-        out.setdefault(name or "_schema", []).append(reason)
-    return out
-
-
-class LeadBatchIn(Schema):
-    leads = fields.List(
-        fields.Nested(LeadIn), required=True, validate=validate.Length(1, MAX_BATCH)
-    )
-
-
-class EventIn(Schema):
-    id = fields.Str(
-        validate=validate.Length(1, MAX_ID), metadata={"description": "makes resending harmless"}
-    )
-    lead = fields.Str(required=True, validate=validate.Length(1, MAX_ID))
-    type = fields.Str(required=True, validate=validate.Length(1, MAX_ID))
-    at = fields.Str(
-        required=True, metadata={"format": "date-time", "description": "ISO-8601 with offset"}
-    )
-    properties = fields.Dict(**ATTRIBUTES, load_default=dict)
-
-
-class EventBatchIn(Schema):
-    events = fields.List(
-        fields.Nested(EventIn), required=True, validate=validate.Length(1, MAX_BATCH)
-    )
-
-
-class EventEnvelopeIn(Schema):
-    """The envelope of EventBatchIn; its items are checked by grading.core.records.parse_event,
-    the importer's validation, which agrees with EventIn (tested) at a tenth of the cost."""
-
-    events = fields.List(fields.Raw(), required=True, validate=validate.Length(1, MAX_BATCH))
-
-
-class OutcomeIn(Schema):
-    lead = fields.Str(required=True, validate=validate.Length(1, MAX_ID))
-    outcome = fields.Str(required=True, validate=validate.OneOf(["won", "lost"]))
-    at = fields.Str(required=True, metadata={"format": "date-time"})
-    amount = fields.Float(allow_none=True, allow_nan=False)
-
-
-class OutcomeBatchIn(Schema):
-    outcomes = fields.List(
-        fields.Nested(OutcomeIn), required=True, validate=validate.Length(1, MAX_BATCH)
-    )
-
-
-class LeadPatch(Schema):
-    lifecycle = fields.Str(validate=validate.OneOf(LIFECYCLES))
-    owner = fields.Str(allow_none=True, validate=validate.Length(0, MAX_ID))
-    qualification = fields.Dict(
-        keys=fields.Str(),
-        values=fields.Raw(),
-        metadata={
-            "description": "criterion id -> true (tick) or false (untick); others stay as they are"
-        },
-    )
-
-    @validates_schema
-    def something(self, data, **kwargs):
-        if not data:
-            raise ValidationError("give lifecycle, owner and/or qualification")
 
 
 class SortedListArgs(Schema):
@@ -154,29 +70,6 @@ class LeadListArgs(SortedListArgs):
     per_page = fields.Int(load_default=50, validate=validate.Range(1, 1000))
 
 
-class MatrixArgs(Schema):
-    model = fields.Str()
-    category = fields.Str()
-
-
-class RouteMembersArgs(Schema):
-    model = fields.Str()
-    category = fields.Str()
-    to = fields.Str(required=True)
-    queue = fields.Str()
-    campaign = fields.Str()
-    page = fields.Int(load_default=1, validate=validate.Range(1, 1_000_000))
-    per_page = fields.Int(load_default=100, validate=validate.Range(1, 1000))
-
-
-class RegradeIn(Schema):
-    model = fields.Str()
-    as_of = fields.Str(metadata={"format": "date-time"})
-
-
-# responses ---------------------------------------------------------------------------------
-
-
 class Contribution(Schema):
     rule = fields.Str()
     label = fields.Str(allow_none=True)
@@ -223,54 +116,6 @@ class GradeOut(Schema):
     graded_at = fields.Str()
 
 
-class HistoryOut(Schema):
-    model = fields.Str()
-    category = fields.Str(allow_none=True)
-    from_ = fields.Str(data_key="from", attribute="from", allow_none=True)
-    to = fields.Str(allow_none=True)
-    from_route = fields.Nested(Route, allow_none=True)
-    to_route = fields.Nested(Route, allow_none=True)
-    at = fields.Str()
-    reason = fields.Str()
-
-
-class EventOut(Schema):
-    id = fields.Str(allow_none=True)
-    type = fields.Str()
-    at = fields.Str()
-    properties = fields.Dict()
-
-
-class CriterionOut(Schema):
-    id = fields.Str()
-    label = fields.Str()
-    ticked = fields.Bool()
-
-
-class QualificationOut(Schema):
-    qualified = fields.Bool(metadata={"description": "every criterion ticked"})
-    criteria = fields.List(fields.Nested(CriterionOut))
-
-
-class LeadOut(Schema):
-    id = fields.Str()
-    name = fields.Str(
-        allow_none=True, metadata={"description": "name, else first and last name, else e-mail"}
-    )
-    person = fields.Dict()
-    company = fields.Dict()
-    lifecycle = fields.Str()
-    owner = fields.Str(allow_none=True)
-    handed_over_at = fields.Str(allow_none=True)
-    created_at = fields.Str()
-    updated_at = fields.Str()
-    grades = fields.List(fields.Nested(GradeOut))
-    history = fields.List(fields.Nested(HistoryOut))
-    events = fields.List(fields.Nested(EventOut), metadata={"description": "the latest 20"})
-    events_total = fields.Int(metadata={"description": "every event stored for the lead"})
-    qualification = fields.Nested(QualificationOut)
-
-
 class LeadListItem(GradeOut):
     id = fields.Str()
     qualified = fields.Bool(metadata={"description": "every qualification criterion ticked"})
@@ -291,110 +136,6 @@ class LeadList(Schema):
     page = fields.Int()
     per_page = fields.Int()
     pages = fields.Int()
-
-
-class IngestOut(Schema):
-    received = fields.Int()
-    stored = fields.Int()
-    duplicates = fields.Int()
-    regraded = fields.Int(metadata={"description": "leads re-graded before the response"})
-    changed = fields.Int(metadata={"description": "grades whose cell or route changed"})
-
-
-class Cell(Schema):
-    leads = fields.Int()
-    won = fields.Int()
-    lost = fields.Int()
-    conversion = fields.Float(allow_none=True)
-
-
-class MatrixOut(Schema):
-    model = fields.Str()
-    category = fields.Str(allow_none=True)
-    cells = fields.Dict(keys=fields.Str(), values=fields.Nested(Cell))
-    total = fields.Int()
-
-
-class RouteCount(Schema):
-    model = fields.Str()
-    category = fields.Str(allow_none=True)
-    route = fields.Nested(Route)
-    members = fields.Int()
-
-
-class RoutesOut(Schema):
-    routes = fields.List(fields.Nested(RouteCount))
-
-
-class RunOut(Schema):
-    id = fields.Int()
-    trigger = fields.Str()
-    reason = fields.Str()
-    started_at = fields.Str()
-    finished_at = fields.Str(allow_none=True)
-    leads = fields.Int(allow_none=True)
-    changed = fields.Int(allow_none=True)
-    rows_written = fields.Int(allow_none=True)
-    model_digest = fields.Str(allow_none=True)
-    error = fields.Str(allow_none=True)
-
-
-class RunsOut(Schema):
-    runs = fields.List(fields.Nested(RunOut))
-    running = fields.Str(allow_none=True, metadata={"description": "holder of the re-grade lease"})
-
-
-class ModelOut(Schema):
-    name = fields.Str()
-    label = fields.Str(allow_none=True)
-    categories = fields.List(fields.Str())
-    fit_rules = fields.Int()
-    activity_rules = fields.Int()
-
-
-class ModelsOut(Schema):
-    path = fields.Str()
-    digest = fields.Str()
-    schedule = fields.Str(allow_none=True)
-    models = fields.List(fields.Nested(ModelOut))
-    refused = fields.List(
-        fields.Str(), metadata={"description": "problems of a newer file that was refused"}
-    )
-
-
-class ReloadOut(Schema):
-    changed = fields.Bool()
-    problems = fields.List(fields.Str())
-    run = fields.Nested(RunOut, allow_none=True)
-
-
-class WebhookStatus(Schema):
-    url = fields.Str(
-        metadata={
-            "description": "the whole URL for admins; scheme and host only for other roles "
-            "(https://hooks.example.com/…): paths and query strings carry receivers' tokens"
-        }
-    )
-    configured = fields.Bool(
-        metadata={"description": "false: the URL left the model file; its messages wait"}
-    )
-    pending = fields.Int()
-    delivered = fields.Int()
-    failing = fields.Bool()
-    attempts = fields.Int(allow_none=True)
-    last_error = fields.Str(allow_none=True)
-    next_attempt_at = fields.Str(allow_none=True)
-    oldest_pending_at = fields.Str(allow_none=True)
-
-
-class WebhooksOut(Schema):
-    webhooks = fields.List(fields.Nested(WebhookStatus))
-
-
-class Health(Schema):
-    status = fields.Str()
-    schema_version = fields.Int()
-    model_digest = fields.Str()
 
 
 class Problem(Schema):
