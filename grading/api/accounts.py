@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import math
-
 from marshmallow import Schema, fields
 
 from ..list_args import AccountListArgs
 from ..services import accounts as account_service
-from . import api, args
 from .auth import READ, requires
-from .common import ApiError, get_db, state
-from .openapi import route
+from .blueprint import api
+from .common import ApiError, get_db, page_of, state
 
 
 class FitHit(Schema):
@@ -111,17 +108,13 @@ def accounts_model(name: str | None) -> str | None:
     return name
 
 
-@route(
-    "GET",
-    "/accounts",
-    AccountList,
-    query=AccountListArgs,
-    summary="Companies with their account grade in a model",
-)
 @api.get("/accounts")
 @requires(READ)
-def list_accounts():
-    params = args(AccountListArgs())
+@api.arguments(AccountListArgs, location="query")
+@api.response(200, AccountList)
+@api.error(404, "unknown model, or one that grades no accounts")
+def list_accounts(params: dict):
+    """Companies with their account grade in a model"""
     model = accounts_model(params.get("model"))
     per_page, page = params["per_page"], params["page"]
     rows, total = [], 0
@@ -139,27 +132,15 @@ def list_accounts():
             limit=per_page,
             offset=(page - 1) * per_page,
         )
-    return AccountList().dump(
-        {
-            "model": model,
-            "items": rows,
-            "total": total,
-            "page": page,
-            "per_page": per_page,
-            "pages": math.ceil(total / per_page),
-        }
-    )
+    return {"model": model, **page_of(rows, total, page, per_page)}
 
 
-@route(
-    "GET",
-    "/accounts/{company_id}",
-    AccountOut,
-    summary="One company: its account grades, their explanation, and its people with their cells",
-)
 @api.get("/accounts/<company_id>")
 @requires(READ)
+@api.response(200, AccountOut)
+@api.error(404, "no company with this id")
 def get_account(company_id: str):
+    """One company: its account grades, their explanation, and its people with their cells"""
     account_service.drain(get_db(), state().config)
     report = (
         account_service.account_report(get_db(), int(company_id))
@@ -168,4 +149,4 @@ def get_account(company_id: str):
     )
     if report is None:
         raise ApiError(404, f"no company '{company_id}'")
-    return AccountOut().dump(report)
+    return report

@@ -9,6 +9,7 @@ from flask import g, request
 
 from ..core import roles
 from ..store import auth as token_store
+from .blueprint import api
 from .common import ApiError, get_db
 
 READ = roles.roles_with(roles.READ)
@@ -37,6 +38,9 @@ def authenticate() -> tuple[int, str, str]:
 
 
 def requires(roles: frozenset[str]):
+    """A token of one of `roles`, checked before anything else of the request is read; in the
+    document: the roles, 401, and 403 where some role is left out."""
+
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
@@ -46,7 +50,11 @@ def requires(roles: frozenset[str]):
             g.token = {"id": token_id, "name": name, "role": role}
             return view(*args, **kwargs)
 
-        wrapper.roles = roles
-        return wrapper
+        documented = api.doc(description="Roles: " + ", ".join(sorted(roles)))(wrapper)
+        documented = api.error(401, "no or bad token")(documented)
+        if roles != READ:  # READ is every role: nobody gets a 403 there
+            documented = api.error(403, "role not allowed")(documented)
+        documented.roles = roles
+        return documented
 
     return decorate

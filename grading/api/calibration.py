@@ -5,10 +5,9 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from ..services import calibration as service
-from . import api, args
 from .auth import READ, requires
+from .blueprint import api
 from .common import ApiError, get_db, state
-from .openapi import route
 
 RATE = {"allow_none": True}
 
@@ -77,19 +76,15 @@ class CalibrationOut(Schema):
     activity_auc = fields.Float(**RATE, metadata={"description": "ROC AUC of the activity score"})
 
 
-@route(
-    "GET",
-    "/calibration",
-    CalibrationOut,
-    query=CalibrationArgs,
-    summary="Rules and cells against won and lost deals, each lead as of its outcome's time",
-)
 @api.get("/calibration")
 @requires(READ)
-def calibration():
-    params = args(CalibrationArgs())
+@api.arguments(CalibrationArgs, location="query")
+@api.response(200, CalibrationOut)
+@api.error(404, "unknown model")
+def calibration(params: dict):
+    """Rules and cells against won and lost deals, each lead as of its outcome's time"""
     try:
         data = service.calibration(get_db(), state().config, params.get("model"))
     except service.UnknownModel as error:
         raise ApiError(404, str(error), [{"field": "model", "message": "unknown model"}]) from None
-    return CalibrationOut().dump(data)
+    return data

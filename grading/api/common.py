@@ -1,7 +1,9 @@
-"""What every API handler shares: the request's database connection, the model state, errors."""
+"""What every API handler shares: errors, the JSON body, the model and category a query names,
+a page; the request's database connection and the model state come from grading/http_common.py."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flask import request
@@ -41,3 +43,37 @@ def json_body(not_json: str = "the body must be JSON") -> Any:
     if data is None:
         raise ApiError(400, "the body must be JSON", [{"field": "", "message": "it is null"}])
     return data
+
+
+UNKNOWN_MODEL = "unknown model or category"  # what model_and_category's 404 is, in the document
+
+
+def model_and_category(params: dict) -> tuple[str, str]:
+    """The model (default: the first) and category ("": none) a request names; 404 naming the
+    parameter for one the model file does not have."""
+    config = state().config
+    name = params.get("model") or config.models[0].name
+    model = config.model(name)
+    if model is None:
+        raise ApiError(
+            404, f"unknown model '{name}'", [{"field": "model", "message": "unknown model"}]
+        )
+    category = params.get("category") or ""
+    if category and model.category(category) is None:
+        raise ApiError(
+            404,
+            f"unknown category '{category}'",
+            [{"field": "category", "message": "unknown category"}],
+        )
+    return name, category
+
+
+def page_of(items: list, total: int, page: int, per_page: int) -> dict:
+    """One page of a list as every list endpoint answers it (a page past the last: no items)."""
+    return {
+        "items": items,
+        "total": total,
+        "page": page,
+        "per_page": per_page,
+        "pages": math.ceil(total / per_page),
+    }

@@ -1,116 +1,93 @@
-"""The OpenAPI 3 document, generated from the marshmallow schemas the handlers use."""
+"""The OpenAPI 3 document, built by flask-smorest from the endpoints' own declarations (see
+blueprint.py) and served at GET /api/openapi.json to any token."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from functools import lru_cache
 
-from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Flask, current_app, jsonify
+from flask_smorest import Api
+from flask_smorest.spec.plugins import FlaskPlugin
 
-from . import schemas as s
+from ..lead_urls import LeadIdConverter
+from .auth import READ, requires
+from .blueprint import api
+from .schemas import ErrorOut
 
-
-@dataclass(frozen=True)
-class ApiRoute:
-    method: str
-    path: str
-    response: type
-    request: type | None
-    query: type | None
-    summary: str
-    view: object
-
-
-ROUTES: list[ApiRoute] = []
 LEAD_ID = (
     "the lead's id as one percent-encoded path segment: '/' as %2F, '%' as %25, '?' as %3F, "
     "'#' as %23 (an unencoded '/' is never part of an id)"
 )
-BAD_JSON = (
-    "the body is not JSON the API accepts: invalid JSON or UTF-8, a lone surrogate, NaN, "
-    "Infinity, a number that overflows (1e999), an integer beyond signed 64 bits, nesting deeper "
-    "than 64 levels; named by path where the value parsed"
-)
+PATH_DESCRIPTIONS = {LeadIdConverter: LEAD_ID}  # a path parameter's text, by its converter
+SPEC = {
+    "title": "grading",
+    "version": "1",
+    "openapi_version": "3.0.3",
+    "info": {
+        "description": "Grades B2B leads on fit (A-D, A best) and activity (1-4, 4 most active)."
+    },
+    "servers": [{"url": api.url_prefix}],
+    "security": [{"bearer": []}],
+}
 
 
-def route(
-    method: str, path: str, response: type, request: type | None = None, *, query=None, summary=""
-):
-    """Record an endpoint for the document; wraps nothing."""
+class ServerPaths(FlaskPlugin):
+    """Paths as seen from the document's server (/api), and a path's parameters listed on each
+    of its operations, where clients have always found them."""
 
-    def record(view):
-        ROUTES.append(ApiRoute(method, path, response, request, query, summary, view))
-        return view
+    def rule_to_params(self, rule):
+        params = super().rule_to_params(rule)
+        for param in params:
+            text = PATH_DESCRIPTIONS.get(type(rule._converters[param["name"]]))
+            if text:
+                param["description"] = text
+        return params
 
-    return record
-
-
-def _operation(item: ApiRoute) -> dict:
-    roles = getattr(item.view, "roles", None)
-    operation: dict = {
-        "summary": item.summary,
-        "responses": {
-            "200": {"description": "OK", "content": {"application/json": {"schema": item.response}}}
-        },
-    }
-    if roles is None:
-        operation["security"] = []
-    else:
-        operation["description"] = "Roles: " + ", ".join(sorted(roles))
-        for status, text in (("401", "no or bad token"), ("403", "role not allowed")):
-            operation["responses"][status] = _error(text)
-    parameters = [
-        {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
-        | ({"description": LEAD_ID} if name == "lead_id" else {})
-        for name in re.findall(r"{(\w+)}", item.path)
-    ]
-    if item.query is not None:
-        parameters.append({"in": "query", "schema": item.query})
-        operation["responses"]["400"] = _error("bad query parameters, listed by field")
-    if parameters:
-        operation["parameters"] = parameters
-    if item.request is not None:
-        operation["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": item.request}},
-        }
-        operation["responses"]["400"] = _error(BAD_JSON)
-        operation["responses"]["413"] = _error("the body is over 10 MB")
-        operation["responses"]["422"] = _error(
-            "every problem, by field and item; nothing was stored"
-        )
-    names_a_model = item.request is not None and "model" in item.request._declared_fields
-    if "{" in item.path or item.query is not None or names_a_model:
-        operation["responses"]["404"] = _error("unknown lead, model or category")
-    if item.path == "/regrade":
-        operation["responses"]["409"] = _error("another re-grade holds the lease")
-    return operation
+    def path_helper(self, rule, operations, parameters, **kwargs):
+        path = super().path_helper(rule=rule, operations=operations, parameters=parameters)
+        for operation in operations.values():
+            if parameters:
+                operation["parameters"] = [*parameters, *operation.get("parameters", [])]
+            if "summary" in operation:  # a docstring's first paragraph, however it wraps
+                operation["summary"] = " ".join(operation["summary"].split())
+        parameters.clear()
+        return path.removeprefix(api.url_prefix)
 
 
-def _error(description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": s.ErrorOut}}}
+class GradingApi(Api):
+    """flask-smorest's Api minus what would change the API's answers: errors keep the shape
+    app.py gives them (no error handler of its own), no documentation pages (they load their
+    scripts from a CDN; the document is served below, behind a token), no default error
+    response of another shape and no pagination header (our lists page in their bodies)."""
+
+    DEFAULT_ERROR_RESPONSE_NAME = None
+    ERROR_SCHEMA = ErrorOut
+
+    def _register_error_handlers(self):
+        pass
+
+    def _register_doc_blueprint(self):
+        pass
+
+    def _register_pagination_header(self):
+        pass
 
 
 @lru_cache(maxsize=1)
 def document() -> dict:
-    spec = APISpec(
-        title="grading",
-        version="1",
-        openapi_version="3.0.3",
-        plugins=[MarshmallowPlugin()],
-        info={
-            "description": "Grades B2B leads on fit (A-D, A best) and activity (1-4, 4 most active)."
-        },
-        servers=[{"url": "/api"}],
-    )
-    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    paths: dict[str, dict] = {}
-    for item in ROUTES:
-        paths.setdefault(item.path, {})[item.method.lower()] = _operation(item)
-    for path, operations in paths.items():
-        spec.path(path=path, operations=operations)
-    out = spec.to_dict()
-    out["security"] = [{"bearer": []}]
-    return out
+    """The document, built once per process: it depends on the code alone. flask-smorest builds
+    it from the blueprint registered on an app of its own, which routes as ours does."""
+    scratch = Flask(__name__)
+    scratch.url_map.converters.update(current_app.url_map.converters)
+    rest = GradingApi(scratch, spec_kwargs={**SPEC, "flask_plugin": ServerPaths()})
+    rest.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    rest.register_blueprint(api)
+    return rest.spec.to_dict()
+
+
+@api.get("/openapi.json")
+@requires(READ)
+@api.response(200, {"type": "object"}, description="this document")
+def openapi():
+    """The OpenAPI 3 document of this API"""
+    return jsonify(document())

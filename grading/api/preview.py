@@ -16,10 +16,9 @@ from grading.core.config import ConfigError
 from grading.core.times import from_epoch, parse_time
 
 from ..services import preview as preview_service
-from . import api
 from .auth import WRITE, requires
+from .blueprint import api
 from .common import ApiError, get_db, json_body, problems_of, state
-from .openapi import route
 
 _LINE = re.compile(r"^line (\d+)(, column \d+)?: (.*)$", re.S)  # column: a YAML syntax error
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
@@ -117,18 +116,14 @@ def config_problems(problems: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-@route(
-    "POST",
-    "/models/preview",
-    PreviewOut,
-    PreviewIn,
-    summary="Preview a changed model file: leads moving from each cell to each other cell and "
-    "rule hits that change, against the active file; nothing is written. The body may also be "
-    "the YAML file itself (Content-Type text/yaml, as_of in the query string).",
-)
 @api.post("/models/preview")
 @requires(WRITE)
+@api.documents_body(PreviewIn)
+@api.response(200, PreviewOut)
 def preview_models():
+    """Preview a changed model file: leads moving from each cell to each other cell and rule hits
+    that change, against the active file; nothing is written. The body may also be the YAML file
+    itself (Content-Type text/yaml, as_of in the query string)."""
     text, as_of = _request()
     try:
         new = preview_service.read_new_config(text)
@@ -139,4 +134,4 @@ def preview_models():
             config_problems(error.problems),
         ) from None
     result = preview_service.preview(get_db(), state().config, new, as_of=as_of)
-    return PreviewOut().dump(result.as_dict())
+    return result.as_dict()

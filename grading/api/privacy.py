@@ -8,10 +8,9 @@ from marshmallow import Schema, fields
 from ..list_args import AuditArgs
 from ..services import privacy
 from ..store import audit
-from . import api, args
 from .auth import ADMIN, requires
+from .blueprint import api
 from .common import ApiError, get_db, state
-from .openapi import route
 
 
 class ErasedOut(Schema):
@@ -57,38 +56,34 @@ def actor() -> str:
     return f"token:{g.token['name']} #{g.token['id']}"
 
 
-@route(
-    "GET", "/leads/{lead_id}/export", LeadExportOut, summary="Everything stored about one person"
-)
 @api.get("/leads/<lead:lead_id>/export")
 @requires(ADMIN)
+@api.response(200, LeadExportOut)
+@api.error(404, "no lead with this id")
 def export_lead(lead_id: str):
+    """Everything stored about one person"""
     document = privacy.export_lead(get_db(), state().config, lead_id)
     if document is None:
         raise ApiError(404, f"no lead '{lead_id}'")
-    return LeadExportOut().dump(document)
+    return document
 
 
-@route(
-    "DELETE",
-    "/leads/{lead_id}",
-    ErasedOut,
-    summary="Erase a person: lead, events, outcomes, grades, history, webhook messages",
-)
 @api.delete("/leads/<lead:lead_id>")
 @requires(ADMIN)
+@api.response(200, ErasedOut)
+@api.error(404, "no lead with this id")
 def erase_lead(lead_id: str):
+    """Erase a person: lead, events, outcomes, grades, history, webhook messages"""
     erased = privacy.forget(get_db(), state().config, lead_id, actor())
     if erased is None:
         raise ApiError(404, f"no lead '{lead_id}'")
-    return ErasedOut().dump({"lead": lead_id, **erased})
+    return {"lead": lead_id, **erased}
 
 
-@route("GET", "/audit", AuditOut, query=AuditArgs, summary="The audit log, newest first")
 @api.get("/audit")
 @requires(ADMIN)
-def audit_log():
-    params = args(AuditArgs())
-    return AuditOut().dump(
-        {"entries": audit.entries(get_db(), params["limit"], params.get("before"))}
-    )
+@api.arguments(AuditArgs, location="query")
+@api.response(200, AuditOut)
+def audit_log(params: dict):
+    """The audit log, newest first"""
+    return {"entries": audit.entries(get_db(), params["limit"], params.get("before"))}

@@ -53,7 +53,7 @@ class LeadFilter:
     def from_params(
         cls, model: str, category: str, params: dict[str, Any], routes=()
     ) -> LeadFilter:
-        """From the lead-list parameters the API and the web view share (api.schemas.LeadListArgs)."""
+        """From the lead-list parameters the API and the web view share (list_args.LeadListArgs)."""
         return cls(
             model=model,
             category=category,
@@ -180,7 +180,7 @@ def list_leads(
 def list_page(
     db: sqlite_utils.Database, lead_filter: LeadFilter, params: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], int]:
-    """The page of a lead list its parameters ask for (api.schemas.LeadListArgs: sort, order,
+    """The page of a lead list its parameters ask for (list_args.LeadListArgs: sort, order,
     page, per_page), with the total."""
     per_page = params["per_page"]
     rows, total = list_leads(

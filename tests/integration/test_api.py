@@ -1,11 +1,13 @@
 """The HTTP API through Flask's test client: validation, real-time grading, roles."""
 
+import inspect
 import os
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from grading.api.openapi import ROUTES
+from grading.app import create_app
 
 LEAD = {
     "id": "L-1",
@@ -357,7 +359,21 @@ BODIES = {
         ).read()
     },
 }
-ENDPOINTS = sorted({(r.method, r.path) for r in ROUTES} | {("GET", "/openapi.json")})
+
+
+def endpoints_of(rule):
+    """(method, path) of a Flask rule under /api, the path as the document writes it."""
+    if not rule.rule.startswith("/api/"):
+        return []
+    path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api"))
+    return [(method, path) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+
+
+def api_endpoints(app):
+    return sorted(e for rule in app.url_map.iter_rules() for e in endpoints_of(rule))
+
+
+ENDPOINTS = api_endpoints(create_app({"DATABASE": ":memory:"}))
 
 
 @pytest.mark.parametrize("role", ["admin", "marketing", "sales", "viewer", None])
@@ -384,13 +400,64 @@ def test_the_openapi_document_covers_every_endpoint_with_schemas(client, admin):
     document = client.get("/api/openapi.json", headers=admin).json
     assert document["openapi"].startswith("3.")
     for method, path in ENDPOINTS:
-        if path != "/openapi.json":
-            operation = document["paths"][path][method.lower()]
-            assert "200" in operation["responses"]
+        operation = document["paths"][path][method.lower()]
+        assert "200" in operation["responses"]
     assert "EventBatchIn" in document["components"]["schemas"]
     assert document["paths"]["/events"]["post"]["requestBody"]["content"]["application/json"][
         "schema"
     ] == {"$ref": "#/components/schemas/EventBatchIn"}
+
+
+def test_every_api_rule_is_in_the_document_with_its_methods_and_nothing_else(app, client, admin):
+    document = client.get("/api/openapi.json", headers=admin).json
+    documented = sorted((m.upper(), path) for path, ops in document["paths"].items() for m in ops)
+    assert documented == api_endpoints(app)
+    assert document["servers"] == [{"url": "/api"}]
+    assert document["components"]["securitySchemes"] == {
+        "bearer": {"type": "http", "scheme": "bearer"}
+    }
+
+
+def views(app):
+    """(method, path) -> the view Flask calls, for every rule under /api."""
+    return {
+        endpoint: app.view_functions[rule.endpoint]
+        for rule in app.url_map.iter_rules()
+        for endpoint in endpoints_of(rule)
+    }
+
+
+def test_every_documented_answer_is_one_the_endpoint_can_give(app, client, admin):
+    document = client.get("/api/openapi.json", headers=admin).json
+    every_role = {"admin", "marketing", "sales", "viewer"}
+    for (method, path), view in views(app).items():
+        operation = document["paths"][path][method.lower()]
+        codes = set(operation["responses"])
+        where = (method, path, sorted(codes))
+        assert "200" in codes and codes <= {"200", "400", "401", "403", "404", "409", "413", "422"}
+        # 401 and 403 come from the role check, 403 only where it leaves some role out
+        roles = getattr(view, "roles", None)
+        assert ("401" in codes) == (roles is not None), where
+        assert ("403" in codes) == (roles is not None and roles < every_role), where
+        assert (operation.get("security") == []) == (roles is None), where
+        # a body: 400 (not JSON the API accepts), 413 (over 10 MB), 422 (its problems by field);
+        # query parameters: 400 naming them; nothing else reads the request
+        queries = [p for p in operation.get("parameters", []) if p["in"] == "query"]
+        body = operation.get("requestBody")
+        if body:
+            assert {"400", "413", "422"} <= codes, where
+        assert ("413" in codes) == bool(body), where
+        assert ("400" in codes) == bool(body or queries), where
+        # 404: a path that names something, or a model named in the query or the body
+        named = {p["name"] for p in queries}
+        if body:
+            ref = body["content"]["application/json"]["schema"]["$ref"].rpartition("/")[2]
+            named |= set(document["components"]["schemas"][ref]["properties"])
+        assert ("404" in codes) == ("{" in path or "model" in named), where
+        # what the handler raises itself is documented
+        source = inspect.getsource(inspect.unwrap(view))
+        for raised in re.findall(r"ApiError\(\s*(\d{3})", source):
+            assert raised in codes, (where, raised)
 
 
 EVENT_CASES = [
@@ -420,7 +487,7 @@ def test_the_event_schema_and_the_importer_agree_on_what_is_valid(item):
 
     from marshmallow import ValidationError
 
-    from grading.api.schemas import EventIn
+    from grading.api.imports import EventIn
     from grading.core.records import RecordError, parse_event
     from grading.core.times import epoch
 
@@ -437,3 +504,14 @@ def test_the_event_schema_and_the_importer_agree_on_what_is_valid(item):
     # the schema documents shapes; only the importer also checks the values inside properties
     stricter = item.get("properties") == {"a": [1]}
     assert (schema_ok, importer_ok) == ((True, False) if stricter else (schema_ok, schema_ok))
+
+
+def test_no_documentation_pages_and_flask_errors_keep_the_api_shape(app, client, admin):
+    # pages like Swagger UI or ReDoc would load their scripts from a CDN: none is served
+    assert "flask-smorest" not in app.extensions
+    for path in ("/api/docs", "/api/swagger-ui", "/api/redoc", "/api/rapidoc", "/openapi.json"):
+        assert client.get(path, headers=admin).status_code == 404, path
+    assert client.get("/api/nope", headers=admin).json == {"error": "not found", "problems": []}
+    response = client.put("/api/leads", headers=admin)
+    assert response.status_code == 405
+    assert response.json == {"error": "method not allowed", "problems": []}

@@ -40,3 +40,29 @@ def test_every_model_key_and_operator_is_documented():
 def test_the_orientation_is_stated():
     assert "A is the best fit" in README and "4 is the most active" in README
     assert "Eloqua" in README
+
+
+def test_every_api_endpoint_is_in_the_readme_with_its_roles():
+    from grading.app import create_app
+
+    app = create_app({"DATABASE": ":memory:"})
+    every_role = {"admin", "marketing", "sales", "viewer"}
+    table = README.split("| endpoint | roles | does |\n|---|---|---|\n")[1].split("\n\n")[0]
+    rows = table.splitlines()
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/"):
+            continue
+        # <lead:lead_id> is written ID, <company_id> COMPANY_ID
+        path = re.sub(r"<(?:\w+:)?(?:lead_)?(\w+)>", lambda m: m.group(1).upper(), rule.rule)
+        roles = getattr(app.view_functions[rule.endpoint], "roles", None)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            endpoint = f"`{method} {path}"
+            (row,) = [r for r in rows if re.search(re.escape(endpoint) + r"[`? (]", r)]
+            cells = row.split(" | ")
+            named = re.findall(r"`(\w+) (/api/[^` ?(]*)", cells[0])
+            written = cells[1].split(" / ")  # "all / admin": one per endpoint of the row
+            text = written[named.index((method, path))] if len(written) > 1 else written[0]
+            stated = (
+                set() if text == "open" else every_role if text == "all" else set(text.split(", "))
+            )
+            assert stated == set(roles or ()), (method, path, text)
