@@ -7,7 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from grading.core.qualification import QualificationError, is_qualified
 from grading.core.records import LIFECYCLES, MAX_ID
-from grading.core.scoring import epoch_text
+from grading.core.times import epoch_text
 
 from ..list_args import LeadListArgs
 from ..services import export as export_service

@@ -13,7 +13,7 @@ from flask import request
 from marshmallow import Schema, ValidationError, fields
 
 from grading.core.config import ConfigError
-from grading.core.times import from_epoch, parse_time
+from grading.core.times import TimeTextError, parse_as_of
 
 from ..services import preview as preview_service
 from .auth import WRITE, requires
@@ -92,11 +92,12 @@ def _request() -> tuple[str, datetime]:
         text, at = loaded["config"], loaded["as_of"]
     if at is None:
         return text, datetime.now(UTC)
-    problems: list = []
-    moment = parse_time(at, "as_of", problems)
-    if problems:
-        raise ApiError(422, "invalid request", [{"field": "as_of", "message": problems[0][1]}])
-    return text, from_epoch(moment)
+    try:
+        return text, parse_as_of(at, "as_of")
+    except TimeTextError as error:
+        raise ApiError(
+            422, "invalid request", [{"field": "as_of", "message": error.reason}]
+        ) from None
 
 
 def config_problems(problems: list[str]) -> list[dict[str, Any]]:

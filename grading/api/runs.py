@@ -6,8 +6,7 @@ from __future__ import annotations
 from flask import current_app
 from marshmallow import Schema, fields
 
-from grading.core.records import parse_time
-from grading.core.scoring import from_epoch
+from grading.core.times import TimeTextError, parse_as_of
 
 from ..services.runs import Busy, run_regrade
 from ..store import runs as run_store
@@ -111,13 +110,11 @@ def regrade_now(params: dict):
         models = [params["model"]]
     as_of = None
     if params.get("as_of"):
-        problems: list = []
-        at = parse_time(params["as_of"], "as_of", problems)
-        if problems:
-            raise ApiError(
-                422, "invalid request", [{"field": f, "message": m} for f, m in problems]
-            )
-        as_of = from_epoch(at)
+        try:
+            as_of = parse_as_of(params["as_of"], "as_of")
+        except TimeTextError as error:
+            problem = {"field": "as_of", "message": error.reason}
+            raise ApiError(422, "invalid request", [problem]) from None
     try:
         run = run_regrade(get_db(), state().loaded, trigger="manual", as_of=as_of, models=models)
     except Busy as busy:

@@ -8,7 +8,7 @@ from flask import render_template, request
 
 from grading.core import roles
 from grading.core.config import ConfigError
-from grading.core.times import from_epoch, parse_time
+from grading.core.times import TimeTextError, parse_as_of
 
 from ..http_common import get_db, state
 from ..services import preview as preview_service
@@ -54,12 +54,10 @@ def model_preview():
     as_of = datetime.now(UTC)
     at_text = request.form.get("as_of", "").strip()
     if at_text:
-        found: list = []
-        moment = parse_time(at_text, "as_of", found)
-        if found:
-            problems.append(f"as of: {found[0][1]}")
-        else:
-            as_of = from_epoch(moment)
+        try:
+            as_of = parse_as_of(at_text, "as_of")
+        except TimeTextError as error:
+            problems.append(f"as of: {error.reason}")
     new = None
     if not problems:
         try:
