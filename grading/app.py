@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 from . import web
 from .api import api
 from .api.common import ApiError
-from .lead_urls import LeadIdConverter, RawPath
+from .http.lead_urls import LeadIdConverter, RawPath
 from .resources import TEMPLATES, default_model_file
 from .services.model_file.active import ModelState
 from .services.users import ABSOLUTE_S

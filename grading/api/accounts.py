@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from ..list_args import AccountListArgs
+from ..http.list_args import AccountListArgs
 from ..services import accounts as account_service
 from .auth import READ, requires
 from .blueprint import api

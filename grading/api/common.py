@@ -10,7 +10,7 @@ from flask import request
 
 from grading.core import json_input
 
-from ..http_common import get_db, load_query, problems_of, state  # noqa: F401  (for the handlers)
+from ..http.request import get_db, load_query, problems_of, state  # noqa: F401  (for the handlers)
 
 
 class ApiError(Exception):

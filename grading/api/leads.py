@@ -9,7 +9,7 @@ from grading.core.qualification import QualificationError, is_qualified
 from grading.core.records import LIFECYCLES, MAX_ID
 from grading.core.times import epoch_text
 
-from ..list_args import LeadListArgs
+from ..http.list_args import LeadListArgs
 from ..services import export as export_service
 from ..services import ingest
 from ..services import leads as lead_service

@@ -9,7 +9,7 @@ from flask import Flask, current_app, jsonify
 from flask_smorest import Api
 from flask_smorest.spec.plugins import FlaskPlugin
 
-from ..lead_urls import LeadIdConverter
+from ..http.lead_urls import LeadIdConverter
 from .auth import READ, requires
 from .blueprint import api
 from .schemas import ErrorOut

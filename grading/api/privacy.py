@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g
 from marshmallow import Schema, fields
 
-from ..list_args import AuditArgs
+from ..http.list_args import AuditArgs
 from ..services import privacy
 from ..store import audit
 from .auth import ADMIN, requires

@@ -6,8 +6,8 @@ import math
 
 from flask import abort, render_template, request
 
-from ..http_common import get_db, state
-from ..list_args import ACCOUNT_SORTS, AccountListArgs
+from ..http.list_args import ACCOUNT_SORTS, AccountListArgs
+from ..http.request import get_db, state
 from ..services import accounts as account_service
 from .blueprint import login_required, web
 from .lists import list_query, past_last_page

@@ -13,8 +13,8 @@ from werkzeug.exceptions import BadRequest
 
 from ..core import roles
 from ..core.times import display_text
-from ..http_common import get_db, state
-from ..lead_urls import as_url
+from ..http.lead_urls import as_url
+from ..http.request import get_db, state
 from ..services import export as export_service
 from ..services.users import user_of_session
 

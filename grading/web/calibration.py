@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, render_template, request
 
-from ..http_common import get_db, state
+from ..http.request import get_db, state
 from ..services import calibration as service
 from .blueprint import login_required, web
 

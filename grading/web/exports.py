@@ -7,7 +7,7 @@ import io
 from flask import Response, abort, current_app
 
 from ..core.qualification import is_qualified, ticked
-from ..http_common import get_db, state
+from ..http.request import get_db, state
 from ..services import export as export_service
 from ..services import leads as lead_service
 from ..services import qualification as qualification_service

@@ -10,8 +10,8 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from ..core import roles
 from ..core.qualification import QualificationError, is_qualified
 from ..core.records import LIFECYCLES
-from ..http_common import get_db, state
-from ..list_args import LEAD_SORTS, LeadListArgs
+from ..http.list_args import LEAD_SORTS, LeadListArgs
+from ..http.request import get_db, state
 from ..services import export as export_service
 from ..services import ingest
 from ..services import leads as lead_service

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import abort, request
 from werkzeug.datastructures import MultiDict
 
-from ..http_common import load_query, state
+from ..http.request import load_query, state
 
 
 def model_and_category(model_name: str | None, category: str | None):

@@ -11,7 +11,7 @@ from flask_limiter import Limiter, RateLimitExceeded
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
-from ..http_common import get_db
+from ..http.request import get_db
 from ..services.users import log_in, log_out
 from .blueprint import safe_next, web
 

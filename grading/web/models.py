@@ -6,7 +6,7 @@ from flask import current_app, flash, g, redirect, render_template, url_for
 
 from ..core import roles
 from ..core.conditions import describe
-from ..http_common import get_db, state
+from ..http.request import get_db, state
 from ..services import export as export_service
 from ..services.runs import Busy, recent_runs, run_regrade
 from .blueprint import login_required, web

@@ -10,7 +10,7 @@ from grading.core import roles
 from grading.core.config import ConfigError
 from grading.core.times import TimeTextError, parse_as_of
 
-from ..http_common import get_db, state
+from ..http.request import get_db, state
 from ..services import preview as preview_service
 from .blueprint import login_required, web
 

@@ -6,8 +6,8 @@ import orjson
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 
 from ..core import roles
-from ..http_common import get_db, load_query, state
-from ..list_args import AuditArgs
+from ..http.list_args import AuditArgs
+from ..http.request import get_db, load_query, state
 from ..services import privacy
 from ..services import users as user_service
 from .blueprint import login_required, web

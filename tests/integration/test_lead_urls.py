@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from grading.lead_urls import routable_path
+from grading.http.lead_urls import routable_path
 from grading.store.db import connect
 from grading.store.users import create_user
 from tests.conftest import logged_in_client

@@ -145,7 +145,6 @@ ROOT_MODULES = {
     "app.py",
     "scheduler.py",
     "resources.py",
-    "lead_urls.py",
 }
 
 

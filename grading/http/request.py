@@ -10,8 +10,8 @@ from flask import current_app
 from marshmallow import Schema, ValidationError
 from werkzeug.datastructures import MultiDict
 
-from .services.database import kept_connection
-from .services.model_file.active import ModelState
+from ..services.database import kept_connection
+from ..services.model_file.active import ModelState
 
 
 def get_db() -> sqlite_utils.Database:
