@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from functools import wraps
 
 from flask import g, request
 
 from ..core import roles
-from ..store import auth as token_store
+from ..services import users
 from .blueprint import api
 from .common import ApiError, get_db
 
@@ -17,23 +16,15 @@ SALES = roles.roles_with(roles.CHANGE_LEADS)  # lifecycle, owner and qualificati
 WRITE = roles.roles_with(roles.WRITE)  # leads, events, outcomes
 ADMIN = roles.roles_with(roles.ADMIN)  # re-grade, reload, erase, the audit log
 
-_last_touch: dict[int, float] = {}
-
 
 def authenticate() -> tuple[int, str, str]:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "send a token: Authorization: Bearer TOKEN")
-    found = token_store.role_of(get_db(), token.strip())
+    found = users.token_user(get_db(), token.strip())
     if found is None:
         raise ApiError(401, "unknown or revoked token")
-    token_id = found[0]
-    if (
-        time.monotonic() - _last_touch.get(token_id, -1e9) > 60
-    ):  # at most one write a minute per token
-        _last_touch[token_id] = time.monotonic()
-        token_store.touch(get_db(), token_id, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     return found
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ..services import export as export_service
-from ..store import grades as grade_store
-from ..store import queries
+from ..services import leads as lead_service
 from .auth import READ, requires
 from .blueprint import api
 from .common import UNKNOWN_MODEL, get_db, model_and_category, page_of, state
@@ -62,7 +61,7 @@ class RoutesOut(Schema):
 def matrix(params: dict):
     """Leads, won, lost and conversion per cell"""
     model, category = model_and_category(params)
-    cells = grade_store.cell_stats(get_db(), model, category)
+    cells = lead_service.cell_stats(get_db(), model, category)
     return {
         "model": model,
         "category": category or None,
@@ -96,15 +95,9 @@ def routes(params: dict):
 def route_members(params: dict):
     """The leads on one route"""
     model, category = model_and_category(params)
-    lead_filter = queries.LeadFilter(
-        model=model,
-        category=category,
-        routes=[(params["to"], params.get("queue"), params.get("campaign"))],
-    )
+    route = (params["to"], params.get("queue"), params.get("campaign"))
     per_page, page = params["per_page"], params["page"]
-    rows, total = queries.list_leads(  # hot cells first
-        get_db(), lead_filter, descending=True, limit=per_page, offset=(page - 1) * per_page
-    )
+    rows, total = lead_service.route_page(get_db(), model, category, route, page, per_page)
     for row in rows:
         export_service.explain_row(state().config, row)
     return page_of(rows, total, page, per_page)

@@ -14,7 +14,6 @@ from ..services import export as export_service
 from ..services import ingest
 from ..services import leads as lead_service
 from ..services import qualification as qualification_service
-from ..store import queries
 from . import privacy
 from .auth import READ, SALES, requires
 from .blueprint import api
@@ -98,11 +97,11 @@ class LeadOut(Schema):
 def list_leads(params: dict):
     """Leads with their grade in a model or category"""
     model, category = model_and_category(params)
-    lead_filter = queries.LeadFilter.from_params(model, category, params)
+    lead_filter = lead_service.lead_filter(model, category, params)
     if lead_filter.qualified is not None:
         qualification_service.ready_to_filter(get_db(), state().config)
     per_page, page = params["per_page"], params["page"]
-    rows, total = queries.list_page(get_db(), lead_filter, params)
+    rows, total = lead_service.list_page(get_db(), lead_filter, params)
     config = state().config
     for row in rows:
         export_service.explain_row(config, row)

@@ -6,8 +6,7 @@ from flask import g
 from marshmallow import Schema, fields
 
 from ..http.list_args import AuditArgs
-from ..services import privacy
-from ..store import audit
+from ..services import privacy, users
 from .auth import ADMIN, requires
 from .blueprint import api
 from .common import ApiError, get_db, state
@@ -86,4 +85,4 @@ def erase_lead(lead_id: str):
 @api.response(200, AuditOut)
 def audit_log(params: dict):
     """The audit log, newest first"""
-    return {"entries": audit.entries(get_db(), params["limit"], params.get("before"))}
+    return {"entries": users.audit_log(get_db(), params["limit"], params.get("before"))}

@@ -8,9 +8,8 @@ from marshmallow import Schema, fields
 
 from grading.core.times import TimeTextError, parse_as_of
 
-from ..services.runs import Busy, run_regrade
-from ..store import runs as run_store
-from ..store.db import schema_version
+from ..services.database import schema_version
+from ..services.runs import Busy, recent_runs, run_regrade
 from . import privacy
 from .auth import ADMIN, READ, requires
 from .blueprint import api
@@ -87,13 +86,7 @@ def health():
 @api.response(200, RunsOut)
 def runs():
     """The latest re-grade runs"""
-    import time
-
-    db = get_db()
-    return {
-        "runs": run_store.list_runs(db),
-        "running": run_store.lease_holder(db, "regrade", time.time()),
-    }
+    return recent_runs(get_db())
 
 
 @api.post("/regrade")

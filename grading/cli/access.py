@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
-import time
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 
 import click
 
-from ..store.db import transaction
-from .common import Context, cli_actor, now_text
+from ..core.roles import ROLES
+from ..services import users
+from .common import Context, cli_actor
 
 
 @click.group()
@@ -18,16 +18,12 @@ def token() -> None:
 
 
 @token.command("create")
-@click.option("--role", required=True, type=click.Choice(["admin", "marketing", "sales", "viewer"]))
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--name", default="api", show_default=True, help="Who or what uses the token.")
 @click.pass_obj
 def token_create(obj: Context, role: str, name: str) -> None:
     """Create a token and print it (only this once: it is stored hashed)."""
-    from ..store.audit import record
-    from ..store.auth import create_token
-
-    token_id, secret = create_token(obj.db, role, name, now_text())
-    record(obj.db, cli_actor(), "token.create", f"token {token_id}", {"name": name, "role": role})
+    token_id, secret = users.create_api_token(obj.db, cli_actor(), role, name)
     click.echo(secret)
     click.echo(f"token {token_id} ({name}, {role}) created; it is shown only now", err=True)
 
@@ -36,9 +32,7 @@ def token_create(obj: Context, role: str, name: str) -> None:
 @click.pass_obj
 def token_list(obj: Context) -> None:
     """List tokens (never their secrets)."""
-    from ..store.auth import list_tokens
-
-    for item in list_tokens(obj.db):
+    for item in users.api_tokens(obj.db):
         state = f"revoked {item['revoked_at']}" if item["revoked_at"] else "active"
         used = item["last_used_at"] or "never used"
         click.echo(
@@ -51,13 +45,9 @@ def token_list(obj: Context) -> None:
 @click.pass_obj
 def token_revoke(obj: Context, token_id: int) -> None:
     """Revoke a token by its id (see `grading token list`)."""
-    from ..store.audit import record
-    from ..store.auth import revoke_token
-
-    if not revoke_token(obj.db, token_id, now_text()):
+    if not users.revoke_api_token(obj.db, cli_actor(), token_id):
         click.echo(f"no active token {token_id}", err=True)
         raise SystemExit(1)
-    record(obj.db, cli_actor(), "token.revoke", f"token {token_id}")
     click.echo(f"token {token_id} revoked")
 
 
@@ -78,12 +68,10 @@ def _read_password() -> str:
 
 
 @contextmanager
-def _refused_as_message(db=None):
-    """The store's ValueError (no such user, a short password, …) is printed; exit 1. With db,
-    what runs inside is one transaction: an account change and its audit entry, or neither."""
+def _refused_as_message():
+    """The ValueError of an account change (no such user, a short password, …) is printed; exit 1."""
     try:
-        with transaction(db) if db is not None else nullcontext():
-            yield
+        yield
     except ValueError as error:
         click.echo(str(error), err=True)
         raise SystemExit(1) from None
@@ -97,20 +85,15 @@ PASSWORD_HELP = (
 
 @user.command("create")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["admin", "marketing", "sales", "viewer"]))
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--password", help=PASSWORD_HELP)
 @click.pass_obj
 def user_create(obj: Context, name: str, role: str, password: str | None) -> None:
     """Create a web account (the password is stored only as a scrypt hash)."""
-    from ..store.users import create_user
-
     if password is None:
         password = _read_password()
     with _refused_as_message():
-        create_user(obj.db, name, role, password, now_text())
-    from ..store.audit import record
-
-    record(obj.db, cli_actor(), "user.create", f"user {name}", {"role": role})
+        users.create_account(obj.db, cli_actor(), name, role, password)
     click.echo(f"user {name} ({role}) created")
 
 
@@ -118,12 +101,9 @@ def user_create(obj: Context, name: str, role: str, password: str | None) -> Non
 @click.pass_obj
 def user_list(obj: Context) -> None:
     """List web accounts: role, last login, live sessions, disabled or not."""
-    from ..store.sessions import live_sessions
-    from ..store.users import list_users
-
-    for item in list_users(obj.db):
+    for item in users.accounts(obj.db):
         state = f"disabled {item['disabled_at']}" if item["disabled_at"] else "enabled"
-        sessions = live_sessions(obj.db, item["id"], time.time())
+        sessions = item["live_sessions"]
         click.echo(
             f"{item['name']:<24} {item['role']:<9} last login {item['last_login_at'] or 'never'},"
             f" {sessions} live session(s), {state}"
@@ -135,14 +115,8 @@ def user_list(obj: Context) -> None:
 @click.pass_obj
 def user_disable(obj: Context, name: str) -> None:
     """Refuse NAME's logins and end all of their sessions at once (enable lets them in again)."""
-    from ..store.audit import record
-    from ..store.users import disable_user
-
-    with _refused_as_message(obj.db):
-        outcome = disable_user(obj.db, name, time.time())
-        if outcome["changed"]:
-            ended = {"sessions": outcome["sessions"]}
-            record(obj.db, cli_actor(), "user.disable", f"user {name}", ended)
+    with _refused_as_message():
+        outcome = users.disable_account(obj.db, cli_actor(), name)
     done = "disabled" if outcome["changed"] else "was disabled already"
     click.echo(f"user {name} {done}; {outcome['sessions']} live session(s) ended")
 
@@ -152,13 +126,8 @@ def user_disable(obj: Context, name: str) -> None:
 @click.pass_obj
 def user_enable(obj: Context, name: str) -> None:
     """Let a disabled NAME log in again (their old sessions stay ended)."""
-    from ..store.audit import record
-    from ..store.users import enable_user
-
-    with _refused_as_message(obj.db):
-        changed = enable_user(obj.db, name)
-        if changed:
-            record(obj.db, cli_actor(), "user.enable", f"user {name}")
+    with _refused_as_message():
+        changed = users.enable_account(obj.db, cli_actor(), name)
     click.echo(f"user {name} {'enabled' if changed else 'was not disabled'}")
 
 
@@ -168,16 +137,12 @@ def user_enable(obj: Context, name: str) -> None:
 @click.pass_obj
 def user_password(obj: Context, name: str, password: str | None) -> None:
     """Give NAME a new password and end all of their sessions at once."""
-    from ..store.audit import record
-    from ..store.users import find_user, set_password
-
     with _refused_as_message():
-        find_user(obj.db, name)  # before asking for a password nobody could use
+        users.check_account(obj.db, name)  # before asking for a password nobody could use
     if password is None:
         password = _read_password()
-    with _refused_as_message(obj.db):
-        ended = set_password(obj.db, name, password, time.time())
-        record(obj.db, cli_actor(), "user.password", f"user {name}", {"sessions": ended})
+    with _refused_as_message():
+        ended = users.change_password(obj.db, cli_actor(), name, password)
     click.echo(f"user {name} has a new password; {ended} live session(s) ended")
 
 

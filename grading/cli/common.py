@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 import click
 
 from grading.core.config import ConfigError
-from grading.core.times import TimeTextError, iso_text
+from grading.core.times import TimeTextError
 from grading.core.times import parse_as_of as parse_moment
 
 from ..resources import default_model_file
+from ..services.database import connect
 from ..services.model_file.read import LoadedConfig, read_config
-from ..store.db import connect
 
 
 class Context:
@@ -85,8 +85,3 @@ def cli_actor() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):
         return "cli"
-
-
-def now_text() -> str:
-    """Now as the account and token tables store it: ISO 8601 seconds in UTC with a Z."""
-    return iso_text(datetime.now(UTC))

@@ -12,8 +12,8 @@ import click
 from ..resources import LOCAL_MODEL_FILE, SHIPPED_MODEL_FILE
 from ..services import accounts as account_service
 from ..services import ingest, retention
+from ..services.database import schema_version
 from ..services.runs import Busy, run_regrade
-from ..store.db import schema_version
 from .common import Context, cli_actor, parse_as_of, print_problems
 
 
@@ -157,7 +157,7 @@ def purge(obj: Context) -> None:
 @click.pass_obj
 def backup_command(obj: Context, file: str) -> None:
     """Copy the database consistently, even while the server runs (SQLite online backup)."""
-    from ..store.db import backup
+    from ..services.database import backup
 
     if os.path.exists(file):
         click.echo(f"{file} exists: choose a new file", err=True)

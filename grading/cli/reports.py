@@ -126,9 +126,9 @@ def matrix(obj: Context, model: str, category: str | None) -> None:
 def audit(obj: Context, limit: int) -> None:
     """The audit log: lifecycle, owner and qualification changes (API, import, web, routing),
     model reloads, accounts, erasures."""
-    from ..store.audit import entries
+    from ..services.users import audit_log
 
-    for item in entries(obj.db, limit=limit):
+    for item in audit_log(obj.db, limit=limit):
         click.echo(
             f"{item['id']:>6}  {item['at']}  {item['actor']:<20} {item['action']:<13}"
             f" {item['target'] or ''} {item['summary']}".rstrip()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import click
 
+from ..services.database import schema_version
 from ..services.runs import Busy
-from ..store.db import schema_version
 from .common import Context
 
 

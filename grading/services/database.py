@@ -1,4 +1,5 @@
-"""Opening the database for the entrypoints: a new connection, or this thread's kept one."""
+"""The database file for the entrypoints: opening it (a new connection, or this thread's kept
+one), its schema version (opening migrates it), and a consistent copy of it."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import threading
 
 import sqlite_utils
 
-from ..store.db import connect
+from ..store.db import backup, connect, schema_version
 
-__all__ = ["connect", "kept_connection"]
+__all__ = ["backup", "connect", "kept_connection", "schema_version"]
 
 _threads = threading.local()
 KEPT_CONNECTIONS = 4  # per thread: one per database this thread served lately

@@ -80,6 +80,21 @@ def list_page(
     return queries.list_page(db, chosen, params)
 
 
+def route_page(
+    db: sqlite_utils.Database,
+    model: str,
+    category: str,
+    route: tuple[str, str | None, str | None],
+    page: int,
+    per_page: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the leads on a route (destination, queue, campaign), hot cells first."""
+    chosen = LeadFilter(model=model, category=category, routes=[route])
+    return queries.list_leads(
+        db, chosen, descending=True, limit=per_page, offset=(page - 1) * per_page
+    )
+
+
 def every_lead(
     db: sqlite_utils.Database, chosen: LeadFilter, *, sort: str, descending: bool
 ) -> Iterator[list[dict[str, Any]]]:
