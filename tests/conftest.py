@@ -3,96 +3,20 @@ import os
 import pytest
 import yaml
 
-from grading.core.config import load_config
 from grading.store.db import connect
 from grading.store.users import create_user
-
-SPEC_MODEL = {
-    "schedule": {"regrade": "0 * * * *"},
-    "models": [
-        {
-            "name": "prospects",
-            "audience": {"field": "person.lifecycle", "not_in": ["customer", "disqualified"]},
-            "fit": {
-                "rules": [
-                    {
-                        "id": "target-industry",
-                        "when": {"field": "company.industry", "in": ["software", "manufacturing"]},
-                        "points": 20,
-                    },
-                    {
-                        "id": "large-company",
-                        "when": {"field": "company.employees", "gte": 200},
-                        "points": 30,
-                        "label": "200+ employees",
-                    },
-                    {
-                        "id": "ceo",
-                        "when": {"field": "person.title", "matches": "\\b(ceo|chief executive)\\b"},
-                        "points": 30,
-                    },
-                    {
-                        "id": "phone-given",
-                        "when": {"field": "person.phone", "present": True},
-                        "points": 5,
-                    },
-                    {
-                        "id": "student",
-                        "when": {"field": "person.title", "contains": "student"},
-                        "points": -40,
-                    },
-                ],
-                "thresholds": {"A": 70, "B": 45, "C": 20},
-            },
-            "activity": {
-                "window_days": 90,
-                "half_life_days": 30,
-                "rules": [
-                    {"id": "downloads", "event": "download", "points": 10, "max_points": 30},
-                    {"id": "many-visits", "event": "page_view", "min_count": 6, "points": 20},
-                    {
-                        "id": "pricing-recent",
-                        "event": "page_view",
-                        "where": {"field": "url", "matches": "^/pricing"},
-                        "within_days": 7,
-                        "points": 15,
-                    },
-                    {
-                        "id": "careers",
-                        "event": "page_view",
-                        "where": {"field": "url", "matches": "/(careers|jobs)"},
-                        "points": -10,
-                    },
-                ],
-                "thresholds": {4: 60, 3: 35, 2: 10},
-            },
-            "categories": [
-                {
-                    "name": "analytics",
-                    "where": {"field": "product", "equals": "analytics"},
-                    "routing": [{"cells": ["A*"], "to": "sales", "queue": "analytics"}],
-                },
-            ],
-            "routing": [
-                {"cells": ["A4", "A3", "B4"], "to": "sales", "queue": "senior"},
-                {"cells": ["A*", "B*"], "to": "nurture", "campaign": "accelerate"},
-                {"cells": ["*"], "to": "nurture", "campaign": "newsletter"},
-            ],
-        }
-    ],
-}
+from tests.factories import make_config, spec_model
 
 
 @pytest.fixture
 def model_dict():
-    import copy
-
-    return copy.deepcopy(SPEC_MODEL)
+    """The SPEC's example model file as a dict; a test may change it before `config` reads it."""
+    return spec_model()
 
 
 @pytest.fixture
 def config(model_dict):
-    return load_config(model_dict)
+    return make_config(model_dict)
 
 
 @pytest.fixture

@@ -5,11 +5,11 @@ import copy
 import pytest
 
 from grading.core.config import ConfigError, load_config
-from tests.conftest import SPEC_MODEL
+from tests.factories import make_config, spec_model
 
 
 def problems(mutate):
-    data = copy.deepcopy(SPEC_MODEL)
+    data = spec_model()
     mutate(data)
     with pytest.raises(ConfigError) as error:
         load_config(data)
@@ -21,7 +21,7 @@ def model(data):
 
 
 def test_the_spec_example_loads():
-    config = load_config(SPEC_MODEL)
+    config = make_config()
     (prospects,) = config.models
     assert (
         prospects.name == "prospects"
@@ -164,7 +164,7 @@ def test_an_empty_or_non_mapping_file_is_refused():
 
 
 def test_activity_thresholds_accept_number_or_text_keys():
-    data = copy.deepcopy(SPEC_MODEL)
+    data = spec_model()
     model(data)["activity"]["thresholds"] = {"4": 60, "3": 35, "2": 10}
     assert load_config(data).models[0].activity.thresholds == (60, 35, 10)
 
@@ -216,6 +216,6 @@ def test_a_webhook_url_that_cannot_be_delivered_to_is_refused(url, why):
 
 
 def test_a_webhook_url_with_a_port_and_a_query_is_fine():
-    data = copy.deepcopy(SPEC_MODEL)
+    data = spec_model()
     data["webhooks"] = [{"url": "HTTPS://h.example:8443/x?t=1"}]
     assert load_config(data).webhooks[0].url == "HTTPS://h.example:8443/x?t=1"

@@ -2,7 +2,6 @@
 pattern, and what RE2 cannot compile (backreferences, lookaround) is refused at check-config with the
 rule's path and the reason — never handed to a backtracking engine instead."""
 
-import copy
 import os
 import re
 import subprocess
@@ -18,7 +17,7 @@ from hypothesis import strategies as st
 from grading.core.conditions import PatternError, compile_condition, compile_pattern
 from grading.core.config import ConfigError, load_config
 from grading.core.scoring import Event, grade_lead
-from tests.conftest import SPEC_MODEL
+from tests.factories import spec_model
 
 T = datetime(2026, 11, 1, 12, tzinfo=UTC)
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
@@ -36,7 +35,7 @@ ADVERSARIAL = [
 
 
 def with_title_pattern(pattern: str) -> dict:
-    model = copy.deepcopy(SPEC_MODEL)
+    model = spec_model()
     model["models"][0]["fit"]["rules"][2]["when"] = {"field": "person.title", "matches": pattern}
     return model
 
@@ -110,7 +109,7 @@ def test_what_re2_cannot_compile_is_refused_naming_the_rule_and_why(pattern, why
 
 
 def test_the_refusal_names_the_path_wherever_the_condition_is():
-    model = copy.deepcopy(SPEC_MODEL)
+    model = spec_model()
     body = model["models"][0]
     body["audience"] = {"not": {"field": "person.title", "matches": "(x)\\1"}}
     body["activity"]["rules"][2]["where"] = {"all": [{"field": "url", "matches": "(?=/a)"}]}
@@ -156,7 +155,7 @@ def test_matches_is_re2_searched_anywhere_case_insensitively(pattern, value, exp
 
 def test_a_huge_title_against_many_patterns_grades_promptly():
     patterns = [r".*x", r"\w*x", r"\w+\s+\w+x", r"(a+)+$", r"(a|aa)+$", r"([а-я]|жж)+$"]
-    model = copy.deepcopy(SPEC_MODEL)
+    model = spec_model()
     model["models"][0]["fit"]["rules"] = [
         {"id": f"r{i}", "when": {"field": "person.title", "matches": p}, "points": 1}
         for i, p in enumerate(patterns)

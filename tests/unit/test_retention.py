@@ -1,17 +1,16 @@
 """The retention setting of the model file: checked against the activity windows; whole UTC days."""
 
-import copy
 from datetime import UTC, datetime
 
 import pytest
 
 from grading.core.config import ConfigError, load_config
 from grading.services.retention import cutoff
-from tests.conftest import SPEC_MODEL
+from tests.factories import make_config, spec_model
 
 
 def config_with(retention):
-    data = copy.deepcopy(SPEC_MODEL)
+    data = spec_model()
     data["retention"] = retention
     return load_config(data)
 
@@ -23,7 +22,7 @@ def problems(retention):
 
 
 def test_without_retention_nothing_is_purged():
-    config = load_config(SPEC_MODEL)
+    config = make_config()
     assert config.retention_days is None
     assert cutoff(config, datetime(2026, 12, 1, 15, tzinfo=UTC)) is None
 
@@ -54,7 +53,7 @@ def test_a_bad_retention_is_refused_naming_the_field(retention, expected):
 
 
 def test_a_category_window_counts_too():
-    data = copy.deepcopy(SPEC_MODEL)
+    data = spec_model()
     data["models"][0]["categories"][0]["activity"] = {
         "window_days": 180,
         "rules": [{"id": "d", "event": "download", "points": 10}],
