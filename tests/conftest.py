@@ -1,4 +1,5 @@
 import os
+import pathlib
 
 import pytest
 import yaml
@@ -6,6 +7,28 @@ import yaml
 from grading.store.db import connect
 from grading.store.users import create_user
 from tests.factories import make_config, spec_model
+
+TESTS = pathlib.Path(__file__).resolve().parent
+# A hash at the cost scrypt has in production takes a quarter of a second on a busy machine, and a
+# logged-in test client makes two; the tests hash at 1/32 of that cost unless marked
+# `production_hashing` (tests/integration/test_login.py keeps one test on today's parameters).
+CHEAP_HASH_METHOD = "scrypt:1024:8:1"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Everything in tests/e2e is marked e2e, everything in tests/fuzz fuzz."""
+    for item in items:
+        folder = item.path.relative_to(TESTS).parts[0]
+        if folder in ("e2e", "fuzz"):
+            item.add_marker(getattr(pytest.mark, folder))
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(request, monkeypatch):
+    if request.node.get_closest_marker("production_hashing") is None:
+        from grading.store import users
+
+        monkeypatch.setattr(users, "HASH_METHOD", CHEAP_HASH_METHOD)
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@
 - ``spec_model(**changes)``: SPEC section 3's example model file, as the dict YAML gives;
 - ``spec_rule(data, rule_id)``: one rule of that dict, to change in place;
 - ``make_config(...)`` / ``make_model(...)``: the same, validated (``Config`` / its one ``Model``);
-- ``event(...)``: a core ``Event`` at ``AS_OF``; ``lead(...)`` and ``event_record(...)``: records
-  as the API and the importers take them.
+- ``event(...)``: an event as the grader sees it, at ``AS_OF``;
+- ``lead(...)``: a lead record as the API and the importers take it.
 """
 
 import copy
@@ -137,14 +137,3 @@ def lead(lead_id: str = "L-1", *, person=None, company=None, **fields) -> dict:
         ),
         **fields,
     }
-
-
-def event_record(
-    event_id: str = "E-1",
-    lead_id: str = "L-1",
-    event_type: str = "download",
-    at: str = "2026-11-23T10:00:00Z",
-    **properties,
-) -> dict:
-    """An event record as the API and the importers take it."""
-    return {"id": event_id, "lead": lead_id, "type": event_type, "at": at, "properties": properties}

@@ -24,6 +24,8 @@ import yaml
 
 from tests.factories import spec_model
 
+pytestmark = pytest.mark.slow  # real servers killed mid-write: seconds a test
+
 BIN = os.path.join(os.path.dirname(sys.executable), "grading")
 
 

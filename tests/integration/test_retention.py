@@ -8,9 +8,9 @@ from grading.scheduler import regrade_job
 from grading.services.retention import cutoff
 from grading.store import audit
 from grading.store.db import connect
-from tests.factories import make_config, spec_model
+from tests.factories import lead, make_config, spec_model
 
-LEAD = {"id": "L-1", "person": {"title": "CEO"}, "company": {"industry": "software"}}
+LEAD = lead(person={"title": "CEO"}, company={"industry": "software"})
 
 
 @pytest.fixture
