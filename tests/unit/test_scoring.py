@@ -892,6 +892,7 @@ def test_score_activity_reads_only_its_own_scope():
 def build(
     activity_rules, *, window=90, half_life=None, thresholds=(60, 35, 10), fit_rules=(), **model
 ):
+    """A model named `m` with just these activity rules (and fit rules): one table each."""
     activity = {
         "window_days": window,
         "rules": list(activity_rules),
@@ -913,11 +914,8 @@ def ago(days=0, hours=0, minutes=0):
 
 
 def grade_of(model, events=(), person=None, company=None):
+    """The main grade of a lead (by default a `lead`, no facts) as of T."""
     return grade_lead(model, person or {"lifecycle": "lead"}, company or {}, events, T)[0]
-
-
-def activity_score_of(model, events):
-    return grade_of(model, events).activity_score
 
 
 # fit -------------------------------------------------------------------------------------
@@ -989,27 +987,24 @@ COUNT = [{"id": "d", "event": "download", "points": 10}]
     ],
 )
 def test_the_window_is_counted_in_whole_utc_days(when, counts):
-    assert activity_score_of(build(COUNT), [event(at=when)]) == (10 if counts else 0)
+    assert activity_of(build(COUNT), [event(at=when)]) == (10 if counts else 0)
 
 
 def test_23_59_yesterday_is_age_1():
     model = build([{"id": "today", "event": "download", "within_days": 1, "points": 5}])
-    assert activity_score_of(model, [event(at=T.replace(hour=0, minute=0, second=0))]) == 5
-    assert (
-        activity_score_of(model, [event(at=T.replace(hour=0, minute=0) - timedelta(seconds=1))])
-        == 0
-    )
+    assert activity_of(model, [event(at=T.replace(hour=0, minute=0, second=0))]) == 5
+    assert activity_of(model, [event(at=T.replace(hour=0, minute=0) - timedelta(seconds=1))]) == 0
 
 
 @pytest.mark.parametrize("days,counts", [(0, True), (6, True), (7, False)])
 def test_within_days_7_counts_today_and_six_days_back(days, counts):
     model = build([{"id": "p", "event": "page_view", "within_days": 7, "points": 15}])
-    assert activity_score_of(model, [event("page_view", ago(days=days))]) == (15 if counts else 0)
+    assert activity_of(model, [event("page_view", ago(days=days))]) == (15 if counts else 0)
 
 
 def test_within_days_may_reach_beyond_the_block_window():
     model = build([{"id": "long", "event": "download", "within_days": 120, "points": 1}], window=30)
-    assert activity_score_of(model, [event(at=ago(days=100))]) == 1
+    assert activity_of(model, [event(at=ago(days=100))]) == 1
 
 
 # decay, caps, thresholds -----------------------------------------------------------------
@@ -1018,37 +1013,35 @@ def test_within_days_may_reach_beyond_the_block_window():
 @pytest.mark.parametrize("days,weight", [(0, 1.0), (30, 0.5), (60, 0.25), (15, 0.5**0.5)])
 def test_decay_halves_points_every_half_life(days, weight):
     model = build(COUNT, half_life=30)
-    assert activity_score_of(model, [event(at=ago(days=days))]) == pytest.approx(10 * weight)
+    assert activity_of(model, [event(at=ago(days=days))]) == pytest.approx(10 * weight)
 
 
 def test_without_half_life_there_is_no_decay():
-    assert activity_score_of(build(COUNT), [event(at=ago(days=80))]) == 10
+    assert activity_of(build(COUNT), [event(at=ago(days=80))]) == 10
 
 
 @pytest.mark.parametrize("n,expected", [(1, 10), (3, 30), (4, 30), (10, 30)])
 def test_max_points_caps_a_positive_rule(n, expected):
     model = build([{"id": "d", "event": "download", "points": 10, "max_points": 30}])
-    assert activity_score_of(model, [event() for _ in range(n)]) == expected
+    assert activity_of(model, [event() for _ in range(n)]) == expected
 
 
 @pytest.mark.parametrize("n,expected", [(1, -10), (2, -20), (5, -24)])
 def test_max_points_caps_a_negative_rule_at_minus_m(n, expected):
     model = build([{"id": "careers", "event": "page_view", "points": -10, "max_points": 24}])
-    assert activity_score_of(model, [event("page_view") for _ in range(n)]) == expected
+    assert activity_of(model, [event("page_view") for _ in range(n)]) == expected
 
 
 def test_caps_apply_after_decay():
     model = build([{"id": "d", "event": "download", "points": 10, "max_points": 12}], half_life=30)
-    assert (
-        activity_score_of(model, [event(at=ago(days=30)), event(at=ago(days=30))]) == 10
-    )  # 5 + 5 < 12
-    assert activity_score_of(model, [event(), event()]) == 12
+    assert activity_of(model, [event(at=ago(days=30)), event(at=ago(days=30))]) == 10  # 5 + 5 < 12
+    assert activity_of(model, [event(), event()]) == 12
 
 
 @pytest.mark.parametrize("n,expected", [(5, 0), (6, 20), (12, 20)])
 def test_min_count_adds_points_once_at_n_matching_events(n, expected):
     model = build([{"id": "visits", "event": "page_view", "min_count": 6, "points": 20}])
-    assert activity_score_of(model, [event("page_view") for _ in range(n)]) == expected
+    assert activity_of(model, [event("page_view") for _ in range(n)]) == expected
 
 
 def test_min_count_rules_do_not_decay():
@@ -1056,9 +1049,7 @@ def test_min_count_rules_do_not_decay():
         [{"id": "visits", "event": "page_view", "min_count": 2, "points": 20}], half_life=10
     )
     assert (
-        activity_score_of(
-            model, [event("page_view", ago(days=60)), event("page_view", ago(days=80))]
-        )
+        activity_of(model, [event("page_view", ago(days=60)), event("page_view", ago(days=80))])
         == 20
     )
 
@@ -1120,7 +1111,7 @@ def test_event_types_compare_exactly(rule_event, kind, matches):
     rule = {"id": "r", "points": 1}
     if rule_event is not None:
         rule["event"] = rule_event
-    assert activity_score_of(build([rule]), [event(kind)]) == (1 if matches else 0)
+    assert activity_of(build([rule]), [event(kind)]) == (1 if matches else 0)
 
 
 def test_where_reads_properties_and_type():
@@ -1139,7 +1130,7 @@ def test_where_reads_properties_and_type():
         ]
     )
     assert (
-        activity_score_of(
+        activity_of(
             model,
             [
                 event("page_view", url="/pricing"),
