@@ -613,6 +613,7 @@ PEOPLE = st.lists(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None)
 @given(people=PEOPLE, how=st.sampled_from(["sum", "max"]))
 def test_stored_accounts_agree_with_grading_each_lead_from_scratch(people, how):

@@ -42,6 +42,7 @@ def test_create_with_nothing_piped_says_how_to_give_a_password(cli):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_create_through_a_real_pipe(tmp_path, config_file):
     db_path = str(tmp_path / "piped.db")
     done = subprocess.run(

@@ -177,6 +177,7 @@ def outcome(obj):
         return ("problems", error.problems)
 
 
+@pytest.mark.slow
 @settings(max_examples=1500, deadline=None, derandomize=True)
 @given(st.one_of(record, nearly_right))
 def test_the_fast_path_agrees_with_the_full_checks(obj):

@@ -1277,6 +1277,7 @@ law_people = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(events=law_events, person=law_people)
 def test_explanation_points_add_up_to_the_scores(events, person):
@@ -1288,6 +1289,7 @@ def test_explanation_points_add_up_to_the_scores(events, person):
         )
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(events=law_events, person=law_people, seed=st.integers(0, 1000))
 def test_grading_twice_or_shuffled_gives_the_same_grades(events, person, seed):
@@ -1302,6 +1304,7 @@ def test_grading_twice_or_shuffled_gives_the_same_grades(events, person, seed):
     assert [g.activity_score for g in again] == pytest.approx([g.activity_score for g in first])
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(events=law_events, later=law_events)
 def test_events_after_as_of_change_nothing(events, later):
@@ -1479,6 +1482,7 @@ def assert_same_grades(left, right):
             assert x.points == pytest.approx(y.points, rel=1e-12, abs=1e-12)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(person=any_person, company=any_company, evs=any_events)
 def test_for_any_lead_the_explanations_points_add_up_to_the_scores(person, company, evs):
@@ -1499,12 +1503,14 @@ def test_for_any_lead_the_explanations_points_add_up_to_the_scores(person, compa
         )
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(person=any_person, company=any_company, evs=any_events)
 def test_grading_twice_gives_identical_grades(person, company, evs):
     assert grade_laws(person, company, evs) == grade_laws(person, company, list(evs))
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(person=any_person, company=any_company, evs=any_events, seed=st.integers(0, 2**32 - 1))
 def test_the_order_of_the_events_does_not_matter(person, company, evs, seed):
@@ -1513,6 +1519,7 @@ def test_the_order_of_the_events_does_not_matter(person, company, evs, seed):
     assert_same_grades(grade_laws(person, company, evs), grade_laws(person, company, shuffled))
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(
     person=any_person,
