@@ -1,98 +1,45 @@
 import os
+import pathlib
 
 import pytest
 import yaml
 
-from grading.core.config import load_config
 from grading.store.db import connect
 from grading.store.users import create_user
+from tests.factories import make_config, spec_model
 
-SPEC_MODEL = {
-    "schedule": {"regrade": "0 * * * *"},
-    "models": [
-        {
-            "name": "prospects",
-            "audience": {"field": "person.lifecycle", "not_in": ["customer", "disqualified"]},
-            "fit": {
-                "rules": [
-                    {
-                        "id": "target-industry",
-                        "when": {"field": "company.industry", "in": ["software", "manufacturing"]},
-                        "points": 20,
-                    },
-                    {
-                        "id": "large-company",
-                        "when": {"field": "company.employees", "gte": 200},
-                        "points": 30,
-                        "label": "200+ employees",
-                    },
-                    {
-                        "id": "ceo",
-                        "when": {"field": "person.title", "matches": "\\b(ceo|chief executive)\\b"},
-                        "points": 30,
-                    },
-                    {
-                        "id": "phone-given",
-                        "when": {"field": "person.phone", "present": True},
-                        "points": 5,
-                    },
-                    {
-                        "id": "student",
-                        "when": {"field": "person.title", "contains": "student"},
-                        "points": -40,
-                    },
-                ],
-                "thresholds": {"A": 70, "B": 45, "C": 20},
-            },
-            "activity": {
-                "window_days": 90,
-                "half_life_days": 30,
-                "rules": [
-                    {"id": "downloads", "event": "download", "points": 10, "max_points": 30},
-                    {"id": "many-visits", "event": "page_view", "min_count": 6, "points": 20},
-                    {
-                        "id": "pricing-recent",
-                        "event": "page_view",
-                        "where": {"field": "url", "matches": "^/pricing"},
-                        "within_days": 7,
-                        "points": 15,
-                    },
-                    {
-                        "id": "careers",
-                        "event": "page_view",
-                        "where": {"field": "url", "matches": "/(careers|jobs)"},
-                        "points": -10,
-                    },
-                ],
-                "thresholds": {4: 60, 3: 35, 2: 10},
-            },
-            "categories": [
-                {
-                    "name": "analytics",
-                    "where": {"field": "product", "equals": "analytics"},
-                    "routing": [{"cells": ["A*"], "to": "sales", "queue": "analytics"}],
-                },
-            ],
-            "routing": [
-                {"cells": ["A4", "A3", "B4"], "to": "sales", "queue": "senior"},
-                {"cells": ["A*", "B*"], "to": "nurture", "campaign": "accelerate"},
-                {"cells": ["*"], "to": "nurture", "campaign": "newsletter"},
-            ],
-        }
-    ],
-}
+TESTS = pathlib.Path(__file__).resolve().parent
+# A hash at the cost scrypt has in production takes a quarter of a second on a busy machine, and a
+# logged-in test client makes two; the tests hash at 1/32 of that cost unless marked
+# `production_hashing` (tests/integration/test_login.py keeps one test on today's parameters).
+CHEAP_HASH_METHOD = "scrypt:1024:8:1"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Everything in tests/e2e is marked e2e, everything in tests/fuzz fuzz."""
+    for item in items:
+        folder = item.path.relative_to(TESTS).parts[0]
+        if folder in ("e2e", "fuzz"):
+            item.add_marker(getattr(pytest.mark, folder))
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(request, monkeypatch):
+    if request.node.get_closest_marker("production_hashing") is None:
+        from grading.store import users
+
+        monkeypatch.setattr(users, "HASH_METHOD", CHEAP_HASH_METHOD)
 
 
 @pytest.fixture
 def model_dict():
-    import copy
-
-    return copy.deepcopy(SPEC_MODEL)
+    """The SPEC's example model file as a dict; a test may change it before `config` reads it."""
+    return spec_model()
 
 
 @pytest.fixture
 def config(model_dict):
-    return load_config(model_dict)
+    return make_config(model_dict)
 
 
 @pytest.fixture

@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.factories import spec_model
+
 playwright = pytest.importorskip("playwright.sync_api")
 
 BIN = os.path.join(os.path.dirname(sys.executable), "grading")
@@ -91,10 +93,8 @@ def server(tmp_path_factory, request):
     tmp_path = tmp_path_factory.mktemp("e2e")
     import yaml
 
-    from tests.conftest import SPEC_MODEL  # noqa: PLC0415
-
     config = tmp_path / "grading.yaml"
-    config.write_text(yaml.safe_dump(SPEC_MODEL, sort_keys=False))
+    config.write_text(yaml.safe_dump(spec_model(), sort_keys=False))
     env = {**os.environ, "GRADING_DB": str(tmp_path / "e2e.db"), "GRADING_CONFIG": str(config)}
     seed(tmp_path, env)
     port = free_port()
@@ -270,15 +270,12 @@ def test_sales_ticks_qualification_and_filters_qualified_leads(server, browser):
 
 
 def test_an_admin_previews_a_changed_model_file_and_nothing_moves_yet(server, browser, tmp_path):
-    import copy
 
     import yaml
 
-    from tests.conftest import SPEC_MODEL
-
     page = log_in(browser, server, "ada")
     before = page.locator("table.matrix").inner_text()
-    config = copy.deepcopy(SPEC_MODEL)  # the server's model file
+    config = spec_model()  # the server's model file
     config["models"][0]["fit"]["thresholds"]["A"] = 10_000  # nobody is an A any more
     changed = tmp_path / "changed.yaml"
     changed.write_text(yaml.safe_dump(config))

@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import SPEC_MODEL
+from tests.factories import spec_model
 from tests.fuzz import hostile
 
 # 25 per operation keeps the file well under a minute; GRADING_FUZZ_EXAMPLES=500 digs deeper
@@ -66,7 +66,7 @@ def _load_schema():
     scratch = tempfile.mkdtemp(prefix="grading-openapi-")
     model = os.path.join(scratch, "grading.yaml")
     with open(model, "w") as handle:
-        yaml.safe_dump(SPEC_MODEL, handle)
+        yaml.safe_dump(spec_model(), handle)
     app = create_app({"DATABASE": os.path.join(scratch, "api.db"), "MODEL_FILE": model})
     database = connect(app.config["DATABASE"])
     _, secret = create_token(database, "admin", "fuzz", "2026-11-01T00:00:00Z")

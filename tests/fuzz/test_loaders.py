@@ -26,7 +26,8 @@ from grading.core.scoring import Event, grade_lead
 from grading.services import ingest
 from grading.services.model_file.read import parse_yaml, read_config
 from grading.store.db import connect
-from tests.conftest import REPO, SPEC_MODEL
+from tests.conftest import REPO
+from tests.factories import make_config, spec_model
 from tests.fuzz import hostile
 
 # GRADING_FUZZ_EXAMPLES=1000 digs deeper than the everyday run
@@ -176,7 +177,7 @@ def mutate(data, draw):
 @FAST
 @given(st.data())
 def test_mutations_of_the_shipped_model_file_give_a_config_or_problems_by_path(data):
-    for base in (MODEL_FILE, SPEC_MODEL):
+    for base in (MODEL_FILE, spec_model()):
         model = copy.deepcopy(base)
         for _ in range(data.draw(st.integers(1, 4))):
             mutate(model, data.draw)
@@ -453,7 +454,7 @@ POSITION = {
     ".json": re.compile(r"^(?:1|item (\d+))$"),
     ".csv": re.compile(r"^(\d+)$"),
 }
-CONFIG = load_config(SPEC_MODEL)
+CONFIG = make_config()
 
 
 @settings(
@@ -549,7 +550,7 @@ def test_a_file_nested_deeper_than_yaml_reads_is_a_problem():
 
 
 def spec_model_with(**changes) -> dict:
-    model = copy.deepcopy(SPEC_MODEL)
+    model = spec_model()
     body = model["models"][0]
     for key, value in changes.items():
         if key == "webhooks":

@@ -19,6 +19,7 @@ from grading.services.grading import regrade
 from grading.services.ingest import import_records
 from grading.store.db import connect
 from tests.conftest import logged_in_client
+from tests.factories import make_config
 
 T = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 ACCOUNTS = {
@@ -612,6 +613,7 @@ PEOPLE = st.lists(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None)
 @given(people=PEOPLE, how=st.sampled_from(["sum", "max"]))
 def test_stored_accounts_agree_with_grading_each_lead_from_scratch(people, how):
@@ -619,11 +621,8 @@ def test_stored_accounts_agree_with_grading_each_lead_from_scratch(people, how):
     scratch (grade_lead), taking only those in the audience."""
     from grading.core.accounts import AccountLead, grade_account
     from grading.core.scoring import Event, grade_lead
-    from tests.conftest import SPEC_MODEL
 
-    body = copy.deepcopy(SPEC_MODEL)
-    body["models"][0]["accounts"] = {**copy.deepcopy(ACCOUNTS), "activity": how}
-    config = load_config(body)
+    config = make_config(accounts={**ACCOUNTS, "activity": how})
     model = config.models[0]
     db = connect(":memory:")
     leads = [

@@ -8,12 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from grading.app import create_app
+from tests.factories import lead
 
-LEAD = {
-    "id": "L-1",
-    "person": {"title": "CEO", "phone": "1"},
-    "company": {"domain": "acme.io", "industry": "software", "employees": 500},
-}
+LEAD = lead()  # the CEO of a large software company
 
 
 def event(i, lead="L-1", kind="download", at="2026-11-23T10:00:00Z", **props):

@@ -1,6 +1,7 @@
 """The command line, as a user runs it."""
 
 import orjson
+import pytest
 
 from grading.cli import main
 from grading.store.db import MIGRATIONS
@@ -220,6 +221,7 @@ def test_environment_variables_pick_database_and_model_file(tmp_path, config_fil
     assert result.exit_code == 0 and (tmp_path / "env.db").exists()
 
 
+@pytest.mark.slow
 def test_demo_fills_an_empty_database_only(cli):
     result = cli("demo", "--leads", "60", config="config/grading.yaml")
     assert result.exit_code == 0, result.output

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from grading.store.db import connect
 from grading.store.users import check_login
 
@@ -40,6 +42,7 @@ def test_create_with_nothing_piped_says_how_to_give_a_password(cli):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_create_through_a_real_pipe(tmp_path, config_file):
     db_path = str(tmp_path / "piped.db")
     done = subprocess.run(
@@ -83,6 +86,7 @@ def converse(args: list[str], answers: list[tuple[str, str]]) -> tuple[int, str]
             process.kill()
 
 
+@pytest.mark.slow
 def test_on_a_terminal_create_asks_twice_until_both_match(tmp_path, config_file):
     db_path = str(tmp_path / "tty.db")
     create = [BIN, "--db", db_path, "--config", config_file, "user", "create"]

@@ -15,6 +15,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import yaml
 
 from tests.integration import test_crash as crash_tests
@@ -27,6 +28,8 @@ from tests.integration.test_crash import (
     regrade_writes_nothing,
 )
 from tests.integration.test_crash import servers as servers_fixture
+
+pytestmark = pytest.mark.slow  # real servers under concurrent writers: seconds a test
 
 servers = servers_fixture  # the fixture: real servers, stopped (and their workers) at the end
 

@@ -22,7 +22,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import yaml
 
-from tests.conftest import SPEC_MODEL
+from tests.factories import spec_model
+
+pytestmark = pytest.mark.slow  # real servers killed mid-write: seconds a test
 
 BIN = os.path.join(os.path.dirname(sys.executable), "grading")
 
@@ -338,7 +340,7 @@ def big_database(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("big")
     config = str(folder / "grading.yaml")
-    model = {**SPEC_MODEL, "schedule": {"regrade": "0 0 1 1 *"}}  # no hourly run in the test
+    model = {**spec_model(), "schedule": {"regrade": "0 0 1 1 *"}}  # no hourly run in the test
     with open(config, "w") as handle:
         yaml.safe_dump(model, handle, sort_keys=False)
     path = str(folder / "big.db")

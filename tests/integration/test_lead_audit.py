@@ -13,12 +13,10 @@ from grading.services.ingest import ImportFailed, import_records
 from grading.store import leads as lead_store
 from grading.store.db import connect
 from grading.store.users import create_user
+from tests.factories import lead
 
-SALES_LEAD = {  # fit A (software, 500 people, CEO): three downloads and pricing make it A3 -> sales
-    "id": "L-hot",
-    "person": {"title": "CEO"},
-    "company": {"domain": "acme.io", "industry": "software", "employees": 500},
-}
+# fit A (software, 500 people, CEO): three downloads and pricing make it A3 -> sales
+SALES_LEAD = lead("L-hot", person={"title": "CEO"})
 
 
 def updates(db_path):
@@ -117,6 +115,7 @@ def test_a_bad_row_rolls_back_the_audit_entries_of_the_file(cli, write):
     assert updates(cli.db_path) == []
 
 
+@pytest.mark.slow
 def test_a_big_import_writes_every_entry_in_bulk(db, config):
     n = lead_store.AUDIT_BATCH * 2 + 7  # over the batch size twice: each flush counts
     leads = [(str(i), {"id": f"L-{i}", "person": {"owner": "kim"}}) for i in range(n)]

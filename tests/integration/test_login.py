@@ -197,6 +197,7 @@ def test_a_new_password_ends_all_sessions_and_only_it_logs_in(site):  # noqa: F8
     assert first.get("/").status_code == 200
 
 
+@pytest.mark.production_hashing
 def test_a_wrong_name_costs_the_same_scrypt_work_as_a_wrong_password(site, monkeypatch):  # noqa: F811
     from grading.store import users
 
@@ -300,6 +301,7 @@ def fetch(url, jar, form=None):
         return response.status, response.headers.get("Location"), response.read().decode()
 
 
+@pytest.mark.slow
 def test_over_http_a_real_server_ends_sessions_at_logout_and_on_disable(server, config_file):  # noqa: F811
     base, _, db_path = server
     base = base.removesuffix("/api")

@@ -20,6 +20,8 @@ import zipfile
 
 import pytest
 
+pytestmark = pytest.mark.slow  # builds the wheel and serves the demo: seconds a test
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # what pyproject.toml builds the wheel from; a folder it starts to read must be added here
 BUILD_INPUTS = ("pyproject.toml", "README.md", "LICENSE", "grading", "templates", "config")

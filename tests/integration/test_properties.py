@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -9,6 +10,8 @@ from grading.services.grading import regrade
 from grading.services.ingest import import_records
 from grading.store.db import connect
 from grading.store.queries import SORTS
+
+pytestmark = pytest.mark.slow  # hypothesis over a real database: seconds a test
 
 T = datetime(2026, 11, 1, tzinfo=UTC)
 events = st.lists(

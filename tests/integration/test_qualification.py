@@ -2,7 +2,6 @@
 ticks are the lead attribute person.qualification, rules read them, the lead list filters on
 `qualified`, exports carry both, and every change is audited."""
 
-import copy
 import csv
 import io
 import json
@@ -19,7 +18,7 @@ from grading.services.ingest import import_records
 from grading.store.db import connect
 from grading.store.qualification import sync_criteria
 from grading.store.users import create_user
-from tests.conftest import SPEC_MODEL
+from tests.factories import spec_model
 
 BANT = {"budget": True, "authority": True, "need": True, "timeline": True}
 BUDGET_RULE = {
@@ -46,7 +45,7 @@ LEADS = [
 
 @pytest.fixture
 def model_dict():
-    data = copy.deepcopy(SPEC_MODEL)
+    data = spec_model()
     data["models"][0]["fit"]["rules"].append(BUDGET_RULE)
     return data
 

@@ -5,10 +5,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from grading.scheduler import regrade_job
+from grading.services.retention import cutoff
 from grading.store import audit
 from grading.store.db import connect
+from tests.factories import lead, make_config, spec_model
 
-LEAD = {"id": "L-1", "person": {"title": "CEO"}, "company": {"industry": "software"}}
+LEAD = lead(person={"title": "CEO"}, company={"industry": "software"})
 
 
 @pytest.fixture
@@ -105,3 +107,22 @@ def test_without_retention_purge_says_so(cli, write, model_dict, tmp_path):
     plain = write("plain.yaml", yaml.safe_dump(model_dict))
     result = cli("purge", config=plain)
     assert result.exit_code == 0 and "sets no retention" in result.output
+
+
+# the cutoff: whole UTC days --------------------------------------------------------------
+
+
+def test_without_retention_nothing_is_purged():
+    config = make_config()
+    assert config.retention_days is None
+    assert cutoff(config, datetime(2026, 12, 1, 15, tzinfo=UTC)) is None
+
+
+def test_the_cutoff_keeps_every_event_a_window_of_that_many_days_counts():
+    data = spec_model()
+    data["retention"] = {"events_days": 90}
+    config = make_config(data)
+    now = datetime(2026, 12, 1, 15, 30, tzinfo=UTC)
+    # age < 90 days: the date of the event is at most 89 days before today
+    assert cutoff(config, now) == datetime(2026, 9, 3, tzinfo=UTC)
+    assert (now.date() - cutoff(config, now).date()).days == 89

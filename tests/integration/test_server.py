@@ -17,6 +17,8 @@ from grading.services.runs import Busy, run_regrade
 from grading.store import runs as run_store
 from grading.store.db import connect
 
+pytestmark = pytest.mark.slow  # real servers over HTTP: seconds a test
+
 BIN = os.path.join(os.path.dirname(sys.executable), "grading")
 
 

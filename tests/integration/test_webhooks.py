@@ -261,6 +261,7 @@ def test_leads_are_looked_up_in_one_query_however_many(db, config):
     assert leads == set(ids)
 
 
+@pytest.mark.slow
 def test_enqueueing_100k_changes_is_quick(db, config):
     hooked = with_hooks(config, Webhook("http://127.0.0.1:9/all"))
     rows = [change(n, "B2", "A2", NURTURE, SALES) for n in range(1, 100_001)]

@@ -134,6 +134,7 @@ def same(a: CompactGrade, b: CompactGrade):
     assert [x[2] for x in a.explanation] == pytest.approx([x[2] for x in b.explanation], abs=1e-9)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(leads=st.lists(lead, max_size=8))
 def test_bulk_grades_equal_the_reference(leads):

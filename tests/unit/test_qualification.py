@@ -1,7 +1,5 @@
 """Qualification criteria: the model file's `qualification` block and what `qualified` means."""
 
-import copy
-
 import pytest
 
 from grading.core.conditions import compile_condition
@@ -16,14 +14,14 @@ from grading.core.qualification import (
     ticked,
     ticks_from_form,
 )
-from tests.conftest import SPEC_MODEL
+from tests.factories import make_config, spec_model
 
 BANT = [c.id for c in DEFAULT_CRITERIA]
 TWO = (Criterion("budget", "Budget"), Criterion("fit_check", "Fit checked"))
 
 
 def with_qualification(block):
-    data = copy.deepcopy(SPEC_MODEL)
+    data = spec_model()
     data["qualification"] = block
     return data
 
@@ -36,7 +34,7 @@ def problems_of(block) -> list[str]:
 
 def test_without_a_qualification_block_the_criteria_are_bant():
     assert BANT == ["budget", "authority", "need", "timeline"]
-    config = load_config(copy.deepcopy(SPEC_MODEL))
+    config = make_config()
     assert config.qualification == DEFAULT_CRITERIA
     assert all(c.label and c.label != c.id for c in config.qualification)
 
