@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlite_utils
 
 from grading.core.model import Config
@@ -89,3 +90,9 @@ def export_lead(db: sqlite_utils.Database, config: Config, ext_id: str) -> dict[
         # the values the text search holds about them (copies of the lead's and company's)
         "search_index": search.indexed_values(db, lead_id),
     }
+
+
+def export_lead_json(db: sqlite_utils.Database, config: Config, ext_id: str) -> bytes | None:
+    """export_lead as the indented JSON the download and `grading export-lead` give."""
+    document = export_lead(db, config, ext_id)
+    return None if document is None else orjson.dumps(document, option=orjson.OPT_INDENT_2)
