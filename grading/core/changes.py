@@ -23,7 +23,7 @@ CellKey = tuple[str, str, str]
 
 class StoredGrade(NamedTuple):
     """One grade of a lead in one model and category, as stored: scores unrounded, route and
-    explanation as JSON text. A named tuple: a full re-grade reads and compares millions."""
+    explanation as JSON text."""
 
     fit_score: float
     fit: str
@@ -32,6 +32,13 @@ class StoredGrade(NamedTuple):
     grade: str
     route: str | None
     explanation: str
+
+
+# A stored grade as a plain tuple in StoredGrade's order: what the store reads and the re-grade
+# compares in bulk, and only the grades that differ become StoredGrades (StoredGrade._make). The
+# garbage collector stops tracking a plain tuple of plain values, never a named one: a named
+# tuple for every grade made a re-grade after a model change a sixth slower.
+GradeValues = tuple[float, str, float, int, str, str | None, str]
 
 
 class HistoryRow(NamedTuple):
@@ -48,9 +55,9 @@ class HistoryRow(NamedTuple):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class GradeChange:
-    """A grade whose new form differs from the stored one."""
+class GradeChange(NamedTuple):
+    """A grade whose new form differs from the stored one (a named tuple too: a re-grade after
+    a model change makes one for nearly every grade)."""
 
     lead_id: int
     model: str

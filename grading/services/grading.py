@@ -16,7 +16,14 @@ import orjson
 import sqlite_utils
 
 from grading.core.batch import BatchGrader, CompactGrade, EventArrays
-from grading.core.changes import GradeChange, Scope, StoredGrade, changes_of, routes_to_sales
+from grading.core.changes import (
+    GradeChange,
+    GradeValues,
+    Scope,
+    StoredGrade,
+    changes_of,
+    routes_to_sales,
+)
 from grading.core.model import Config, Model
 from grading.core.scoring import classify, epoch, lead_record, window_start
 from grading.core.scoring import stored as stored_score
@@ -47,11 +54,11 @@ class RegradeResult:
         self.rows_written += other.rows_written
 
 
-def stored_form(grade: CompactGrade) -> StoredGrade:
-    """The grade as stored: scores unrounded (core.scoring.STORED_DECIMALS); explanation points are
-    already rounded by the batch grader."""
+def stored_values(grade: CompactGrade) -> GradeValues:
+    """The grade as stored, as a plain tuple (core.changes.GradeValues): scores unrounded
+    (core.scoring.STORED_DECIMALS); explanation points are already rounded by the batch grader."""
     route = _route_json(grade.route) if grade.route else None
-    return StoredGrade(
+    return (
         stored_score(grade.fit_score),
         grade.fit,
         stored_score(grade.activity_score),
@@ -60,6 +67,10 @@ def stored_form(grade: CompactGrade) -> StoredGrade:
         route,
         orjson.dumps(grade.explanation).decode(),
     )
+
+
+def stored_form(grade: CompactGrade) -> StoredGrade:
+    return StoredGrade._make(stored_values(grade))
 
 
 @lru_cache(maxsize=1024)
@@ -171,7 +182,7 @@ class Grader:
             existing = current_grades(self.db, **chunk)
         records = [lead_record(lead.person, lead.company) for lead in facts]
         graded = {name: grader.grade(records, events, now) for name, grader in self.batch.items()}
-        by_lead: dict[int, dict[tuple[str, str], StoredGrade]] = defaultdict(dict)
+        by_lead: dict[int, dict[tuple[str, str], GradeValues]] = defaultdict(dict)
         for (owner, model_name, category), stored in existing.items():
             by_lead[owner][(model_name, category)] = stored
         scope = Scope(frozenset(self.batch), frozenset(m.name for m in self.config.models))
@@ -193,17 +204,25 @@ class Grader:
                 for grade in per_lead[i]:
                     category = grade.category or ""
                     produced.add((model_name, category))
-                    stored = stored_form(grade)
+                    stored = stored_values(grade)
                     old = old_grades.get((model_name, category))
                     if old != stored:
                         changed.append(
-                            GradeChange(lead_id, model_name, category, old, stored, outcome)
+                            GradeChange(
+                                lead_id,
+                                model_name,
+                                category,
+                                None if old is None else StoredGrade._make(old),
+                                StoredGrade._make(stored),
+                                outcome,
+                            )
                         )
                     if not wants_sales and routes_to_sales(grade.route):
                         wants_sales = True
             for (model_name, category), old in old_grades.items():
                 if (model_name, category) not in produced and scope.drops(model_name):
-                    changed.append(GradeChange(lead_id, model_name, category, old, None, outcome))
+                    gone = StoredGrade._make(old)
+                    changed.append(GradeChange(lead_id, model_name, category, gone, None, outcome))
             if wants_sales:
                 routed_to_sales.append((lead_id, lead.handed_over_at))
         changes = changes_of(changed, at=stamp, reason=reason, routed_to_sales=routed_to_sales)

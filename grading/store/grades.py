@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import sqlite_utils
 
-from grading.core.changes import CellKey, GradeChanges, GradeKey, StoredGrade
+from grading.core.changes import CellKey, GradeChanges, GradeKey, GradeValues
 from grading.core.scoring import shown
 
 GRADE_COLUMNS = "fit_score, fit, activity_score, activity, grade, route, explanation"
@@ -20,15 +20,15 @@ def current_grades(
     *,
     lead_ids: Sequence[int] | None = None,
     id_range: tuple[int, int] | None = None,
-) -> dict[GradeKey, StoredGrade]:
+) -> dict[GradeKey, GradeValues]:
+    """The stored grades of a chunk of leads, as plain tuples (see core.changes.GradeValues)."""
     sql = f"SELECT lead_id, model, category, {GRADE_COLUMNS} FROM grades"
     if id_range is not None:
         rows = db.execute(sql + " WHERE lead_id >= ? AND lead_id < ?", list(id_range))
     else:
         ids = list(lead_ids or [])
         rows = db.execute(sql + f" WHERE lead_id IN ({','.join('?' * len(ids))})", ids)
-    stored = StoredGrade._make
-    return {(r[0], r[1], r[2]): stored(r[3:]) for r in rows}
+    return {(r[0], r[1], r[2]): r[3:] for r in rows}
 
 
 # The secondary indexes of grades, by name: a first grading of a large file builds them afterwards.

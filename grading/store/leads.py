@@ -274,10 +274,18 @@ def iter_lead_facts(
     else:
         marks = ",".join("?" * len(lead_ids or []))
         rows = db.execute(sql + f" WHERE l.id IN ({marks}) ORDER BY l.id", list(lead_ids or []))
-    loads = orjson.loads
+    loads, new = orjson.loads, tuple.__new__  # (a named tuple's constructor is Python code)
     for lead_id, person, company, handed, outcome, last_event in rows:
-        yield LeadFacts(
-            lead_id, loads(person), loads(company) if company else {}, handed, outcome, last_event
+        yield new(
+            LeadFacts,
+            (
+                lead_id,
+                loads(person),
+                loads(company) if company else {},
+                handed,
+                outcome,
+                last_event,
+            ),
         )
 
 
