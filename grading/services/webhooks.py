@@ -24,7 +24,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 import orjson
 import sqlite_utils
@@ -44,6 +44,10 @@ LEASE = "webhooks"
 LEASE_SECONDS = 60.0  # renewed while delivering; a crashed deliverer's lease frees after this
 
 
+@overload
+def _iso(epoch: float) -> str: ...
+@overload
+def _iso(epoch: None) -> None: ...
 def _iso(epoch: float | None) -> str | None:
     if epoch is None:
         return None

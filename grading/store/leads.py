@@ -297,7 +297,7 @@ def note_last_events(db: sqlite_utils.Database, newest: Iterable[tuple[int | Non
 class IdSpan(NamedTuple):
     low: int  # the smallest lead id (0 without leads)
     high: int  # the largest (-1 without leads)
-    count: int
+    leads: int
 
 
 def id_span(db: sqlite_utils.Database) -> IdSpan:
