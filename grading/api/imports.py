@@ -3,9 +3,12 @@ at all and its leads re-graded before the answer (the importer's own validation 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from grading.core.records import MAX_ID, RecordError, parse_lead
+from grading.core.records import MAX_ID, RecordError, parse_event, parse_lead
+from grading.core.times import epoch
 
 from ..services import ingest
 from . import privacy
@@ -49,14 +52,24 @@ class LeadBatchIn(Schema):
 
 class EventIn(Schema):
     id = fields.Str(
-        validate=validate.Length(1, MAX_ID), metadata={"description": "makes resending harmless"}
+        allow_none=True,
+        validate=validate.Length(1, MAX_ID),
+        metadata={"description": "makes resending harmless"},
     )
     lead = fields.Str(required=True, validate=validate.Length(1, MAX_ID))
     type = fields.Str(required=True, validate=validate.Length(1, MAX_ID))
     at = fields.Str(
         required=True, metadata={"format": "date-time", "description": "ISO-8601 with offset"}
     )
-    properties = fields.Dict(**ATTRIBUTES, load_default=dict)
+    properties = fields.Dict(**ATTRIBUTES, allow_none=True, load_default=dict)
+
+    @validates_schema
+    def checked(self, data, **kwargs):
+        """The fields above document the shape; core.records.parse_event decides."""
+        try:
+            parse_event(data, epoch(datetime.now(UTC)))
+        except RecordError as error:
+            raise ValidationError(_by_field(error)) from None
 
 
 class EventBatchIn(Schema):

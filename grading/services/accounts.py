@@ -256,26 +256,23 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out) -> int:
     return export.write_jsonl(rows, out, EXPORT_COLUMNS)
 
 
+def account_cells(row: dict[str, Any]) -> list[Any]:
+    """An account row of the export as CSV cells (EXPORT_COLUMNS)."""
+    return [
+        row["company_id"],
+        row["domain"] or "",
+        row["name"] or "",
+        row["model"],
+        export.two_decimals(row["fit_score"]),
+        row["fit"],
+        export.two_decimals(row["activity_score"]),
+        row["activity"],
+        row["grade"],
+        row["leads"],
+        explanation_text(row["explanation"]),
+        row["graded_at"],
+    ]
+
+
 def write_csv(rows: Iterable[dict[str, Any]], out) -> int:
-    writer = export.CsvWriter(out)
-    writer.writerow(EXPORT_COLUMNS)
-    count = 0
-    for row in rows:
-        writer.writerow(
-            [
-                row["company_id"],
-                row["domain"] or "",
-                row["name"] or "",
-                row["model"],
-                export.two_decimals(row["fit_score"]),
-                row["fit"],
-                export.two_decimals(row["activity_score"]),
-                row["activity"],
-                row["grade"],
-                row["leads"],
-                explanation_text(row["explanation"]),
-                row["graded_at"],
-            ]
-        )
-        count += 1
-    return count
+    return export.write_table(out, EXPORT_COLUMNS, map(account_cells, rows))

@@ -8,18 +8,16 @@ after T, else the current row. Events are read up to T only. The core does the s
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-import orjson
 import sqlite_utils
 
 from grading.core.calibration import Case, as_dict, calibrate
 from grading.core.model import Config, Model
-from grading.core.scoring import Event, window_start
+from grading.core.scoring import window_start
 from grading.core.times import from_epoch
+from grading.store import events as event_store
+from grading.store import leads as lead_store
 from grading.store.db import read_only
-
-FETCH = 1000
 
 
 class UnknownModel(ValueError):
@@ -50,48 +48,15 @@ def calibration(db: sqlite_utils.Database, config: Config, model: str | None = N
 def cases(db: sqlite_utils.Database, model: Model) -> Iterator[Case]:
     """Every lead with an outcome (its latest), as known at the outcome's time."""
     days = model.activity.longest_window
-    reader = db.conn.cursor()
-    reader.execute(
-        "SELECT l.id, l.ext_id, l.outcome, l.outcome_at, l.company_id, l.attrs,"
-        " (SELECT c.before FROM lead_changes c WHERE c.lead_id = l.id AND c.at > l.outcome_at"
-        "  ORDER BY c.at, c.id LIMIT 1)"
-        " FROM leads l WHERE l.outcome IS NOT NULL ORDER BY l.id"
-    )
-    while rows := reader.fetchmany(FETCH):
-        for lead_id, ext_id, outcome, at, company_id, attrs, changed in rows:
-            if changed is not None:
-                before = orjson.loads(changed)
-                person, company_id = before["attrs"], before["company_id"]
-            else:
-                person = orjson.loads(attrs)
-            yield Case(
-                lead=ext_id,
-                person=person,
-                company=_company_as_of(db, company_id, at),
-                events=_events_until(db, lead_id, at, days),
-                won=outcome == "won",
-                at=from_epoch(at),
-            )
-
-
-def _company_as_of(db: sqlite_utils.Database, company_id: int | None, at: int) -> dict[str, Any]:
-    if company_id is None:
-        return {}
-    row = db.execute(
-        "SELECT before FROM company_changes WHERE company_id = ? AND at > ? ORDER BY at, id LIMIT 1",
-        [company_id, at],
-    ).fetchone()
-    if row is not None:
-        return orjson.loads(row[0])["attrs"]
-    row = db.execute("SELECT attrs FROM companies WHERE id = ?", [company_id]).fetchone()
-    return orjson.loads(row[0]) if row else {}
-
-
-def _events_until(db: sqlite_utils.Database, lead_id: int, at: int, days: int) -> list[Event]:
-    """The lead's events any rule can count as of `at` (the window's first day up to `at`)."""
-    cutoff = window_start(at, days)
-    rows = db.execute(
-        "SELECT type, at, props FROM events WHERE lead_id = ? AND at >= ? AND at <= ?",
-        [lead_id, cutoff, at],
-    )
-    return [Event(kind, from_epoch(when), orjson.loads(props)) for kind, when, props in rows]
+    for lead in lead_store.closed_leads(db):
+        yield Case(
+            lead=lead.ext_id,
+            person=lead.person,
+            company=lead_store.company_as_of(db, lead.company_id, lead.at),
+            # the events any rule can count as of the outcome (the window's first day up to it)
+            events=event_store.lead_events_between(
+                db, lead.lead_id, window_start(lead.at, days), lead.at
+            ),
+            won=lead.outcome == "won",
+            at=from_epoch(lead.at),
+        )

@@ -14,12 +14,14 @@ import orjson
 import sqlite_utils
 
 from grading.core.model import Config, Model, Route
-from grading.core.qualification import summary
+from grading.core.qualification import Criterion, is_qualified, summary, ticked
 from grading.core.scoring import route_of
 from grading.core.times import from_epoch
 
 from ..store import grades as grade_store
 from ..store import leads as lead_store
+from ..store import queries
+from ..store.db import connect
 from ..store.events import count_events, events_of
 from ..store.qualification import ticks_by_lead
 
@@ -178,6 +180,7 @@ def route_counts(db: sqlite_utils.Database, model: Model) -> list[dict[str, Any]
 def write_jsonl(
     rows: Iterable[dict[str, Any]], out, columns: Sequence[str] = EXPORT_COLUMNS
 ) -> int:
+    """One JSON object per line with the given keys of each row; returns the rows written."""
     count = 0
     for row in rows:
         out.write(orjson.dumps({k: row[k] for k in columns}).decode() + "\n")
@@ -185,31 +188,128 @@ def write_jsonl(
     return count
 
 
-def write_csv(rows: Iterable[dict[str, Any]], out) -> int:
+def write_table(out, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """CSV: the header, then the rows (spreadsheet-safe); returns the rows written."""
     writer = CsvWriter(out)
-    writer.writerow(EXPORT_COLUMNS)
+    writer.writerow(header)
     count = 0
     for row in rows:
-        route = row["route"]
-        writer.writerow(
-            [
-                row["lead"],
-                row["model"],
-                row["category"] or "",
-                two_decimals(row["fit_score"]),
-                row["fit"],
-                two_decimals(row["activity_score"]),
-                row["activity"],
-                row["grade"],
-                route_text(route),
-                explanation_text(row["explanation"]),
-                "true" if row["qualified"] else "false",
-                ";".join(row["qualification"]),
-                progress_text(row["progress"]),
-            ]
-        )
+        writer.writerow(row)
         count += 1
     return count
+
+
+def text_flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def grade_cells(row: dict[str, Any]) -> list[Any]:
+    """A grade row of the export as CSV cells (EXPORT_COLUMNS)."""
+    return [
+        row["lead"],
+        row["model"],
+        row["category"] or "",
+        two_decimals(row["fit_score"]),
+        row["fit"],
+        two_decimals(row["activity_score"]),
+        row["activity"],
+        row["grade"],
+        route_text(row["route"]),
+        explanation_text(row["explanation"]),
+        text_flag(row["qualified"]),
+        ";".join(row["qualification"]),
+        progress_text(row["progress"]),
+    ]
+
+
+def write_csv(rows: Iterable[dict[str, Any]], out) -> int:
+    return write_table(out, EXPORT_COLUMNS, map(grade_cells, rows))
+
+
+LEAD_LIST_COLUMNS = (
+    "id",
+    "name",
+    "email",
+    "company",
+    "domain",
+    "lifecycle",
+    "owner",
+    "model",
+    "category",
+    "grade",
+    "fit",
+    "fit_score",
+    "activity",
+    "activity_score",
+    "route",
+    "last_activity",
+    "qualified",
+    "qualification",
+)
+LEAD_LIST_PAGE = 5000  # rows read (and sent) at a time
+
+
+def lead_list_cells(row: dict[str, Any], criteria: Sequence[Criterion]) -> list[Any]:
+    """A row of the lead list (store.queries.lead_row) as CSV cells (LEAD_LIST_COLUMNS)."""
+    person, company, last = row["person"], row["company"], row["last_event_at"]
+    return [
+        row["id"],
+        row["name"] or "",
+        person.get("email", ""),
+        company.get("name", ""),
+        company.get("domain", ""),
+        row["lifecycle"],
+        row["owner"] or "",
+        row["model"],
+        row["category"] or "",
+        row["grade"],
+        row["fit"],
+        two_decimals(row["fit_score"]),
+        row["activity"],
+        two_decimals(row["activity_score"]),
+        route_text(row["route"]),
+        from_epoch(last).strftime("%Y-%m-%d %H:%M") if last else "",
+        text_flag(is_qualified(person, criteria)),
+        ";".join(ticked(person)),
+    ]
+
+
+def lead_list_csv(
+    path: str,
+    lead_filter: queries.LeadFilter,
+    *,
+    sort: str,
+    descending: bool,
+    criteria: Sequence[Criterion],
+) -> Iterator[str]:
+    """The lead list as CSV text, a page of rows at a time, for a streamed download: read on a
+    connection of its own, since the request's is closed before the body ends."""
+    db = connect(path)
+    try:
+        out = io.StringIO()
+        writer = CsvWriter(out)
+        writer.writerow(LEAD_LIST_COLUMNS)
+        offset = 0
+        while True:
+            rows, _ = queries.list_leads(
+                db,
+                lead_filter,
+                sort=sort,
+                descending=descending,
+                limit=LEAD_LIST_PAGE,
+                offset=offset,
+                with_total=False,
+            )
+            for row in rows:
+                writer.writerow(lead_list_cells(row, criteria))
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+            if len(rows) < LEAD_LIST_PAGE:
+                return
+            offset += LEAD_LIST_PAGE
+    finally:
+        db.conn.close()
 
 
 def route_text(route: dict | None) -> str:

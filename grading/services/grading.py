@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,24 +16,26 @@ import orjson
 import sqlite_utils
 
 from grading.core.batch import BatchGrader, CompactGrade, EventArrays
+from grading.core.changes import (
+    GradeChange,
+    GradeValues,
+    Scope,
+    StoredGrade,
+    changes_of,
+    routes_to_sales,
+)
 from grading.core.model import Config, Model
 from grading.core.scoring import classify, lead_record, window_start
 from grading.core.scoring import stored as stored_score
 from grading.core.times import epoch
 from grading.store import leads as lead_store
-from grading.store.db import transaction
-from grading.store.events import EventClasses, ensure_signature
-from grading.store.grades import (
-    GradeChanges,
-    StoredGrade,
-    bulk_first_grading,
-    current_grades,
-    write_changes,
-)
+from grading.store.db import database_path, snapshot, transaction
+from grading.store.events import EventClasses, ensure_signature, window_events
+from grading.store.grades import bulk_first_grading, current_grades, write_changes
 
 from . import accounts, webhooks
+from .pool import CHUNK, PARALLEL_MIN_LEADS, SLICE, default_workers, worker_pool
 
-CHUNK = 2000
 REASONS = ("event", "lead-update", "regrade", "model-change")
 
 
@@ -56,9 +55,9 @@ class RegradeResult:
         self.rows_written += other.rows_written
 
 
-def stored_form(grade: CompactGrade) -> StoredGrade:
-    """The grade as stored: scores unrounded (core.scoring.STORED_DECIMALS); explanation points are
-    already rounded by the batch grader."""
+def stored_values(grade: CompactGrade) -> GradeValues:
+    """The grade as stored, as a plain tuple (core.changes.GradeValues): scores unrounded
+    (core.scoring.STORED_DECIMALS); explanation points are already rounded by the batch grader."""
     route = _route_json(grade.route) if grade.route else None
     return (
         stored_score(grade.fit_score),
@@ -69,6 +68,10 @@ def stored_form(grade: CompactGrade) -> StoredGrade:
         route,
         orjson.dumps(grade.explanation).decode(),
     )
+
+
+def stored_form(grade: CompactGrade) -> StoredGrade:
+    return StoredGrade._make(stored_values(grade))
 
 
 @lru_cache(maxsize=1024)
@@ -86,15 +89,7 @@ def chunk_events(
     """The classified events of a chunk of leads (`positions`: lead id -> index, ids sorted) that
     any rule can count as of `as_of`: read-only, shared by re-grading and the preview."""
     cutoff = window_start(as_of, longest_window)
-    sql = "SELECT lead_id, class_id, at FROM events WHERE at >= ? AND at <= ? AND "
-    if id_range is not None:
-        rows = db.execute(
-            sql + "lead_id >= ? AND lead_id < ?", [cutoff, as_of, *id_range]
-        ).fetchall()
-    else:
-        ids = list(positions)
-        marks = ",".join("?" * len(ids))
-        rows = db.execute(sql + f"lead_id IN ({marks})", [cutoff, as_of, *ids]).fetchall()
+    rows = window_events(db, cutoff, as_of, lead_ids=list(positions), id_range=id_range)
     if not rows:
         return EventArrays.from_rows([])
     table = np.array(rows, dtype=np.int64)
@@ -177,34 +172,32 @@ class Grader:
     ) -> RegradeResult:
         now = epoch(as_of)
         stamp = as_of.isoformat(timespec="seconds").replace("+00:00", "Z")
-        if snapshot:
-            self.db.execute("BEGIN")  # deferred: the reads below see one state, no lock is taken
-        try:
+        # a snapshot is deferred: the reads see one state and take no lock
+        with _snapshot_if(snapshot, self.db):
             facts = list(lead_store.iter_lead_facts(self.db, lead_ids=lead_ids, id_range=id_range))
             if not facts:
                 return RegradeResult()
-            positions = {lead_id: i for i, (lead_id, *_) in enumerate(facts)}
+            positions = {lead.lead_id: i for i, lead in enumerate(facts)}
             events = self._events(now, positions, id_range=id_range)
             chunk = {"lead_ids": None if id_range else list(positions), "id_range": id_range}
             existing = current_grades(self.db, **chunk)
-        finally:
-            if snapshot:
-                self.db.execute("COMMIT")
-        records = [lead_record(person, company) for _, person, company, *_ in facts]
+        records = [lead_record(lead.person, lead.company) for lead in facts]
         graded = {name: grader.grade(records, events, now) for name, grader in self.batch.items()}
-        by_lead: dict[int, dict[tuple[str, str], StoredGrade]] = defaultdict(dict)
+        by_lead: dict[int, dict[tuple[str, str], GradeValues]] = defaultdict(dict)
         for (owner, model_name, category), stored in existing.items():
             by_lead[owner][(model_name, category)] = stored
-        graded_models = set(self.batch)
-        every_model = len(self.models) == len(self.config.models)
-        known_models = {m.name for m in self.config.models}
-        changes = GradeChanges.empty()
-        hand_overs: list[int] = []
+        scope = Scope(frozenset(self.batch), frozenset(m.name for m in self.config.models))
+        changed: list[GradeChange] = []
+        routed_to_sales: list[tuple[int, str | None]] = []
         newest = self._newest_events(events, facts)
         last_events = [
-            (newest[i], lead_id) for i, (lead_id, *_, seen) in enumerate(facts) if newest[i] != seen
+            (newest[i], lead.lead_id)
+            for i, lead in enumerate(facts)
+            if newest[i] != lead.last_event_at
         ]
-        for i, (lead_id, _, _, handed_over, outcome, _) in enumerate(facts):
+        # Only grades that differ from the stored ones (compared as tuples) go to changes_of.
+        for i, lead in enumerate(facts):
+            lead_id, outcome = lead.lead_id, lead.outcome
             old_grades = by_lead.get(lead_id, {})
             produced: set[tuple[str, str]] = set()
             wants_sales = False
@@ -212,95 +205,57 @@ class Grader:
                 for grade in per_lead[i]:
                     category = grade.category or ""
                     produced.add((model_name, category))
-                    stored = stored_form(grade)
+                    stored = stored_values(grade)
                     old = old_grades.get((model_name, category))
                     if old != stored:
-                        changes.upserts.append(((lead_id, model_name, category), stored))
-                        if old is None or old[4] != stored[4]:
-                            changes.move(
-                                model_name, category, old[4] if old else None, stored[4], outcome
+                        changed.append(
+                            GradeChange(
+                                lead_id,
+                                model_name,
+                                category,
+                                None if old is None else StoredGrade._make(old),
+                                StoredGrade._make(stored),
+                                outcome,
                             )
-                        if old is None or old[4] != stored[4] or old[5] != stored[5]:
-                            changes.history.append(
-                                (
-                                    lead_id,
-                                    model_name,
-                                    grade.category,
-                                    old[4] if old else None,
-                                    stored[4],
-                                    old[5] if old else None,
-                                    stored[5],
-                                    stamp,
-                                    reason,
-                                )
-                            )
-                    if grade.route is not None and grade.route.to == "sales":
+                        )
+                    if not wants_sales and routes_to_sales(grade.route):
                         wants_sales = True
             for (model_name, category), old in old_grades.items():
-                if (model_name, category) in produced:
-                    continue
-                if model_name in graded_models or (every_model and model_name not in known_models):
-                    changes.deletes.append((lead_id, model_name, category))
-                    changes.move(model_name, category, old[4], None, outcome)
-                    changes.history.append(
-                        (
-                            lead_id,
-                            model_name,
-                            category or None,
-                            old[4],
-                            None,
-                            old[5],
-                            None,
-                            stamp,
-                            reason,
-                        )
-                    )
-            if wants_sales and handed_over is None:
-                hand_overs.append(lead_id)
+                if (model_name, category) not in produced and scope.drops(model_name):
+                    gone = StoredGrade._make(old)
+                    changed.append(GradeChange(lead_id, model_name, category, gone, None, outcome))
+            if wants_sales:
+                routed_to_sales.append((lead_id, lead.handed_over_at))
+        changes = changes_of(changed, at=stamp, reason=reason, routed_to_sales=routed_to_sales)
         with transaction(self.db):
             if snapshot and current_grades(self.db, **chunk) != existing:
                 raise StaleChunk  # rolled back: nothing was written yet
             write_changes(self.db, changes, stamp)
             webhooks.enqueue(self.db, self.config, changes.history)
             if last_events:
-                self.db.conn.executemany(
-                    "UPDATE leads SET last_event_at = ? WHERE id = ?", last_events
-                )
-            lead_store.hand_over(self.db, hand_overs, stamp)
+                lead_store.note_last_events(self.db, last_events)
+            lead_store.hand_over(self.db, list(changes.hand_overs), stamp)
         return RegradeResult(len(facts), len(changes.history), len(changes))
 
 
-PARALLEL_MIN_LEADS = 20_000  # below this, starting worker processes costs more than it saves
-SLICE = 5 * CHUNK  # lead ids per task handed to a worker process
-
-
-def database_path(db: sqlite_utils.Database) -> str | None:
-    """The file behind a connection, or None for an in-memory database."""
-    for _, name, path in db.execute("PRAGMA database_list"):
-        if name == "main":
-            return path or None
-    return None
+@contextmanager
+def _snapshot_if(wanted: bool, db: sqlite_utils.Database):
+    if wanted:
+        with snapshot(db):
+            yield
+    else:
+        yield
 
 
 _worker: dict = {}
 
 
-def _init_worker(path: str, source: dict, models: Sequence[str] | None, parent: int) -> None:
+def _init_worker(path: str, source: dict, models: Sequence[str] | None) -> None:
     from grading.core.config import load_config
     from grading.store.db import connect
 
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     db = connect(path)
     _worker["grader"] = Grader(db, load_config(source), models)
-
-
-def _exit_with_parent(parent: int) -> None:
-    # A worker never sees its pool's queue close (it holds the pipe's write end itself): when the
-    # server is killed, it would live on and grade without the lease. A chunk cut off here is
-    # rolled back by SQLite.
-    while os.getppid() == parent:
-        time.sleep(0.2)
-    os._exit(1)
 
 
 def _grade_slice(start: int, stop: int, as_of: datetime, reason: str) -> RegradeResult:
@@ -371,10 +326,8 @@ def regrade(
                 progress(part.leads)
         accounts.note_leads(db, config, ids)
         return result
-    (low, high, count) = db.execute(
-        "SELECT coalesce(min(id), 0), coalesce(max(id), -1), count(*) FROM leads"
-    ).fetchone()
-    workers = workers if workers is not None else min(4, os.cpu_count() or 1)
+    low, high, count = lead_store.id_span(db)
+    workers = workers if workers is not None else default_workers()
     path = database_path(db)
     with bulk_first_grading(db, count):
         if workers > 1 and path and count >= PARALLEL_MIN_LEADS and config.source:
@@ -397,16 +350,9 @@ def regrade(
 def _regrade_parallel(
     path, config, models, low, high, as_of, reason, workers, progress
 ) -> RegradeResult:
-    # Workers open their own connections in _init_worker. Fork is quick, but forking a process
-    # with other threads (the server) can inherit a held lock: spawn there.
-    context = multiprocessing.get_context("fork" if threading.active_count() == 1 else "spawn")
+    # Workers open their own connections in _init_worker.
     result = RegradeResult()
-    with ProcessPoolExecutor(
-        workers,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(path, dict(config.source), models, os.getpid()),
-    ) as pool:
+    with worker_pool(workers, _init_worker, (path, dict(config.source), models)) as pool:
         futures = [
             pool.submit(_grade_slice, start, min(start + SLICE, high + 1), as_of, reason)
             for start in range(low, high + 1, SLICE)

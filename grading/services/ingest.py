@@ -25,13 +25,12 @@ from grading.core.records import RecordError, from_dotted, parse_event, parse_le
 from grading.core.times import epoch
 
 from ..store import leads as lead_store
-from ..store.db import CACHE_KIB, transaction
+from ..store.db import import_cache, transaction
 from ..store.events import EventClasses, insert_events
 from .grading import RegradeResult, grader_for, regrade
 
 KINDS = ("leads", "events", "outcomes")
 BATCH = 20_000
-IMPORT_CACHE_KIB = -1_048_576  # 1 GiB while importing
 INLINE_REGRADE = 10_000  # up to this many touched leads are re-graded in the import's transaction
 MAX_PROBLEMS = 10_000  # kept in memory and reported; the rest are only counted
 SYSTEM_ACTOR = "system"  # the audit log's actor when a caller names none (demo data, tests)
@@ -296,10 +295,8 @@ def import_records(
     result = ImportResult(kind)
     now = datetime.now(UTC)
     stamp = now.isoformat(timespec="seconds").replace("+00:00", "Z")
-    # A big file touches index pages all over: a larger page cache keeps them in memory.
-    db.execute(f"PRAGMA cache_size = {IMPORT_CACHE_KIB}")
     try:
-        with transaction(db):
+        with import_cache(db), transaction(db):
             if callable(config):
                 config = config()
             grader = grader_for(db, config)
@@ -320,7 +317,6 @@ def import_records(
                 # an API batch: its records and the grades they cause commit together
                 result.regraded = _regrade_touched(db, config, kind, result, as_of or now)
     finally:
-        db.execute(f"PRAGMA cache_size = {CACHE_KIB}")
         result.seconds = time.perf_counter() - started
     if grade and result.leads_touched and result.regraded is None:
         result.regraded = _regrade_touched(db, config, kind, result, as_of or now)

@@ -11,13 +11,9 @@ preview, or a worker's slice of lead ids on a large database) reads inside a rea
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import threading
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,11 +27,12 @@ from grading.core.model import Config, Model
 from grading.core.scoring import classify, lead_record, window_start
 from grading.core.times import epoch
 from grading.store import leads as lead_store
-from grading.store.db import read_only
-from grading.store.events import EventClasses, class_key, stored_signature
+from grading.store.db import database_path, read_only, refuse_writes
+from grading.store.events import EventClasses, class_key, stored_signature, window_raw_events
 
-from .grading import CHUNK, PARALLEL_MIN_LEADS, SLICE, chunk_events, database_path
+from .grading import chunk_events
 from .model_file.read import parse_config
+from .pool import CHUNK, PARALLEL_MIN_LEADS, SLICE, default_workers, worker_pool
 
 NONE = "none"  # no grade: outside the audience, or the model is not in that file
 CELLS = tuple(f"{f}{a}" for f in "ABCD" for a in (4, 3, 2, 1)) + (NONE,)
@@ -217,12 +214,7 @@ class _RawClasses:
         return class_id
 
     def events(self, db, now, window, positions, id_range) -> EventArrays:
-        cutoff = window_start(now, window)
-        rows = db.execute(
-            "SELECT lead_id, type, props, at FROM events"
-            " WHERE at >= ? AND at <= ? AND lead_id >= ? AND lead_id < ?",
-            [cutoff, now, *id_range],
-        ).fetchall()
+        rows = window_raw_events(db, window_start(now, window), now, id_range)
         if not rows:
             return EventArrays.from_rows([])
         fresh: list = []
@@ -376,9 +368,9 @@ def _preview_slice(
         if not facts:
             continue
         tally.leads += len(facts)
-        positions = {lead_id: i for i, (lead_id, *_) in enumerate(facts)}
+        positions = {lead.lead_id: i for i, lead in enumerate(facts)}
         events = source.events(db, plan.now, window, positions, id_range)
-        records = [lead_record(person, company) for _, person, company, *_ in facts]
+        records = [lead_record(lead.person, lead.company) for lead in facts]
         graded = [side.main_grades(records, events, plan.now) for side in sides]
         graded[1].update({name: graded[0][name] for name in same})
         for name in names:
@@ -394,7 +386,7 @@ def _init_worker(path: str, plan: _Plan) -> None:
     from grading.store.db import connect
 
     db = connect(path)
-    db.execute("PRAGMA query_only = ON")
+    refuse_writes(db)
     _worker.update(db=db, plan=plan, current=load_config(plan.current), new=load_config(plan.new))
 
 
@@ -428,10 +420,8 @@ def preview(
             tuple(signature) if stored else tuple(sorted(needed | set(signature or ()))),
             stored,
         )
-        (low, high, count) = db.execute(
-            "SELECT coalesce(min(id), 0), coalesce(max(id), -1), count(*) FROM leads"
-        ).fetchone()
-        workers = workers if workers is not None else min(4, os.cpu_count() or 1)
+        low, high, count = lead_store.id_span(db)
+        workers = workers if workers is not None else default_workers()
         path = database_path(db)
         parallel = (
             workers > 1 and path and count >= PARALLEL_MIN_LEADS and current.source and new.source
@@ -444,12 +434,8 @@ def preview(
 
 
 def _preview_parallel(path: str, plan: _Plan, low: int, high: int, workers: int) -> _Tally:
-    # as grading._regrade_parallel: fork is quick, but not from a process with other threads
-    context = multiprocessing.get_context("fork" if threading.active_count() == 1 else "spawn")
     tally = _Tally()
-    with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_worker, initargs=(path, plan)
-    ) as pool:
+    with worker_pool(workers, _init_worker, (path, plan)) as pool:
         futures = [
             pool.submit(_worker_slice, start, min(start + SLICE, high + 1))
             for start in range(low, high + 1, SLICE)

@@ -14,7 +14,7 @@ from typing import Any
 import sqlite_utils
 
 from ..store import runs as run_store
-from ..store.db import get_meta, set_meta
+from ..store.db import get_meta, refresh_statistics, set_meta
 from .grading import regrade
 from .model_file.read import LoadedConfig
 
@@ -119,9 +119,7 @@ def run_regrade(
         )
         if not models and lead_ids is None:  # everyone was graded under this model file
             set_meta(db, MODEL_DIGEST, loaded.digest)
-        # Fresh statistics keep the query planner on the cell index (a sampled ANALYZE is quick).
-        db.execute("PRAGMA analysis_limit = 1000")
-        db.execute("ANALYZE")
+        refresh_statistics(db)
         return next(r for r in run_store.list_runs(db, limit=5) if r["id"] == run_id)
     finally:
         run_store.release_lease(db, LEASE, holder)

@@ -24,12 +24,15 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 import orjson
 import sqlite_utils
 
+from ..core.changes import HistoryRow
 from ..core.model import Config, Webhook
+from ..store import leads as lead_store
+from ..store import outbox
 from ..store import runs as run_store
 from ..store.db import connect, transaction
 
@@ -41,6 +44,10 @@ LEASE = "webhooks"
 LEASE_SECONDS = 60.0  # renewed while delivering; a crashed deliverer's lease frees after this
 
 
+@overload
+def _iso(epoch: float) -> str: ...
+@overload
+def _iso(epoch: None) -> None: ...
 def _iso(epoch: float | None) -> str | None:
     if epoch is None:
         return None
@@ -50,9 +57,12 @@ def _iso(epoch: float | None) -> str | None:
 # --- enqueue -----------------------------------------------------------------------------------
 
 
-def enqueue(db: sqlite_utils.Database, config: Config, history_rows: Sequence[tuple]) -> int:
-    """Turn history rows (lead_id, model, category, from, to, from_route, to_route, at, reason)
-    into outbox messages and return how many. Called inside the grader's write transaction."""
+def enqueue(
+    db: sqlite_utils.Database, config: Config, history_rows: Sequence[HistoryRow | tuple]
+) -> int:
+    """Turn history rows (core.changes.HistoryRow: lead_id, model, category, from, to,
+    from_route, to_route, at, reason) into outbox messages and return how many. Called inside
+    the grader's write transaction."""
     if not config.webhooks or not history_rows:
         return 0
     targets: dict[tuple[str, str], tuple[str, ...]] = {}  # (event, model) -> urls, memoised
@@ -67,7 +77,7 @@ def enqueue(db: sqlite_utils.Database, config: Config, history_rows: Sequence[tu
             )
         return targets[key]
 
-    ext_ids = _ext_ids(db, {row[0] for row in history_rows})
+    ext_ids = lead_store.ext_ids_of(db, {row[0] for row in history_rows})
     delivery_ids = _uuid4_hexes()
     now = time.time()
     created = _iso(now)
@@ -94,13 +104,9 @@ def enqueue(db: sqlite_utils.Database, config: Config, history_rows: Sequence[tu
         for event in events:
             for url in urls_for(event, model):
                 body = orjson.dumps({"id": next(delivery_ids), "event": event, **content})
-                messages.append((url, event, lead_id, body.decode(), created, now))
+                messages.append(outbox.NewMessage(url, event, lead_id, body.decode(), created, now))
     if messages:
-        db.conn.executemany(
-            "INSERT INTO outbox (url, event, lead_id, body, created_at, next_attempt_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            messages,
-        )
+        outbox.add(db, messages)
     return len(messages)
 
 
@@ -112,16 +118,6 @@ def _uuid4_hexes() -> Iterator[str]:
         for start in range(0, len(block), 32):
             h = block[start : start + 32]
             yield f"{h[:12]}4{h[13:16]}{'89ab'[int(h[16], 16) & 3]}{h[17:]}"
-
-
-def _ext_ids(db: sqlite_utils.Database, lead_ids: set[int]) -> dict[int, str]:
-    """The leads' external ids in one query (a JSON array sidesteps the bound-variable limit)."""
-    return dict(
-        db.execute(
-            "SELECT id, ext_id FROM leads WHERE id IN (SELECT value FROM json_each(?))",
-            [orjson.dumps(sorted(lead_ids)).decode()],
-        ).fetchall()
-    )
 
 
 # --- delivery ----------------------------------------------------------------------------------
@@ -231,14 +227,6 @@ class _Lease:
             run_store.release_lease(self.db, LEASE, self.holder)
 
 
-def _pending(db: sqlite_utils.Database, url: str, limit: int) -> list[tuple]:
-    return db.execute(
-        "SELECT id, event, body, attempts, next_attempt_at FROM outbox"
-        " WHERE delivered_at IS NULL AND url = ? ORDER BY id LIMIT ?",
-        [url, limit],
-    ).fetchall()
-
-
 def deliver_due(
     db: sqlite_utils.Database,
     config: Config,
@@ -257,7 +245,11 @@ def deliver_due(
     hooks: dict[str, Webhook] = {}
     for hook in config.webhooks:
         hooks.setdefault(hook.url, hook)  # messages name their URL; the first hook for it signs
-    due = [url for url in hooks if (head := _pending(db, url, 1)) and head[0][4] <= start]
+    due = [
+        url
+        for url in hooks
+        if (head := outbox.pending(db, url, 1)) and head[0].next_attempt_at <= start
+    ]
     if not due:
         return counts
     lease = _Lease(db)
@@ -271,7 +263,7 @@ def deliver_due(
             except MissingSecret as missing:
                 counts["failed"] += _hold(db, url, str(missing), clock)
                 continue
-            for message_id, event, body, attempts, next_at in _pending(db, url, max_messages):
+            for message_id, event, body, attempts, next_at in outbox.pending(db, url, max_messages):
                 if next_at > start:
                     break
                 if keep_going is not None and not keep_going():
@@ -283,10 +275,7 @@ def deliver_due(
                 error = _post(url, payload, event, secret, timeout)
                 if error is None:
                     with transaction(db):
-                        db.execute(
-                            "UPDATE outbox SET delivered_at = ? WHERE id = ?",
-                            [_iso(time.time()), message_id],
-                        )
+                        outbox.mark_delivered(db, message_id, _iso(time.time()))
                     counts["delivered"] += 1
                     continue
                 _record_failure(db, message_id, attempts + 1, error, clock)
@@ -306,18 +295,15 @@ def _record_failure(
     clock: Callable[[], float],
 ) -> None:
     with transaction(db):
-        db.execute(
-            "UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",
-            [attempts, error, clock() + backoff(attempts), message_id],
-        )
+        outbox.record_failure(db, message_id, attempts, error, clock() + backoff(attempts))
 
 
 def _hold(db: sqlite_utils.Database, url: str, error: str, clock: Callable[[], float]) -> int:
     """The URL's oldest message stays in the outbox with the error and its back-off; the rest
     wait behind it, as after a failed delivery."""
-    message_id, _, _, attempts, _ = _pending(db, url, 1)[0]
-    _record_failure(db, message_id, attempts + 1, error, clock)
-    log.warning("webhook %s: %s (attempt %d)", public_url(url), error, attempts + 1)
+    oldest = outbox.pending(db, url, 1)[0]
+    _record_failure(db, oldest.id, oldest.attempts + 1, error, clock)
+    log.warning("webhook %s: %s (attempt %d)", public_url(url), error, oldest.attempts + 1)
     return 1
 
 
@@ -328,29 +314,19 @@ def status(db: sqlite_utils.Database, config: Config | None = None) -> list[dict
     """Per URL: pending and delivered counts and the oldest pending message's state. With a
     config, `configured` tells whether the URL is still in it (messages to a removed URL wait)."""
     out = []
-    for url, pending, delivered, oldest in db.execute(
-        "SELECT url, sum(delivered_at IS NULL), sum(delivered_at IS NOT NULL),"
-        " min(CASE WHEN delivered_at IS NULL THEN created_at END)"
-        " FROM outbox GROUP BY url ORDER BY url"
-    ).fetchall():
-        head = db.execute(
-            "SELECT attempts, last_error, next_attempt_at FROM outbox"
-            " WHERE delivered_at IS NULL AND url = ? ORDER BY id LIMIT 1",
-            [url],
-        ).fetchone()
-        attempts, last_error, next_at = head or (None, None, None)
+    for state in outbox.url_states(db):
         item = {
-            "url": url,
-            "pending": pending,
-            "delivered": delivered,
-            "failing": bool(attempts),
-            "attempts": attempts,
-            "last_error": last_error,
-            "next_attempt_at": _iso(next_at),
-            "oldest_pending_at": oldest,
+            "url": state.url,
+            "pending": state.pending,
+            "delivered": state.delivered,
+            "failing": bool(state.attempts),
+            "attempts": state.attempts,
+            "last_error": state.last_error,
+            "next_attempt_at": _iso(state.next_attempt_at),
+            "oldest_pending_at": state.oldest_pending_at,
         }
         if config is not None:
-            item["configured"] = any(hook.url == url for hook in config.webhooks)
+            item["configured"] = any(hook.url == state.url for hook in config.webhooks)
         out.append(item)
     return out
 

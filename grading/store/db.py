@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import sqlite_utils
@@ -12,6 +13,7 @@ from . import search
 
 BUSY_TIMEOUT_S = 30
 CACHE_KIB = -262_144  # page cache per connection: 256 MiB (negative: KiB, as SQLite wants)
+IMPORT_CACHE_KIB = -1_048_576  # 1 GiB while importing
 
 # Each entry upgrades the schema by one version (PRAGMA user_version); never edit a shipped one.
 MIGRATIONS = [
@@ -384,6 +386,35 @@ def clear_wal(db: sqlite_utils.Database) -> bool:
     return not busy
 
 
+def database_path(db: sqlite_utils.Database) -> str | None:
+    """The file behind a connection, or None for an in-memory database."""
+    for _, name, path in db.execute("PRAGMA database_list"):
+        if name == "main":
+            return path or None
+    return None
+
+
+@contextmanager
+def import_cache(db: sqlite_utils.Database) -> Iterator[None]:
+    """A larger page cache while importing: a big file touches index pages all over."""
+    db.execute(f"PRAGMA cache_size = {IMPORT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        db.execute(f"PRAGMA cache_size = {CACHE_KIB}")
+
+
+def refresh_statistics(db: sqlite_utils.Database) -> None:
+    """A sampled ANALYZE (quick): fresh statistics keep the query planner on the cell index."""
+    db.execute("PRAGMA analysis_limit = 1000")
+    db.execute("ANALYZE")
+
+
+def refuse_writes(db: sqlite_utils.Database) -> None:
+    """From now on SQLite refuses any write on this connection (a preview worker's)."""
+    db.execute("PRAGMA query_only = ON")
+
+
 def schema_version(db: sqlite_utils.Database) -> int:
     return db.execute("PRAGMA user_version").fetchone()[0]
 
@@ -428,6 +459,16 @@ def transaction(db: sqlite_utils.Database, *, index: bool = True):
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+@contextmanager
+def snapshot(db: sqlite_utils.Database) -> Iterator[None]:
+    """A deferred read transaction: the reads inside see one state, and no lock is taken."""
+    db.execute("BEGIN")
+    try:
+        yield
+    finally:
+        db.execute("COMMIT")
 
 
 @contextmanager

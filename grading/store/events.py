@@ -14,6 +14,8 @@ import orjson
 import sqlite_utils
 
 from grading.core.records import EventInput
+from grading.core.scoring import Event
+from grading.core.times import from_epoch
 
 from .db import get_meta, set_meta, transaction
 
@@ -160,6 +162,50 @@ def events_of(
         {"id": ext_id, "type": t, "at": at, "properties": orjson.loads(p)}
         for ext_id, t, at, p in db.execute(sql, params)
     ]
+
+
+def window_events(
+    db: sqlite_utils.Database,
+    since: int,
+    until: int,
+    *,
+    lead_ids: Sequence[int] = (),
+    id_range: tuple[int, int] | None = None,
+) -> list[tuple[int, int, int]]:
+    """(lead id, class id, time) of the events from `since` to `until` (inclusive) of the leads
+    with ids in `id_range` (low inclusive, high exclusive), else of `lead_ids`: what grading
+    counts, read from the covering index."""
+    sql = "SELECT lead_id, class_id, at FROM events WHERE at >= ? AND at <= ? AND "
+    if id_range is not None:
+        return db.execute(
+            sql + "lead_id >= ? AND lead_id < ?", [since, until, *id_range]
+        ).fetchall()
+    ids = list(lead_ids)
+    marks = ",".join("?" * len(ids))
+    return db.execute(sql + f"lead_id IN ({marks})", [since, until, *ids]).fetchall()
+
+
+def window_raw_events(
+    db: sqlite_utils.Database, since: int, until: int, id_range: tuple[int, int]
+) -> list[tuple[int, str, str, int]]:
+    """(lead id, type, properties JSON, time) of the events from `since` to `until` of the leads
+    in `id_range`: for classifying them afresh (a preview of a file that reads other properties)."""
+    return db.execute(
+        "SELECT lead_id, type, props, at FROM events"
+        " WHERE at >= ? AND at <= ? AND lead_id >= ? AND lead_id < ?",
+        [since, until, *id_range],
+    ).fetchall()
+
+
+def lead_events_between(
+    db: sqlite_utils.Database, lead_id: int, since: int, until: int
+) -> list[Event]:
+    """The lead's events from `since` to `until` (inclusive), in no particular order."""
+    rows = db.execute(
+        "SELECT type, at, props FROM events WHERE lead_id = ? AND at >= ? AND at <= ?",
+        [lead_id, since, until],
+    )
+    return [Event(kind, from_epoch(when), orjson.loads(props)) for kind, when, props in rows]
 
 
 def count_events(db: sqlite_utils.Database, lead_id: int) -> int:

@@ -2,53 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import sqlite_utils
 
+from grading.core.changes import CellKey, GradeChanges, GradeKey, GradeValues
 from grading.core.scoring import shown
 
 GRADE_COLUMNS = "fit_score, fit, activity_score, activity, grade, route, explanation"
-
-# (lead id, model, category ('' for the main grade))
-GradeKey = tuple[int, str, str]
-# (fit_score, fit, activity_score, activity, grade, route JSON, explanation JSON)
-StoredGrade = tuple[float, str, float, int, str, str | None, str]
-
-
-@dataclass
-class GradeChanges:
-    upserts: list[tuple[GradeKey, StoredGrade]]
-    deletes: list[GradeKey]
-    history: list[tuple]  # rows for grade_history
-    cells: dict[
-        tuple[str, str, str], list[int]
-    ]  # (model, category, grade) -> [leads, won, lost] deltas
-
-    @classmethod
-    def empty(cls) -> GradeChanges:
-        return cls([], [], [], {})
-
-    def move(
-        self, model: str, category: str, old: str | None, new: str | None, outcome: str | None
-    ) -> None:
-        """Count a lead leaving cell `old` and entering cell `new` (either may be None)."""
-        for grade, sign in ((old, -1), (new, 1)):
-            if grade is None:
-                continue
-            delta = self.cells.setdefault((model, category, grade), [0, 0, 0])
-            delta[0] += sign
-            if outcome == "won":
-                delta[1] += sign
-            elif outcome == "lost":
-                delta[2] += sign
-
-    def __len__(self) -> int:
-        return len(self.upserts) + len(self.deletes)
 
 
 def current_grades(
@@ -56,14 +20,15 @@ def current_grades(
     *,
     lead_ids: Sequence[int] | None = None,
     id_range: tuple[int, int] | None = None,
-) -> dict[GradeKey, StoredGrade]:
+) -> dict[GradeKey, GradeValues]:
+    """The stored grades of a chunk of leads, as plain tuples (see core.changes.GradeValues)."""
     sql = f"SELECT lead_id, model, category, {GRADE_COLUMNS} FROM grades"
     if id_range is not None:
         rows = db.execute(sql + " WHERE lead_id >= ? AND lead_id < ?", list(id_range))
     else:
         ids = list(lead_ids or [])
         rows = db.execute(sql + f" WHERE lead_id IN ({','.join('?' * len(ids))})", ids)
-    return {(r[0], r[1], r[2]): tuple(r[3:]) for r in rows}
+    return {(r[0], r[1], r[2]): r[3:] for r in rows}
 
 
 # The secondary indexes of grades, by name: a first grading of a large file builds them afterwards.
@@ -95,7 +60,7 @@ def bulk_first_grading(db: sqlite_utils.Database, leads: int, threshold: int = 5
 
 
 def write_changes(db: sqlite_utils.Database, changes: GradeChanges, graded_at: str) -> None:
-    """Apply upserts, deletes and history rows (inside the caller's transaction)."""
+    """Apply upserts, deletes, cell counts and history rows (inside the caller's transaction)."""
     if changes.upserts:
         db.conn.executemany(
             f"INSERT INTO grades (lead_id, model, category, {GRADE_COLUMNS}, graded_at)"
@@ -119,9 +84,8 @@ def write_changes(db: sqlite_utils.Database, changes: GradeChanges, graded_at: s
         )
 
 
-def apply_cell_deltas(
-    db: sqlite_utils.Database, cells: dict[tuple[str, str, str], list[int]]
-) -> None:
+def apply_cell_deltas(db: sqlite_utils.Database, cells: Mapping[CellKey, Sequence[int]]) -> None:
+    """Add (leads, won, lost) deltas to the counts of each (model, category, cell)."""
     rows = [(*key, *delta) for key, delta in cells.items() if any(delta)]
     if rows:
         db.conn.executemany(

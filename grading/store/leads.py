@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import sqlite_utils
@@ -224,8 +224,7 @@ class LeadIds(dict):
             self[ext_id] = found.get(ext_id)
 
     def __missing__(self, ext_id: str) -> int | None:
-        row = self.db.execute("SELECT id FROM leads WHERE ext_id = ?", [ext_id]).fetchone()
-        self[ext_id] = row[0] if row else None
+        self[ext_id] = lead_id_of(self.db, ext_id)
         return self[ext_id]
 
 
@@ -250,12 +249,22 @@ def find_lead(db: sqlite_utils.Database, ext_id: str) -> dict[str, Any] | None:
     }
 
 
+class LeadFacts(NamedTuple):
+    """What grading reads of one lead."""
+
+    lead_id: int
+    person: dict[str, Any]
+    company: dict[str, Any]
+    handed_over_at: str | None
+    outcome: str | None  # the latest one
+    last_event_at: int | None  # the newest event the grader saw
+
+
 def iter_lead_facts(
     db: sqlite_utils.Database,
     lead_ids: list[int] | None = None,
     id_range: tuple[int, int] | None = None,
-) -> Iterator[tuple[int, dict[str, Any], dict[str, Any], str | None, str | None, int | None]]:
-    """(lead id, person, company, hand-over time, latest outcome, newest event seen) per lead."""
+) -> Iterator[LeadFacts]:
     sql = (
         "SELECT l.id, l.attrs, c.attrs, l.handed_over_at, l.outcome, l.last_event_at FROM leads l"
         " LEFT JOIN companies c ON c.id = l.company_id"
@@ -265,9 +274,122 @@ def iter_lead_facts(
     else:
         marks = ",".join("?" * len(lead_ids or []))
         rows = db.execute(sql + f" WHERE l.id IN ({marks}) ORDER BY l.id", list(lead_ids or []))
-    loads = orjson.loads
+    loads, new = orjson.loads, tuple.__new__  # (a named tuple's constructor is Python code)
     for lead_id, person, company, handed, outcome, last_event in rows:
-        yield lead_id, loads(person), loads(company) if company else {}, handed, outcome, last_event
+        yield new(
+            LeadFacts,
+            (
+                lead_id,
+                loads(person),
+                loads(company) if company else {},
+                handed,
+                outcome,
+                last_event,
+            ),
+        )
+
+
+def note_last_events(db: sqlite_utils.Database, newest: Iterable[tuple[int | None, int]]) -> None:
+    """(newest event time or None, lead id): what the lead list shows as the last activity."""
+    db.conn.executemany("UPDATE leads SET last_event_at = ? WHERE id = ?", newest)
+
+
+class IdSpan(NamedTuple):
+    low: int  # the smallest lead id (0 without leads)
+    high: int  # the largest (-1 without leads)
+    leads: int
+
+
+def id_span(db: sqlite_utils.Database) -> IdSpan:
+    """The range of lead ids, and how many leads: what a full pass walks in slices."""
+    row = db.execute(
+        "SELECT coalesce(min(id), 0), coalesce(max(id), -1), count(*) FROM leads"
+    ).fetchone()
+    return IdSpan(*row)
+
+
+def count_leads(db: sqlite_utils.Database) -> int:
+    return db.execute("SELECT count(*) FROM leads").fetchone()[0]
+
+
+def lead_id_of(db: sqlite_utils.Database, ext_id: str) -> int | None:
+    """The internal id of the lead with this external id (None: unknown lead)."""
+    row = db.execute("SELECT id FROM leads WHERE ext_id = ?", [ext_id]).fetchone()
+    return row[0] if row else None
+
+
+def ext_ids_of(db: sqlite_utils.Database, lead_ids: Iterable[int]) -> dict[int, str]:
+    """The leads' external ids in one query (a JSON array sidesteps the bound-variable limit)."""
+    return dict(
+        db.execute(
+            "SELECT id, ext_id FROM leads WHERE id IN (SELECT value FROM json_each(?))",
+            [orjson.dumps(sorted(lead_ids)).decode()],
+        ).fetchall()
+    )
+
+
+def owners(db: sqlite_utils.Database) -> list[str]:
+    """Every owner some lead has, in order (the lead list's filter)."""
+    rows = db.execute("SELECT DISTINCT owner FROM leads WHERE owner IS NOT NULL ORDER BY 1")
+    return [row[0] for row in rows]
+
+
+class Outcome(NamedTuple):
+    outcome: str
+    at: int
+    amount: float | None
+
+
+def outcomes_of(db: sqlite_utils.Database, lead_id: int) -> list[Outcome]:
+    rows = db.execute(
+        "SELECT outcome, at, amount FROM outcomes WHERE lead_id = ? ORDER BY at, id", [lead_id]
+    )
+    return [Outcome(*row) for row in rows]
+
+
+class ClosedLead(NamedTuple):
+    """A lead with an outcome, as it was at the outcome's time."""
+
+    lead_id: int
+    ext_id: str
+    outcome: str
+    at: int
+    company_id: int | None
+    person: dict[str, Any]
+
+
+def closed_leads(db: sqlite_utils.Database, fetch: int = 1000) -> Iterator[ClosedLead]:
+    """Every lead with an outcome (its latest), with its attributes and company as of the
+    outcome's time: the `before` of its earliest change after that time, else the current row."""
+    reader = db.conn.cursor()
+    reader.execute(
+        "SELECT l.id, l.ext_id, l.outcome, l.outcome_at, l.company_id, l.attrs,"
+        " (SELECT c.before FROM lead_changes c WHERE c.lead_id = l.id AND c.at > l.outcome_at"
+        "  ORDER BY c.at, c.id LIMIT 1)"
+        " FROM leads l WHERE l.outcome IS NOT NULL ORDER BY l.id"
+    )
+    while rows := reader.fetchmany(fetch):
+        for lead_id, ext_id, outcome, at, company_id, attrs, changed in rows:
+            if changed is not None:
+                before = orjson.loads(changed)
+                person, company_id = before["attrs"], before["company_id"]
+            else:
+                person = orjson.loads(attrs)
+            yield ClosedLead(lead_id, ext_id, outcome, at, company_id, person)
+
+
+def company_as_of(db: sqlite_utils.Database, company_id: int | None, at: int) -> dict[str, Any]:
+    """A company's attributes as they were at `at` ({} for none)."""
+    if company_id is None:
+        return {}
+    row = db.execute(
+        "SELECT before FROM company_changes WHERE company_id = ? AND at > ? ORDER BY at, id LIMIT 1",
+        [company_id, at],
+    ).fetchone()
+    if row is not None:
+        return orjson.loads(row[0])["attrs"]
+    row = db.execute("SELECT attrs FROM companies WHERE id = ?", [company_id]).fetchone()
+    return orjson.loads(row[0]) if row else {}
 
 
 def hand_over(db: sqlite_utils.Database, lead_ids: list[int], at: str) -> None:

@@ -7,10 +7,12 @@ from typing import Any
 import orjson
 import sqlite_utils
 
+from grading.core.changes import CellKey, move
+
 from . import search
 from .accounts import drop_company as drop_company_accounts
 from .events import drop_unused_classes
-from .grades import GradeChanges, apply_cell_deltas
+from .grades import apply_cell_deltas
 
 
 def tables_with(db: sqlite_utils.Database, column: str) -> list[str]:
@@ -37,12 +39,12 @@ def erase_lead(db: sqlite_utils.Database, lead_id: int) -> dict[str, int]:
     company_id, outcome = db.execute(
         "SELECT company_id, outcome FROM leads WHERE id = ?", [lead_id]
     ).fetchone()
-    changes = GradeChanges.empty()
+    cells: dict[CellKey, list[int]] = {}
     for model, category, grade in db.execute(
         "SELECT model, category, grade FROM grades WHERE lead_id = ?", [lead_id]
     ):
-        changes.move(model, category, grade, None, outcome)
-    apply_cell_deltas(db, changes.cells)
+        move(cells, model, category, grade, None, outcome)
+    apply_cell_deltas(db, cells)
     classes = [
         row[0]
         for row in db.execute("SELECT DISTINCT class_id FROM events WHERE lead_id = ?", [lead_id])
@@ -81,6 +83,18 @@ def erase_lead(db: sqlite_utils.Database, lead_id: int) -> dict[str, int]:
 
 # read by their own code paths (the lead report); the rest are listed row by row
 REPORTED = {"events", "grades", "grade_history", "outcomes", "outbox"}
+
+
+def stored_counts(db: sqlite_utils.Database, lead_id: int) -> dict[str, int]:
+    """Rows per table that name the lead (the lead's own row included): what an erasure deletes."""
+    counts = {"leads": 1}
+    for table in tables_with(db, "lead_id"):
+        (count,) = db.execute(
+            f'SELECT count(*) FROM "{table}" WHERE lead_id = ?', [lead_id]
+        ).fetchone()
+        if count:
+            counts[table] = count
+    return counts
 
 
 def rows_about(db: sqlite_utils.Database, lead_id: int) -> dict[str, list[dict[str, Any]]]:

@@ -474,6 +474,9 @@ EVENT_CASES = [
     {"lead": "L-1", "type": "x", "at": "2026-11-01T00:00:00Z", "id": "x" * 201},
     {"type": "x", "at": "2026-11-01T00:00:00Z"},
     {"lead": 7, "type": "x", "at": "2026-11-01T00:00:00Z"},
+    {"lead": "L-1", "type": "x", "at": "2026-11-01T00:00:00Z", "id": None, "properties": None},
+    {"lead": "L-1", "type": " ", "at": "2026-11-01T00:00:00Z"},
+    {"lead": "L-1", "type": "x", "at": "2026-11-01T00:00:00"},
 ]
 
 
@@ -498,9 +501,8 @@ def test_the_event_schema_and_the_importer_agree_on_what_is_valid(item):
         schema_ok = True
     except ValidationError:
         schema_ok = False
-    # the schema documents shapes; only the importer also checks the values inside properties
-    stricter = item.get("properties") == {"a": [1]}
-    assert (schema_ok, importer_ok) == ((True, False) if stricter else (schema_ok, schema_ok))
+    # the schema documents shapes and leaves the checking to the importer's validation
+    assert schema_ok == importer_ok
 
 
 def test_no_documentation_pages_and_flask_errors_keep_the_api_shape(app, client, admin):
