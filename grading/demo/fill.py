@@ -12,6 +12,7 @@ from ..services import ingest
 from ..services.model_file.read import LoadedConfig
 from ..services.runs import run_regrade
 from ..store.grades import matrix
+from ..store.leads import count_leads
 from .dataset import generate
 
 
@@ -25,7 +26,7 @@ def fill_demo(
 ) -> str:
     """Generate six months of data ending now into an empty database and grade it, as a re-grade
     run (trigger `demo`) that the models page and /api/runs list."""
-    if db.execute("SELECT count(*) FROM leads").fetchone()[0]:
+    if count_leads(db):
         raise ValueError("the database already holds leads: the demo fills only an empty database")
     config, now = loaded.config, datetime.now(UTC)
     data = generate(n_leads, seed=seed, end=now)

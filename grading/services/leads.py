@@ -3,7 +3,7 @@ owner, qualification) the same way for the API, the lead page and any other call
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import sqlite_utils
@@ -12,13 +12,13 @@ from grading.core.model import Config
 from grading.core.qualification import ticks_from_form
 
 from ..store import grades as grade_store
+from ..store import leads as lead_store
 from ..store import queries
 from ..store.leads import find_lead
 from .ingest import ImportResult, import_records
 from .qualification import person_changes
 
 LeadFilter = queries.LeadFilter
-EXPORT_BATCH = 5000  # rows read at a time while a whole list is written out
 
 
 class LeadNotFound(LookupError):
@@ -95,29 +95,8 @@ def route_page(
     )
 
 
-def every_lead(
-    db: sqlite_utils.Database, chosen: LeadFilter, *, sort: str, descending: bool
-) -> Iterator[list[dict[str, Any]]]:
-    """The whole list in batches of EXPORT_BATCH rows, for writing it out."""
-    offset = 0
-    while True:
-        rows, _ = queries.list_leads(
-            db,
-            chosen,
-            sort=sort,
-            descending=descending,
-            limit=EXPORT_BATCH,
-            offset=offset,
-            with_total=False,
-        )
-        yield rows
-        if len(rows) < EXPORT_BATCH:
-            return
-        offset += EXPORT_BATCH
-
-
 def owners(db: sqlite_utils.Database) -> list[str]:
-    return queries.owners(db)
+    return lead_store.owners(db)
 
 
 def cell_stats(db: sqlite_utils.Database, model: str, category: str = "") -> dict[str, dict]:

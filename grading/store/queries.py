@@ -337,11 +337,3 @@ def lead_row(row: Sequence[Any]) -> dict[str, Any]:
         "name": name,
         "last_event_at": last_event_at,
     }
-
-
-def owners(db: sqlite_utils.Database) -> list[str]:
-    """Every owner some lead has, A to Z (the lead list's owner filter)."""
-    return [
-        r[0]
-        for r in db.execute("SELECT DISTINCT owner FROM leads WHERE owner IS NOT NULL ORDER BY 1")
-    ]

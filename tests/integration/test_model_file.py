@@ -365,3 +365,15 @@ def test_webhook_urls_are_shown_whole_to_admins_only(tmp_path, monkeypatch):
     document = client.get("/api/openapi.json", headers=headers["viewer"]).json
     described = document["components"]["schemas"]["WebhookStatus"]["properties"]["url"]
     assert "admins" in described["description"]
+
+
+def test_a_schedule_the_scheduler_cannot_run_is_refused_naming_its_line():
+    text = open(os.path.join(REPO, "config", "grading.yaml"), encoding="utf-8").read()
+    bad = re.sub(r"regrade: .*", 'regrade: "every hour"', text, count=1)
+    with pytest.raises(ConfigError) as refused:
+        parse_config(bad.encode())
+    line = bad[: bad.index("every hour")].count("\n") + 1
+    assert refused.value.problems[0] == (
+        f"line {line}: schedule.regrade: bad cron expression 'every hour':"
+        " Wrong number of fields; got 2, expected 5"
+    )

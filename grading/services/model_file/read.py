@@ -76,6 +76,7 @@ def parse_config(raw: bytes) -> Config:
         config = load_config(data)
     except ConfigError as error:
         problems = error.problems + problems
+    problems = schedule_problems(data) + problems  # the schedule is the file's first key
     if problems:
         raise ConfigError([_with_line(root, problem) for problem in problems])
     return config
@@ -276,6 +277,22 @@ def _line_of(root: Node, path: str) -> int | None:
             break
         rest = rest.removeprefix(".")
     return line
+
+
+def schedule_problems(data: Any) -> list[str]:
+    """`schedule.regrade` must be a cron expression APScheduler can run (the core checks that it
+    is a text; the scheduler library is not pure computation, so it is asked here)."""
+    schedule = data.get("schedule") if isinstance(data, Mapping) else None
+    text = schedule.get("regrade") if isinstance(schedule, Mapping) else None
+    if not isinstance(text, str) or not text.strip():
+        return []
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(text, timezone="UTC")
+    except ValueError as exc:
+        return [f"schedule.regrade: bad cron expression '{text}': {exc}"]
+    return []
 
 
 def environment_problems(data: Any) -> list[str]:
