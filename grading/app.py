@@ -6,6 +6,7 @@ import os
 import secrets
 
 from flask import Flask, jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from . import web
@@ -36,7 +37,9 @@ def create_app(settings: dict | None = None) -> Flask:
         # the signed cookie stops being read when its session would have ended on the server
         PERMANENT_SESSION_LIFETIME=ABSOLUTE_S,
     )
-    app.json.sort_keys = False
+    provider = app.json
+    assert isinstance(provider, DefaultJSONProvider)  # Flask's own, which sorts keys unless told
+    provider.sort_keys = False
     app.extensions["grading"] = ModelState(app.config["MODEL_FILE"])
     app.url_map.converters["lead"] = LeadIdConverter  # <lead:lead_id>, one segment
     app.wsgi_app = RawPath(app.wsgi_app)  # type: ignore[method-assign]
@@ -64,9 +67,10 @@ def create_app(settings: dict | None = None) -> Flask:
     def http_error(error: HTTPException):
         if not request.path.startswith("/api/"):
             return render_template("error.html", error=error), error.code
+        code = error.code or 500
         messages = {413: "the body is over 10 MB", 405: "method not allowed", 404: "not found"}
-        response = jsonify({"error": messages.get(error.code, error.description), "problems": []})
-        response.status_code = error.code or 500
+        response = jsonify({"error": messages.get(code, error.description), "problems": []})
+        response.status_code = code
         return response
 
     return app

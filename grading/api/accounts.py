@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields
 
 from ..http.list_args import AccountListArgs
@@ -117,7 +119,8 @@ def list_accounts(params: dict):
     """Companies with their account grade in a model"""
     model = accounts_model(params.get("model"))
     per_page, page = params["per_page"], params["page"]
-    rows, total = [], 0
+    rows: list[dict[str, Any]] = []
+    total = 0
     if model is not None:
         account_service.drain(get_db(), state().config)  # accounts of the latest events too
         rows, total = account_service.list_accounts(

@@ -9,8 +9,6 @@ from .auth import READ, requires
 from .blueprint import api
 from .common import ApiError, get_db, state
 
-RATE = {"allow_none": True}
-
 
 class CalibrationArgs(Schema):
     model = fields.Str(metadata={"description": "a model name; default the first model"})
@@ -23,19 +21,20 @@ class RuleCalibration(Schema):
     points = fields.Float(metadata={"description": "the rule's points in the model now"})
     leads = fields.Int(metadata={"description": "leads with an outcome that met the rule"})
     won = fields.Int()
-    win_rate = fields.Float(**RATE)
-    lift = fields.Float(**RATE, metadata={"description": "win rate / overall win rate"})
+    win_rate = fields.Float(allow_none=True)
+    lift = fields.Float(allow_none=True, metadata={"description": "win rate / overall win rate"})
     share = fields.Float(
-        **RATE,
+        allow_none=True,
         metadata={
             "description": "% of closings: the rule's hits among won leads / all rule hits of won"
             " leads (rules with points >= 0); null for negative rules"
         },
     )
     share_in_dimension = fields.Float(
-        **RATE, metadata={"description": "the same, over hits of rules of this dimension only"}
+        allow_none=True,
+        metadata={"description": "the same, over hits of rules of this dimension only"},
     )
-    suggested_points = fields.Int(**RATE, metadata={"description": "round(100 x share)"})
+    suggested_points = fields.Int(allow_none=True, metadata={"description": "round(100 x share)"})
 
 
 class CellCalibration(Schema):
@@ -43,7 +42,7 @@ class CellCalibration(Schema):
     leads = fields.Int()
     won = fields.Int()
     lost = fields.Int()
-    conversion = fields.Float(**RATE, metadata={"description": "won / leads"})
+    conversion = fields.Float(allow_none=True, metadata={"description": "won / leads"})
 
 
 class Violation(Schema):
@@ -61,7 +60,7 @@ class CalibrationOut(Schema):
     leads = fields.Int(metadata={"description": "leads with an outcome, graded as of it"})
     won = fields.Int()
     lost = fields.Int()
-    win_rate = fields.Float(**RATE)
+    win_rate = fields.Float(allow_none=True)
     outside_audience = fields.Int(
         metadata={"description": "leads with an outcome outside the audience at that time"}
     )
@@ -72,8 +71,10 @@ class CalibrationOut(Schema):
     fit_falls = fields.Bool(metadata={"description": "conversion falls from A to D"})
     activity_falls = fields.Bool(metadata={"description": "conversion falls from 4 to 1"})
     violations = fields.List(fields.Nested(Violation), metadata={"description": "where not"})
-    fit_auc = fields.Float(**RATE, metadata={"description": "ROC AUC of the fit score"})
-    activity_auc = fields.Float(**RATE, metadata={"description": "ROC AUC of the activity score"})
+    fit_auc = fields.Float(allow_none=True, metadata={"description": "ROC AUC of the fit score"})
+    activity_auc = fields.Float(
+        allow_none=True, metadata={"description": "ROC AUC of the activity score"}
+    )
 
 
 @api.get("/calibration")

@@ -17,17 +17,24 @@ from .blueprint import api, body
 from .common import ApiError, get_db, json_body, state
 
 MAX_BATCH = 10_000
-ATTRIBUTES = {"keys": fields.Str(), "values": fields.Raw(allow_none=True)}
+
+
+def free_form(description: str | None = None, *, nullable: bool = False) -> fields.Dict:
+    """Free-form attributes: string keys, any value or null; an empty object when left out
+    (`nullable`: null itself is accepted too)."""
+    return fields.Dict(
+        keys=fields.Str(),
+        values=fields.Raw(allow_none=True),
+        load_default=dict,
+        allow_none=nullable,
+        metadata={"description": description} if description else None,
+    )
 
 
 class LeadIn(Schema):
     id = fields.Str(required=True, validate=validate.Length(1, MAX_ID))
-    person = fields.Dict(
-        **ATTRIBUTES, load_default=dict, metadata={"description": "free-form; null removes"}
-    )
-    company = fields.Dict(
-        **ATTRIBUTES, load_default=dict, metadata={"description": "shared by domain, else name"}
-    )
+    person = free_form("free-form; null removes")
+    company = free_form("shared by domain, else name")
 
     @validates_schema
     def attributes(self, data, **kwargs):
@@ -61,7 +68,7 @@ class EventIn(Schema):
     at = fields.Str(
         required=True, metadata={"format": "date-time", "description": "ISO-8601 with offset"}
     )
-    properties = fields.Dict(**ATTRIBUTES, allow_none=True, load_default=dict)
+    properties = free_form(nullable=True)
 
     @validates_schema
     def checked(self, data, **kwargs):

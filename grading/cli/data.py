@@ -93,7 +93,7 @@ def import_(obj: Context, kind: str, file: str, no_regrade: bool) -> None:
                 current,
                 trigger="import",
                 reason=reason,
-                lead_ids=result.leads_touched,
+                lead_ids=sorted(result.leads_touched),
                 wait_seconds=600,
             )
         except Busy as busy:
@@ -140,15 +140,17 @@ def regrade(obj: Context, models: tuple[str, ...], as_of: str | None) -> None:
 def purge(obj: Context) -> None:
     """Delete events older than the model file's retention.events_days (the schedule does this too)."""
     config = obj.loaded().config
-    if config.retention_days is None:
+    now = datetime.now(UTC)
+    before = retention.cutoff(config, now)  # None: no retention_days
+    if before is None:
         click.echo(
             "the model file sets no retention (retention: {events_days: N}); nothing deleted"
         )
         return
-    deleted = retention.purge_events(obj.db, config, datetime.now(UTC), actor=cli_actor())
+    deleted = retention.purge_events(obj.db, config, now, actor=cli_actor())
     click.echo(
         f"deleted {deleted} event(s) older than {config.retention_days} days "
-        f"(before {retention.cutoff(config, datetime.now(UTC)).date().isoformat()})"
+        f"(before {before.date().isoformat()})"
     )
 
 

@@ -124,9 +124,9 @@ def render(data: dict) -> str:
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
-        cells += [value.rjust(width) for value, width in zip(row[2:], widths[2:], strict=True)]
-        lines.append("  ".join(cells).rstrip())
+        padded = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
+        padded += [value.rjust(width) for value, width in zip(row[2:], widths[2:], strict=True)]
+        lines.append("  ".join(padded).rstrip())
     lines += ["", "Conversion per cell (won / leads)"]
     cells = {c["name"]: c for c in data["cells"]}
     letters = {c["name"]: c for c in data["letters"]}
@@ -142,8 +142,8 @@ def render(data: dict) -> str:
 
     lines.append("     " + "".join(f"{a:>{width}}" for a in (1, 2, 3, 4)) + f"{'total':>{width}}")
     for f in "ABCD":
-        row = "".join(show(cells[f"{f}{a}"]) for a in (1, 2, 3, 4))
-        lines.append(f"  {f}  {row}{show(letters[f])}")
+        shown = "".join(show(cells[f"{f}{a}"]) for a in (1, 2, 3, 4))
+        lines.append(f"  {f}  {shown}{show(letters[f])}")
     lines.append("  all" + "".join(show(numbers[str(a)]) for a in (1, 2, 3, 4)))
     lines += [
         "",

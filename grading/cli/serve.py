@@ -53,7 +53,7 @@ def serve(obj: Context, host: str, port: int, threads: int, secure_cookies: bool
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     obj.loaded()  # refuse to start on an invalid model file, listing its problems
     schema_version(obj.db)  # create or migrate the database before serving
-    settings = {"DATABASE": obj.db_path, "MODEL_FILE": obj.config_path}
+    settings: dict[str, object] = {"DATABASE": obj.db_path, "MODEL_FILE": obj.config_path}
     if secure_cookies:
         settings["SESSION_COOKIE_SECURE"] = True
     try:

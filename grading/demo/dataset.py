@@ -78,7 +78,7 @@ class Dataset:
         return self._latent
 
     def _walk_recording(self) -> Iterator[dict[str, Any]]:
-        columns = {
+        columns: dict[str, array[Any]] = {
             "fitness": array("d"),
             "weight": array("d"),
             "burst": array("d"),

@@ -99,7 +99,7 @@ def leads():
 
 def form_changes() -> dict:
     """The lead form's lifecycle and owner (an owner left empty: none)."""
-    changes = {}
+    changes: dict[str, str | None] = {}
     lifecycle = request.form.get("lifecycle")
     if lifecycle:
         if lifecycle not in LIFECYCLES:

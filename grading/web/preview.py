@@ -46,7 +46,7 @@ def _grid(model: preview_service.ModelPreview) -> dict:
 
 @web.post("/models/preview")
 @login_required(roles.PREVIEW)
-def model_preview():
+def model_preview() -> str | tuple[str, int]:
     upload = request.files.get("file")
     problems: list[str] = []
     if upload is None or not upload.filename:
@@ -59,13 +59,13 @@ def model_preview():
         except TimeTextError as error:
             problems.append(f"as of: {error.reason}")
     new = None
-    if not problems:
+    if upload is not None and not problems:
         try:
             new = preview_service.read_new_config(upload.read())
         except ConfigError as error:
             problems.extend(error.problems)
     name = upload.filename if upload is not None and upload.filename else None
-    if problems:
+    if problems or new is None:  # no problems: the new file was read
         page = render_template("preview.html", filename=name, problems=problems, result=None)
         return page, 422
     result = preview_service.preview(get_db(), state().config, new, as_of=as_of)
