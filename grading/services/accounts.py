@@ -17,6 +17,7 @@ import sqlite_utils
 from grading.core.accounts import AccountGrader, AccountLead
 from grading.core.model import Config, Model
 from grading.core.scoring import stored
+from grading.core.times import iso_text
 
 from ..store import accounts as account_store
 from ..store.accounts import Companies
@@ -47,10 +48,6 @@ def account_models(config: Config) -> list[Model]:
 COMPANY_CHUNK = 1000  # companies per transaction: other writers wait a few milliseconds
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def note_leads(db: sqlite_utils.Database, config: Config, lead_ids: Iterable[int]) -> None:
     """These leads were graded again: queue the accounts of their companies (and of companies they
     left) for `drain`, so an event batch's answer does not wait for its companies' accounts."""
@@ -63,7 +60,7 @@ def drain(db: sqlite_utils.Database, config: Config) -> int:
     """Refresh the accounts of every queued company, a chunk per transaction (the queue is read
     and emptied under the write lock, so a company queued meanwhile is never lost). Readers of
     account grades drain first, and a server drains every few seconds. Returns rows written."""
-    graded, stamp, written = account_models(config), _stamp(datetime.now(UTC)), 0
+    graded, stamp, written = account_models(config), iso_text(datetime.now(UTC)), 0
     while True:
         with transaction(db):
             ids = account_store.queued(db, COMPANY_CHUNK)
@@ -86,7 +83,7 @@ def refresh(
     changed. Companies go in chunks, each read, graded and written in one short transaction, so
     a chunk never writes an account from lead grades another writer has changed in between.
     Returns the account rows written or deleted."""
-    stamp = _stamp(as_of)
+    stamp = iso_text(as_of)
     graded = [m for m in account_models(config) if models is None or m.name in models]
     written = 0
     if models is None:

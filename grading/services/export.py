@@ -16,7 +16,7 @@ import sqlite_utils
 from grading.core.model import Config, Model, Route
 from grading.core.qualification import Criterion, is_qualified, summary, ticked
 from grading.core.scoring import route_of
-from grading.core.times import from_epoch
+from grading.core.times import display_text
 
 from ..store import grades as grade_store
 from ..store import leads as lead_store
@@ -268,7 +268,7 @@ def lead_list_cells(row: dict[str, Any], criteria: Sequence[Criterion]) -> list[
         row["activity"],
         two_decimals(row["activity_score"]),
         route_text(row["route"]),
-        from_epoch(last).strftime("%Y-%m-%d %H:%M") if last else "",
+        display_text(last) if last else "",
         text_flag(is_qualified(person, criteria)),
         ";".join(ticked(person)),
     ]
@@ -438,6 +438,6 @@ def _render_events(out: io.StringIO, events: list[dict], total: int) -> None:
     shown = f"the latest {len(events)} of {total}" if total > len(events) else f"{total}"
     out.write(f"\nEvents ({shown}, newest first)\n")
     for event in events:
-        at = from_epoch(event["at"]).strftime("%Y-%m-%d %H:%M")
+        at = display_text(event["at"])
         props = ", ".join(f"{k}: {v}" for k, v in sorted(event["properties"].items()))
         out.write(f"  {at}  {event['type']}{'  ' + props if props else ''}\n")

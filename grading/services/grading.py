@@ -27,7 +27,7 @@ from grading.core.changes import (
 from grading.core.model import Config, Model
 from grading.core.scoring import classify, lead_record, window_start
 from grading.core.scoring import stored as stored_score
-from grading.core.times import epoch
+from grading.core.times import epoch, iso_text
 from grading.store import leads as lead_store
 from grading.store.db import database_path, snapshot, transaction
 from grading.store.events import EventClasses, ensure_signature, window_events
@@ -171,7 +171,7 @@ class Grader:
         self, as_of: datetime, reason: str, lead_ids, id_range, *, snapshot: bool
     ) -> RegradeResult:
         now = epoch(as_of)
-        stamp = as_of.isoformat(timespec="seconds").replace("+00:00", "Z")
+        stamp = iso_text(as_of)
         # a snapshot is deferred: the reads see one state and take no lock
         with _snapshot_if(snapshot, self.db):
             facts = list(lead_store.iter_lead_facts(self.db, lead_ids=lead_ids, id_range=id_range))

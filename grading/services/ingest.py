@@ -22,7 +22,7 @@ import sqlite_utils
 from grading.core import json_input
 from grading.core.model import Config
 from grading.core.records import RecordError, from_dotted, parse_event, parse_lead, parse_outcome
-from grading.core.times import epoch
+from grading.core.times import epoch, iso_text
 
 from ..store import leads as lead_store
 from ..store.db import import_cache, transaction
@@ -294,7 +294,7 @@ def import_records(
     started = time.perf_counter()
     result = ImportResult(kind)
     now = datetime.now(UTC)
-    stamp = now.isoformat(timespec="seconds").replace("+00:00", "Z")
+    stamp = iso_text(now)
     try:
         with import_cache(db), transaction(db):
             if callable(config):

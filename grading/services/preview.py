@@ -25,7 +25,7 @@ import sqlite_utils
 from grading.core.batch import BatchGrader, EventArrays
 from grading.core.model import Config, Model
 from grading.core.scoring import classify, lead_record, window_start
-from grading.core.times import epoch
+from grading.core.times import epoch, iso_text
 from grading.store import leads as lead_store
 from grading.store.db import database_path, read_only, refuse_writes
 from grading.store.events import EventClasses, class_key, stored_signature, window_raw_events
@@ -139,7 +139,7 @@ class Preview:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "as_of": self.as_of.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "as_of": iso_text(self.as_of),
             "leads": self.leads,
             "seconds": round(self.seconds, 3),
             "models": [m.as_dict() for m in self.models],
@@ -502,7 +502,7 @@ def _tally(
 def render_table(result: Preview) -> str:
     """The preview as text: per model its moves as a matrix (only rows and columns that hold
     leads), then the rules whose hits or text changed."""
-    stamp = result.as_of.isoformat(timespec="seconds").replace("+00:00", "Z")
+    stamp = iso_text(result.as_of)
     lines = [f"preview as of {stamp}: {result.leads:,} lead(s) graded under both files"]
     for model in result.models:
         lines.append("")

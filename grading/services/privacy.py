@@ -10,7 +10,7 @@ import orjson
 import sqlite_utils
 
 from grading.core.model import Config
-from grading.core.times import epoch_text
+from grading.core.times import epoch_text, iso_text
 
 from ..store import accounts as account_store
 from ..store import audit, outbox, search
@@ -39,7 +39,7 @@ def forget(
         company_id = account_store.company_of_lead(db, ext_id)
         deleted = privacy_store.erase_lead(db, lead_id)
         if "companies" not in deleted and company_id is not None:
-            stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+            stamp = iso_text(datetime.now(UTC))
             refresh_companies(db, account_models(config), [company_id], stamp)
         audit.forget_target(db, ext_id)
         entry = audit.record(db, actor, "lead.erase", None, {"rows": deleted})
@@ -65,7 +65,7 @@ def export_lead(db: sqlite_utils.Database, config: Config, ext_id: str) -> dict[
     for event in events:
         event["at"] = iso(event["at"])
     return {
-        "exported_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "exported_at": iso_text(datetime.now(UTC)),
         "lead": report,
         "grades": grades,
         "history": history,

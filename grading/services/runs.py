@@ -13,6 +13,8 @@ from typing import Any
 
 import sqlite_utils
 
+from grading.core.times import iso_text
+
 from ..store import runs as run_store
 from ..store.db import get_meta, refresh_statistics, set_meta
 from .grading import regrade
@@ -51,10 +53,6 @@ def ended_here(holder: str) -> bool:
     return False
 
 
-def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def reason_for(db: sqlite_utils.Database, loaded: LoadedConfig) -> str:
     graded = get_meta(db, MODEL_DIGEST)
     return "model-change" if graded not in (None, loaded.digest) else "regrade"
@@ -90,8 +88,8 @@ def run_regrade(
         reason = reason or reason_for(db, loaded)
         started = datetime.now(UTC)
         # Only the lease holder runs: a run still open now was cut off when its process ended.
-        run_store.interrupt_unfinished(db, iso(started))
-        run_id = run_store.start_run(db, trigger, reason, iso(started), loaded.digest)
+        run_store.interrupt_unfinished(db, iso_text(started))
+        run_id = run_store.start_run(db, trigger, reason, iso_text(started), loaded.digest)
         try:
             result = regrade(
                 db,
@@ -106,13 +104,13 @@ def run_regrade(
             )
         except Exception as error:
             run_store.finish_run(
-                db, run_id, iso(datetime.now(UTC)), error=f"{type(error).__name__}: {error}"
+                db, run_id, iso_text(datetime.now(UTC)), error=f"{type(error).__name__}: {error}"
             )
             raise
         run_store.finish_run(
             db,
             run_id,
-            iso(datetime.now(UTC)),
+            iso_text(datetime.now(UTC)),
             leads=result.leads,
             changed=result.changed,
             rows_written=result.rows_written,

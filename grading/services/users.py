@@ -9,6 +9,8 @@ from typing import Any
 
 import sqlite_utils
 
+from grading.core.times import iso_text
+
 from ..store import audit
 from ..store.auth import create_token, list_tokens, revoke_token, role_of, touch
 from ..store.db import transaction
@@ -23,7 +25,6 @@ from ..store.users import (
     list_users,
     set_password,
 )
-from .runs import iso
 
 
 def user_of_session(db: sqlite_utils.Database, session_id: str) -> dict[str, Any] | None:
@@ -42,13 +43,13 @@ def token_user(db: sqlite_utils.Database, token: str) -> tuple[int, str, str] | 
         token_id = found[0]
         if time.monotonic() - _last_touch.get(token_id, -1e9) > 60:
             _last_touch[token_id] = time.monotonic()
-            touch(db, token_id, iso(datetime.now(UTC)))
+            touch(db, token_id, iso_text(datetime.now(UTC)))
     return found
 
 
 def log_in(db: sqlite_utils.Database, name: str, password: str) -> str | None:
     """A new session's id when the name and password match an enabled account, else None."""
-    found = check_login(db, name, password, iso(datetime.now(UTC)))
+    found = check_login(db, name, password, iso_text(datetime.now(UTC)))
     return None if found is None else start_session(db, found["id"], time.time())
 
 
@@ -83,7 +84,7 @@ def create_account(
     db: sqlite_utils.Database, actor: str, name: str, role: str, password: str
 ) -> None:
     with transaction(db):
-        create_user(db, name, role, password, iso(datetime.now(UTC)))
+        create_user(db, name, role, password, iso_text(datetime.now(UTC)))
         audit.record(db, actor, "user.create", f"user {name}", {"role": role})
 
 
@@ -132,7 +133,7 @@ def create_api_token(
 ) -> tuple[int, str]:
     """A new token's id and its secret (shown once: only its hash is stored)."""
     with transaction(db):
-        token_id, secret = create_token(db, role, name, iso(datetime.now(UTC)))
+        token_id, secret = create_token(db, role, name, iso_text(datetime.now(UTC)))
         audit.record(db, actor, "token.create", f"token {token_id}", {"name": name, "role": role})
     return token_id, secret
 
@@ -144,7 +145,7 @@ def api_tokens(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 def revoke_api_token(db: sqlite_utils.Database, actor: str, token_id: int) -> bool:
     """False when there is no active token with this id."""
     with transaction(db):
-        revoked = revoke_token(db, token_id, iso(datetime.now(UTC)))
+        revoked = revoke_token(db, token_id, iso_text(datetime.now(UTC)))
         if revoked:
             audit.record(db, actor, "token.revoke", f"token {token_id}")
     return revoked

@@ -23,11 +23,12 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
 from typing import Any, overload
 
 import orjson
 import sqlite_utils
+
+from grading.core.times import unix_text
 
 from ..core.changes import HistoryRow
 from ..core.model import Config, Webhook
@@ -51,7 +52,7 @@ def _iso(epoch: None) -> None: ...
 def _iso(epoch: float | None) -> str | None:
     if epoch is None:
         return None
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return unix_text(epoch)
 
 
 # --- enqueue -----------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from typing import Any
 import orjson
 import sqlite_utils
 
+from grading.core.times import iso_text
+
 ACTIONS = (
     "lead.update",  # lifecycle, owner and/or qualification, however the lead was written
     "lead.erase",
@@ -33,7 +35,7 @@ INSERT_SQL = "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso_text(datetime.now(UTC))
 
 
 def _row(at: str, actor: str, action: str, target: str | None, detail: dict[str, Any] | None):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
 from werkzeug.security import check_password_hash, generate_password_hash
+
+from grading.core.times import unix_text
 
 from .auth import ROLES
 from .db import transaction
@@ -79,7 +80,7 @@ def disable_user(db: sqlite_utils.Database, name: str, now: float) -> dict[str, 
     Returns {"changed": False when they were disabled already, "sessions": how many ended}."""
     with transaction(db):
         user = find_user(db, name)
-        at = datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        at = unix_text(now)
         cursor = db.execute(
             "UPDATE users SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL",
             [at, user["id"]],
