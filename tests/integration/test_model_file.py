@@ -367,6 +367,26 @@ def test_webhook_urls_are_shown_whole_to_admins_only(tmp_path, monkeypatch):
     assert "admins" in described["description"]
 
 
+@pytest.mark.parametrize("cron", ["61 * * * *", "0 25 * * *", "* * *", "every hour", "0 * * * * *"])
+def test_a_bad_cron_is_refused_with_every_other_problem(cron):
+    data = yaml.safe_load(open(os.path.join(REPO, "config", "grading.yaml"), encoding="utf-8"))
+    data["schedule"]["regrade"] = cron
+    data["models"][0]["colour"] = "blue"
+    with pytest.raises(ConfigError) as refused:
+        parse_config(yaml.safe_dump(data).encode())
+    problems = refused.value.problems
+    assert len(problems) == 2, problems
+    assert re.match(r"line \d+: schedule\.regrade: bad cron expression ", problems[0])
+    assert "models[0].colour" in problems[1]
+
+
+@pytest.mark.parametrize("cron", ["0 * * * *", "*/15 9-17 * * mon-fri", "30 2 * * *"])
+def test_a_good_cron_is_kept(cron):
+    data = yaml.safe_load(open(os.path.join(REPO, "config", "grading.yaml"), encoding="utf-8"))
+    data["schedule"]["regrade"] = cron
+    assert parse_config(yaml.safe_dump(data).encode()).schedule == cron
+
+
 def test_a_schedule_the_scheduler_cannot_run_is_refused_naming_its_line():
     text = open(os.path.join(REPO, "config", "grading.yaml"), encoding="utf-8").read()
     bad = re.sub(r"regrade: .*", 'regrade: "every hour"', text, count=1)
