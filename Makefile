@@ -36,7 +36,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check grading tests bench
 	$(VENV)/bin/ruff format --check grading tests bench
-	$(VENV)/bin/mypy grading/core
+	$(VENV)/bin/mypy grading
 
 clean:
 	rm -rf $(VENV) instance/*.db

@@ -222,7 +222,7 @@ def export_rows(
     be answered, checked before the first row."""
     if category:
         raise ValueError("accounts have no category grades: leave out --category")
-    if model and config.model(model) is not None and config.model(model).accounts is None:
+    if model and (chosen := config.model(model)) is not None and chosen.accounts is None:
         raise ValueError(f"model {model} grades no accounts (it has no accounts block)")
     drain(db, config)
     return _export_rows(db, model, cells)

@@ -342,7 +342,7 @@ def lead_report(
     config: Config,
     ext_id: str,
     model: str | None = None,
-    events: int = 20,
+    events: int | None = 20,  # None: every event
 ) -> dict | None:
     """Everything `grading explain` shows about one lead."""
     lead = lead_store.find_lead(db, ext_id)

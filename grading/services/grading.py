@@ -302,7 +302,7 @@ def regrade(
     reason: str = "regrade",
     models: Sequence[str] | None = None,
     lead_ids: Iterable[int] | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,  # its result is ignored
     workers: int | None = None,
 ) -> RegradeResult:
     """Re-grade every lead (or the given ones) in the given models (default: all).

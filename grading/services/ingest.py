@@ -115,15 +115,15 @@ def read_records(
             )
             reader = csv.DictReader(text)
             try:
-                if _NOT_UTF8.search("".join(reader.fieldnames or ())):
+                fieldnames = reader.fieldnames or ()  # reads the header line
+                if _NOT_UTF8.search("".join(fieldnames)):
                     yield "1", RecordError([("", "the header line is not UTF-8 text")])
                     return
-                twice = sorted(
-                    {name for name in reader.fieldnames or () if reader.fieldnames.count(name) > 1}
-                )
+                twice = sorted({name for name in fieldnames if fieldnames.count(name) > 1})
                 if twice:  # the last cell would win silently, as a model file's duplicate key
                     yield "1", RecordError([(name, "this column is given twice") for name in twice])
                     return
+                record: dict[str, Any] | RecordError  # a row's record, or why it has none
                 for row in reader:
                     if None in row:
                         yield str(reader.line_num), RecordError([("", "more cells than headers")])
@@ -136,8 +136,8 @@ def read_records(
                             record = error
                         yield str(reader.line_num), record
             except csv.Error as exc:
-                line = str(max(reader.line_num, 1))
-                yield line, RecordError([("", f"unreadable CSV: {exc}")])
+                position = str(max(reader.line_num, 1))
+                yield position, RecordError([("", f"unreadable CSV: {exc}")])
         else:
             for number, line in enumerate(binary, start=1):
                 if not line.strip():

@@ -90,9 +90,11 @@ def route_page(
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of the leads on a route (destination, queue, campaign), hot cells first."""
     chosen = LeadFilter(model=model, category=category, routes=[route])
-    return queries.list_leads(
+    rows, total = queries.list_leads(
         db, chosen, descending=True, limit=per_page, offset=(page - 1) * per_page
     )
+    assert total is not None  # list_leads counts unless told not to (with_total)
+    return rows, total
 
 
 def owners(db: sqlite_utils.Database) -> list[str]:

@@ -289,10 +289,12 @@ def _rule_changes(
             status = "removed"
         else:
             status = "same" if rule_before == rule_after else "changed"
+        rule = rule_after or rule_before
+        assert rule is not None  # every key comes from one of the two tables
         change = RuleChange(
             key[0],
             key[1],
-            (rule_after or rule_before).label,
+            rule.label,
             status,
             hits[0][key],
             hits[1][key],
@@ -412,14 +414,11 @@ def preview(
     with read_only(db):
         signature = stored_signature(db)
         needed = set(current.event_property_keys) | set(new.event_property_keys)
-        stored = signature is not None and needed <= set(signature)
-        plan = _Plan(
-            dict(current.source),
-            dict(new.source),
-            epoch(as_of),
-            tuple(signature) if stored else tuple(sorted(needed | set(signature or ()))),
-            stored,
-        )
+        if signature is not None and needed <= set(signature):
+            stored, fields = True, tuple(signature)
+        else:
+            stored, fields = False, tuple(sorted(needed | set(signature or ())))
+        plan = _Plan(dict(current.source), dict(new.source), epoch(as_of), fields, stored)
         low, high, count = lead_store.id_span(db)
         workers = workers if workers is not None else default_workers()
         path = database_path(db)
@@ -429,6 +428,7 @@ def preview(
         if not parallel:
             tally = _preview_slice(db, current, new, plan, low, high + 1)
     if parallel:
+        assert path is not None  # parallel only for a file database
         tally = _preview_parallel(path, plan, low, high, workers)
     return _result(current, new, as_of, tally, time.perf_counter() - started)
 

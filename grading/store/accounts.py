@@ -216,7 +216,8 @@ def list_accounts(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
-    clauses, params = ["a.model = ?"], [model]
+    clauses = ["a.model = ?"]
+    params: list[str | int] = [model]
     for column, values in (("a.grade", cells), ("a.fit", fit), ("a.activity", activity)):
         if values:
             clauses.append(f"{column} IN ({','.join('?' * len(values))})")

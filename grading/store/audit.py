@@ -52,7 +52,9 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> int:
     """Add one entry; returns its id (a receipt, e.g. for an erasure)."""
-    return db.execute(INSERT_SQL, _row(_now(), actor, action, target, detail)).lastrowid
+    entry_id = db.execute(INSERT_SQL, _row(_now(), actor, action, target, detail)).lastrowid
+    assert entry_id is not None  # set by the INSERT just run
+    return entry_id
 
 
 def record_many(

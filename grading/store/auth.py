@@ -25,6 +25,7 @@ def create_token(db: sqlite_utils.Database, role: str, name: str, now: str) -> t
         "INSERT INTO tokens (name, role, hash, prefix, created_at) VALUES (?, ?, ?, ?, ?)",
         [name, role, _hash(token), token[:10], now],
     )
+    assert cursor.lastrowid is not None  # set by the INSERT just run
     return cursor.lastrowid, token
 
 

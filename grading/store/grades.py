@@ -98,7 +98,9 @@ def apply_cell_deltas(db: sqlite_utils.Database, cells: Mapping[CellKey, Sequenc
 
 def cell_stats(db: sqlite_utils.Database, model: str, category: str = "") -> dict[str, dict]:
     """Per cell: leads, won, lost, conversion (won of the leads with an outcome)."""
-    cells = {f"{f}{a}": {"leads": 0, "won": 0, "lost": 0} for f in "ABCD" for a in (1, 2, 3, 4)}
+    cells: dict[str, dict[str, Any]] = {
+        f"{f}{a}": {"leads": 0, "won": 0, "lost": 0} for f in "ABCD" for a in (1, 2, 3, 4)
+    }
     for grade, leads, won, lost in db.execute(
         "SELECT grade, leads, won, lost FROM cell_stats WHERE model = ? AND category = ?",
         [model, category],
@@ -151,7 +153,8 @@ def query_grades(
     lead_id: int | None = None,
     batch: int = 10_000,
 ) -> Iterator[dict[str, Any]]:
-    where, params = [], []
+    where: list[str] = []
+    params: list[str | int] = []
     if model:
         where.append("g.model = ?")
         params.append(model)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import orjson
 import sqlite_utils
@@ -144,7 +144,8 @@ class LeadWriter:
                     self.now,
                 ],
             )
-            return cursor.lastrowid, True
+            # set by the INSERT just run; cast, not assert: ingest calls this once a lead
+            return cast(int, cursor.lastrowid), True
         lead_id, _, raw = row
         current = orjson.loads(raw)
         attrs = _merge(current, lead.person)
@@ -178,7 +179,7 @@ def display_name(person: dict[str, Any]) -> str | None:
     for key in ("name", "full_name"):
         if isinstance(person.get(key), str) and person[key].strip():
             return person[key].strip()
-    parts = [person.get(k) for k in ("first_name", "last_name") if isinstance(person.get(k), str)]
+    parts = [p for k in ("first_name", "last_name") if isinstance(p := person.get(k), str)]
     if any(p.strip() for p in parts):
         return " ".join(p.strip() for p in parts if p.strip())
     email = person.get("email")

@@ -56,6 +56,7 @@ def start_run(
         "INSERT INTO runs (trigger, reason, started_at, model_digest) VALUES (?, ?, ?, ?)",
         [trigger, reason, started_at, digest],
     )
+    assert cursor.lastrowid is not None  # set by the INSERT just run
     return cursor.lastrowid
 
 

@@ -43,6 +43,7 @@ def create_user(db: sqlite_utils.Database, name: str, role: str, password: str, 
         "INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
         [name.strip(), role, password_hash, now],
     )
+    assert cursor.lastrowid is not None  # set by the INSERT just run
     return cursor.lastrowid
 
 

@@ -196,7 +196,8 @@ class _Measure:
             return [(child, f"{path}[{i}]") for i, child in enumerate(node.value)]
         if not isinstance(node, MappingNode):
             return []
-        out, seen = [], {}
+        out: list[tuple[Node, str]] = []
+        seen: dict[tuple[str, Any], int] = {}
         for key, value in node.value:
             name = _key_text(key) or "…"
             child_path = f"{path}.{name}" if path else str(name)
