@@ -6,6 +6,8 @@ from __future__ import annotations
 import click
 import orjson
 
+from ..core.preview import NONE, ModelPreview, Preview
+from ..core.times import iso_text
 from ..services import calibration as calibration_service
 from ..services import preview as preview_service
 from .common import Context, parse_as_of, read_model_file
@@ -45,7 +47,7 @@ def preview(obj: Context, file: str, as_of: str | None, fmt: str) -> None:
     if fmt == "json":
         click.echo(orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2).decode())
     else:
-        click.echo(preview_service.render_table(result), nl=False)
+        click.echo(render_preview(result), nl=False)
     click.echo(f"previewed in {result.seconds:.2f} s; nothing was written", err=True)
 
 
@@ -156,6 +158,50 @@ def render(data: dict) -> str:
         " (0.5 is chance, 1 separates won from lost perfectly)"
     )
     return "\n".join(lines) + "\n"
+
+
+def render_preview(result: Preview) -> str:
+    """The preview as text: per model its moves as a matrix (only rows and columns that hold
+    leads), then the rules whose hits or text changed."""
+    stamp = iso_text(result.as_of)
+    lines = [f"preview as of {stamp}: {result.leads:,} lead(s) graded under both files"]
+    for model in result.models:
+        lines.append("")
+        lines.append(
+            f"model {model.name} ({model.status}): {model.moved:,} lead(s) change cell;"
+            f" graded {model.graded_before:,} -> {model.graded_after:,}"
+        )
+        lines.extend(f"  {setting}" for setting in model.settings)
+        lines.extend(matrix_lines(model))
+        if model.rules:
+            lines.append("  rules whose hits change:")
+            width = max(len(r.id) for r in model.rules)
+            for rule in model.rules:
+                lines.append(
+                    f"    {rule.dimension:<8} {rule.id:<{width}}  {rule.status:<7}"
+                    f"  {rule.hits_before:>8,} -> {rule.hits_after:<8,} ({rule.difference:+,})"
+                )
+        else:
+            lines.append("  no rule's hits change")
+    return "\n".join(lines) + "\n"
+
+
+def matrix_lines(model: ModelPreview) -> list[str]:
+    rows, _ = model.totals()
+    used_rows, used_columns = model.shown()
+    if not used_rows:
+        return ["  no lead is graded in this model by either file"]
+    width = max(6, *(len(f"{n:,}") + 1 for n in rows.values()))
+    head = "  from\\to" + "".join(f"{c:>{width}}" for c in used_columns) + f"{'total':>{width + 1}}"
+    lines = [head]
+    for src in used_rows:
+        cells = []
+        for dst in used_columns:
+            n = model.matrix[src][dst]
+            text = "." if n == 0 or (src == dst == NONE) else f"{n:,}"
+            cells.append(f"{text:>{width}}")
+        lines.append(f"  {src:<7}" + "".join(cells) + f"{rows[src]:>{width + 1},}")
+    return lines
 
 
 COMMANDS = (check_config, preview, calibrate)

@@ -10,12 +10,13 @@ from grading.core import roles
 from grading.core.config import ConfigError
 from grading.core.times import TimeTextError, parse_as_of
 
+from ..core.preview import NONE, ModelPreview
 from ..http.request import get_db, state
 from ..services import preview as preview_service
 from .blueprint import login_required, web
 
 
-def _grid(model: preview_service.ModelPreview) -> dict:
+def _grid(model: ModelPreview) -> dict:
     """Rows of the move matrix for the template: each cell's count and its shade (the diagonal
     muted, moves shaded by their share of the largest move)."""
     rows_shown, columns_shown = model.shown()
@@ -26,7 +27,7 @@ def _grid(model: preview_service.ModelPreview) -> dict:
         cells = []
         for dst in columns_shown:
             n = model.matrix[src][dst]
-            if src == dst == preview_service.NONE:
+            if src == dst == NONE:
                 n = 0  # leads neither file grades are not part of the matrix
             if src == dst:
                 shade = "heat-0"  # stays in its cell: muted

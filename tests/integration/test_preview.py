@@ -11,9 +11,10 @@ import pytest
 import yaml
 
 from grading.core.config import load_config
+from grading.core.preview import NONE
 from grading.services.grading import regrade
 from grading.services.ingest import import_records
-from grading.services.preview import NONE, preview
+from grading.services.preview import preview
 from grading.store.db import connect
 from grading.store.users import create_user
 
