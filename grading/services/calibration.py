@@ -16,7 +16,7 @@ from grading.core.model import Config, Model
 from grading.core.scoring import window_start
 from grading.core.times import from_epoch
 from grading.store import events as event_store
-from grading.store import leads as lead_store
+from grading.store import outcomes as outcome_store
 from grading.store.db import read_only
 
 
@@ -48,11 +48,11 @@ def calibration(db: sqlite_utils.Database, config: Config, model: str | None = N
 def cases(db: sqlite_utils.Database, model: Model) -> Iterator[Case]:
     """Every lead with an outcome (its latest), as known at the outcome's time."""
     days = model.activity.longest_window
-    for lead in lead_store.closed_leads(db):
+    for lead in outcome_store.closed_leads(db):
         yield Case(
             lead=lead.ext_id,
             person=lead.person,
-            company=lead_store.company_as_of(db, lead.company_id, lead.at),
+            company=outcome_store.company_as_of(db, lead.company_id, lead.at),
             # the events any rule can count as of the outcome (the window's first day up to it)
             events=event_store.lead_events_between(
                 db, lead.lead_id, window_start(lead.at, days), lead.at

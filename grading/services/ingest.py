@@ -25,6 +25,7 @@ from grading.core.records import RecordError, from_dotted, parse_event, parse_le
 from grading.core.times import epoch, iso_text
 
 from ..store import leads as lead_store
+from ..store import outcomes as outcome_store
 from ..store.db import import_cache, transaction
 from ..store.events import EventClasses, insert_events
 from .grading import RegradeResult, grader_for, regrade
@@ -250,7 +251,7 @@ def _import_outcomes(db, records, path: str, result: ImportResult) -> None:
             continue
         rows.append((lead_id, outcome))
     if not result.problems:
-        result.stored = lead_store.insert_outcomes(db, rows)
+        result.stored = outcome_store.insert_outcomes(db, rows)
         result.leads_touched.update(lead_id for lead_id, _ in rows)
 
 

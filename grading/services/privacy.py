@@ -15,6 +15,7 @@ from grading.core.times import epoch_text, iso_text
 from ..store import accounts as account_store
 from ..store import audit, outbox, search
 from ..store import leads as lead_store
+from ..store import outcomes as outcome_store
 from ..store import privacy as privacy_store
 from ..store.db import clear_wal, transaction
 from .accounts import account_models, refresh_companies
@@ -72,7 +73,7 @@ def export_lead(db: sqlite_utils.Database, config: Config, ext_id: str) -> dict[
         "events": events,
         "outcomes": [
             {"outcome": row.outcome, "at": iso(row.at), "amount": row.amount}
-            for row in lead_store.outcomes_of(db, lead_id)
+            for row in outcome_store.outcomes_of(db, lead_id)
         ],
         "webhook_messages": [
             {
