@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from ..services import export as export_service
 from ..services import leads as lead_service
+from ..services import reports as report_service
 from .auth import READ, requires
 from .blueprint import api
 from .common import UNKNOWN_MODEL, get_db, model_and_category, page_of, state
@@ -82,7 +82,7 @@ def routes(params: dict):
         model_and_category({"model": name})
     config = state().config
     rows = [
-        row for name in names for row in export_service.route_counts(get_db(), config.model(name))
+        row for name in names for row in report_service.route_counts(get_db(), config.model(name))
     ]
     return {"routes": rows}
 
@@ -99,5 +99,5 @@ def route_members(params: dict):
     per_page, page = params["per_page"], params["page"]
     rows, total = lead_service.route_page(get_db(), model, category, route, page, per_page)
     for row in rows:
-        export_service.explain_row(state().config, row)
+        report_service.explain_row(state().config, row)
     return page_of(rows, total, page, per_page)

@@ -10,10 +10,10 @@ from grading.core.records import LIFECYCLES, MAX_ID
 from grading.core.times import epoch_text
 
 from ..http.list_args import LeadListArgs
-from ..services import export as export_service
 from ..services import ingest
 from ..services import leads as lead_service
 from ..services import qualification as qualification_service
+from ..services import reports as report_service
 from . import privacy
 from .auth import READ, SALES, requires
 from .blueprint import api
@@ -104,7 +104,7 @@ def list_leads(params: dict):
     rows, total = lead_service.list_page(get_db(), lead_filter, params)
     config = state().config
     for row in rows:
-        export_service.explain_row(config, row)
+        report_service.explain_row(config, row)
         row["qualified"] = is_qualified(row["person"], config.qualification)
     return page_of(rows, total, page, per_page)
 
@@ -115,7 +115,7 @@ def list_leads(params: dict):
 @api.error(404, NO_LEAD)
 def get_lead(lead_id: str):
     """One lead with every grade, explanation, history and events"""
-    report = export_service.lead_report(get_db(), state().config, lead_id)
+    report = report_service.lead_report(get_db(), state().config, lead_id)
     if report is None:
         raise ApiError(404, f"no lead '{lead_id}'")
     for event in report["events"]:

@@ -11,6 +11,7 @@ from grading.core.times import epoch_text
 
 from ..services import accounts as account_service
 from ..services import export as export_service
+from ..services import reports as report_service
 from .common import Context
 
 
@@ -58,7 +59,7 @@ def grades(obj: Context, model, category, cells, fmt, output, accounts) -> None:
         if output:
             click.echo(f"wrote {count} account row(s) to {output}", err=True)
         return
-    rows = export_service.grades(
+    rows = report_service.grades(
         obj.db,
         loaded.config,
         model=model,
@@ -92,7 +93,7 @@ def explain(obj: Context, lead: str, model: str | None, n_events: int, as_json: 
     (adding up to the scores) and the threshold rules not yet earned ("2 of 6"), the grade
     history and the latest events."""
     loaded = obj.loaded()
-    report = export_service.lead_report(obj.db, loaded.config, lead, model, events=n_events)
+    report = report_service.lead_report(obj.db, loaded.config, lead, model, events=n_events)
     if report is None:
         click.echo(f"no lead with id '{lead}'", err=True)
         raise SystemExit(1)
@@ -103,7 +104,7 @@ def explain(obj: Context, lead: str, model: str | None, n_events: int, as_json: 
             event["at"] = epoch_text(event["at"])
         click.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
     else:
-        click.echo(export_service.render_report(report), nl=False)
+        click.echo(report_service.render_report(report), nl=False)
 
 
 @click.command()

@@ -47,7 +47,7 @@ def serve(obj: Context, host: str, port: int, threads: int, secure_cookies: bool
 
     from ..app import create_app
     from ..scheduler import Scheduler
-    from ..services.webhooks import Deliverer
+    from ..services.webhook_delivery import Deliverer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

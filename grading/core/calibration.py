@@ -2,7 +2,8 @@
 
 Each lead with an outcome is graded **as of its outcome's time**, from what was known then: the
 person and company as they were (the caller looks them up), and only the events up to that
-moment (``scoring.tally`` leaves later ones out). From those grades:
+moment (``scoring.tally`` leaves later ones out): the cases and their grades are
+calibration_cases.py's. From those grades this module counts:
 
 - per rule: leads that met it, won among them, win rate, lift (win rate / overall win rate), and
   the criteria-table method: the rule's share of all rule hits of the won leads ("% of closings")
@@ -16,29 +17,16 @@ moment (``scoring.tally`` leaves later ones out). From those grades:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from .model import ActivityRule, Model
-from .scoring import Dimension, Event, Grade, RuleKey, classify, grade_model, lead_record, tally
-from .times import epoch
+from .calibration_cases import Case, ClassCache, grade_as_of, rules_met
+from .model import Model
+from .scoring import Dimension, Grade
 
 LETTERS = "ABCD"
 NUMBERS = (4, 3, 2, 1)
-
-
-@dataclass(frozen=True)
-class Case:
-    """One lead with an outcome, as it was at the outcome's time."""
-
-    lead: str
-    person: Mapping[str, Any]
-    company: Mapping[str, Any]
-    events: Sequence[Event]  # later events may be included: they are left out here
-    won: bool
-    at: datetime  # the outcome's time
 
 
 @dataclass(frozen=True)
@@ -112,49 +100,6 @@ class Calibration:
     @property
     def activity_falls(self) -> bool:
         return not any(v.axis == "activity" for v in self.violations)
-
-
-# grading as of the outcome ------------------------------------------------------------------
-
-
-# an event's type and properties (lists as tuples): the events that share it match the same rules
-ClassKey = tuple[str, tuple[tuple[str, Any], ...]]
-ClassCache = dict[ClassKey, tuple[RuleKey, ...]]
-
-
-def _class_key(event: Event) -> ClassKey:
-    items = sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in event.properties.items())
-    return event.type, tuple(items)
-
-
-def grade_as_of(model: Model, case: Case, cache: ClassCache | None = None) -> Grade | None:
-    """The lead's main grade as of its outcome's time; None when it was outside the audience.
-
-    `cache` keeps the rules each kind of event matches between calls (events repeat a lot)."""
-    cache = {} if cache is None else cache
-    classified = []
-    for event in case.events:
-        key = _class_key(event)
-        keys = cache.get(key)
-        if keys is None:
-            keys = cache[key] = classify(model, event.type, event.properties)
-        classified.append((keys, epoch(event.at)))
-    tallies = tally(classified, epoch(case.at))
-    grades = grade_model(model, lead_record(case.person, case.company), tallies)
-    return grades[0] if grades else None
-
-
-def rules_met(model: Model, grade: Grade) -> list[tuple[Dimension, str]]:
-    """(dimension, rule id) of every rule the grade met: a fit rule that held, an activity rule
-    with a matching event in its window (a `min_count` rule: with at least that many)."""
-    activity: dict[str, ActivityRule] = {r.id: r for r in model.activity.rules}
-    met: list[tuple[Dimension, str]] = []
-    for c in grade.explanation:
-        if c.dimension == "fit":
-            met.append(("fit", c.rule))
-        elif c.events and c.events >= (activity[c.rule].min_count or 1):
-            met.append(("activity", c.rule))
-    return met
 
 
 # statistics -----------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 
 import sqlite_utils
 
-from grading.core.calibration import Case, as_dict, calibrate
+from grading.core.calibration import as_dict, calibrate
+from grading.core.calibration_cases import Case
 from grading.core.model import Config, Model
 from grading.core.scoring import window_start
 from grading.core.times import from_epoch

@@ -19,7 +19,7 @@ from ..store import outcomes as outcome_store
 from ..store import privacy as privacy_store
 from ..store.db import clear_wal, transaction
 from .accounts import account_models, refresh_companies
-from .export import lead_report
+from .reports import lead_report
 
 
 def iso(epoch: int | None) -> str | None:

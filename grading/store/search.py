@@ -1,5 +1,5 @@
 """Text search (`q` in the lead and account lists) over the FTS5 indexes lead_search and
-company_search (db.py keeps them with triggers on every lead and company write).
+company_search (migrations.py keeps them with triggers on every lead and company write).
 
 Only values are indexed, never JSON keys: a lead's name (name, full name, first and last name as
 typed), e-mail, title, company name and domain, and its id; a company's name and domain. The

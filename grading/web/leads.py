@@ -12,10 +12,10 @@ from ..core.qualification import QualificationError, is_qualified
 from ..core.records import LIFECYCLES
 from ..http.list_args import LEAD_SORTS, LeadListArgs
 from ..http.request import get_db, state
-from ..services import export as export_service
 from ..services import ingest
 from ..services import leads as lead_service
 from ..services import qualification as qualification_service
+from ..services import reports as report_service
 from .blueprint import login_required, may, web
 from .lists import list_query, model_and_category, past_last_page
 
@@ -142,7 +142,7 @@ def lead(lead_id: str):
         else:
             flash("Saved; the lead was re-graded.", "ok")
         return redirect(url_for("web.lead", lead_id=lead_id))
-    report = export_service.lead_report(get_db(), state().config, lead_id, events=200)
+    report = report_service.lead_report(get_db(), state().config, lead_id, events=200)
     if report is None:
         abort(404, f"no lead '{lead_id}'")
     return render_template(

@@ -7,7 +7,7 @@ from flask import current_app, flash, g, redirect, render_template, url_for
 from ..core import roles
 from ..core.conditions import describe
 from ..http.request import get_db, state
-from ..services import export as export_service
+from ..services import reports as report_service
 from ..services.runs import Busy, recent_runs, run_regrade
 from .blueprint import login_required, web
 
@@ -16,7 +16,7 @@ from .blueprint import login_required, web
 @login_required()
 def routes():
     config = state().config
-    rows = [row for model in config.models for row in export_service.route_counts(get_db(), model)]
+    rows = [row for model in config.models for row in report_service.route_counts(get_db(), model)]
     return render_template("routes.html", rows=rows)
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from grading.core.config import load_config
 from grading.services import accounts as account_service
-from grading.services import privacy
+from grading.services import privacy, reports
 from grading.services.grading import regrade
 from grading.services.ingest import import_records
 from grading.store.db import connect
@@ -172,7 +172,7 @@ def test_an_account_adds_its_leads_unrounded_scores_not_the_rounded_ones_shown(
     load(db, config, "leads", people, grade=False)
     load(db, config, "events", [e for p in people for e in downloads(p["id"], 1)], grade=False)
     regrade(db, config, as_of=T)
-    assert [g["activity_score"] for g in account_service.export.grades(db, config)] == [shown] * 3
+    assert [g["activity_score"] for g in reports.grades(db, config)] == [shown] * 3
     (acme,) = accounts(db).values()  # stored unrounded, as lead grades are
     assert (acme["activity_score"], acme["grade"]) == (pytest.approx(3 * points, abs=1e-9), grade)
     (listed,), _ = account_service.list_accounts(db, "abm", descending=True)

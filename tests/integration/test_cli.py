@@ -4,7 +4,7 @@ import orjson
 import pytest
 
 from grading.cli import main
-from grading.store.db import MIGRATIONS
+from grading.store.migrations import MIGRATIONS
 
 LEADS = (
     '{"id": "L-1", "person": {"title": "CEO", "phone": "1"}, "company": {"domain": "acme.io",'

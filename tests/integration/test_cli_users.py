@@ -173,7 +173,7 @@ def test_serve_secure_cookies_reaches_the_app(cli, monkeypatch):
     import waitress
 
     import grading.scheduler
-    import grading.services.webhooks
+    import grading.services.webhook_delivery
 
     served = {}
 
@@ -188,7 +188,7 @@ def test_serve_secure_cookies_reaches_the_app(cli, monkeypatch):
             pass
 
     monkeypatch.setattr(grading.scheduler, "Scheduler", Idle)
-    monkeypatch.setattr(grading.services.webhooks, "Deliverer", Idle)
+    monkeypatch.setattr(grading.services.webhook_delivery, "Deliverer", Idle)
     monkeypatch.setattr(waitress, "serve", lambda app, **_: served.update(app=app))
     monkeypatch.delenv("GRADING_SECURE_COOKIES", raising=False)
     assert cli("serve").exit_code == 0

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from grading.services.ingest import ImportFailed, import_records
 from grading.store import db as db_module
+from grading.store import migrations
 from grading.store.db import connect
 from grading.store.leads import find_lead
 from grading.store.queries import LeadFilter, list_leads
@@ -181,8 +182,8 @@ def test_a_rolled_back_write_leaves_the_index_as_it_was(leads_db, config):
 def test_the_migration_indexes_the_leads_already_stored(tmp_path, monkeypatch, config):
     """A database from before the search index: its leads are found once it is migrated."""
     path = str(tmp_path / "old.db")
-    search = next(i for i, m in enumerate(db_module.MIGRATIONS) if "lead_search" in m)
-    monkeypatch.setattr(db_module, "MIGRATIONS", db_module.MIGRATIONS[:search])
+    search = next(i for i, m in enumerate(migrations.MIGRATIONS) if "lead_search" in m)
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:search])
     monkeypatch.setattr(db_module.search, "reindex_noted", lambda db: None)  # the code of then
     old = connect(path)
     import_records(old, config, "leads", numbered(LEADS), as_of=T)

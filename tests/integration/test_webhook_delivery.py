@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from grading.core.config import load_config
-from grading.services import webhooks
+from grading.services import webhook_delivery, webhooks
 from grading.services.grading import regrade
 from grading.services.ingest import import_records
 
@@ -145,24 +145,24 @@ def test_a_receiver_that_is_down_then_up_gets_every_message_once_in_order(db, ho
     assert len(expected) >= 6
 
     now = time.time() + 1
-    first = webhooks.deliver_due(db, hooked, now=now)  # nothing listens yet
+    first = webhook_delivery.deliver_due(db, hooked, now=now)  # nothing listens yet
     assert first == {"delivered": 0, "failed": 1}
     (state,) = webhooks.status(db)
     assert state["failing"] and state["attempts"] == 1 and state["pending"] == len(expected)
-    assert webhooks.deliver_due(db, hooked, now=now + 0.5) == {
+    assert webhook_delivery.deliver_due(db, hooked, now=now + 0.5) == {
         "delivered": 0,
         "failed": 0,
     }  # backing off
 
     receiver.start()
     receiver.fail_next = 1  # up, but answers 500 once
-    assert webhooks.deliver_due(db, hooked, now=now + 1)["failed"] == 1
+    assert webhook_delivery.deliver_due(db, hooked, now=now + 1)["failed"] == 1
     assert (
-        webhooks.deliver_due(db, hooked, now=now + 2)["delivered"] == 0
+        webhook_delivery.deliver_due(db, hooked, now=now + 2)["delivered"] == 0
     )  # 2 s back-off after 2 failures
-    done = webhooks.deliver_due(db, hooked, now=now + 4)
+    done = webhook_delivery.deliver_due(db, hooked, now=now + 4)
     assert done == {"delivered": len(expected), "failed": 0}
-    assert webhooks.deliver_due(db, hooked, now=now + 10) == {"delivered": 0, "failed": 0}
+    assert webhook_delivery.deliver_due(db, hooked, now=now + 10) == {"delivered": 0, "failed": 0}
 
     bodies = [json.loads(body) for _, body in receiver.received]
     assert bodies == expected  # every message exactly once, in order
@@ -182,7 +182,7 @@ def test_a_receiver_that_is_down_then_up_gets_every_message_once_in_order(db, ho
 
 @pytest.mark.parametrize("attempts,delay", [(1, 1), (2, 2), (3, 4), (9, 256), (10, 300), (30, 300)])
 def test_back_off_doubles_and_is_capped(attempts, delay):
-    assert webhooks.backoff(attempts) == delay
+    assert webhook_delivery.backoff(attempts) == delay
 
 
 def test_the_deliverer_thread_delivers_and_stops_promptly(tmp_path, hooked, receiver):
@@ -192,7 +192,7 @@ def test_the_deliverer_thread_delivers_and_stops_promptly(tmp_path, hooked, rece
     db = connect(path)
     import_records(db, hooked, "leads", [lead(1)], as_of=T)
     receiver.start()
-    deliverer = webhooks.Deliverer(path, lambda: hooked, interval=0.05)
+    deliverer = webhook_delivery.Deliverer(path, lambda: hooked, interval=0.05)
     deliverer.start()
     for _ in range(100):
         if len(receiver.received) == 4:

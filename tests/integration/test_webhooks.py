@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from grading.core.model import Webhook
-from grading.services import webhooks
+from grading.services import webhook_delivery, webhooks
 from grading.store import runs as run_store
 from grading.store.db import transaction
 
@@ -291,7 +291,7 @@ def test_a_receiver_down_then_failing_then_up_gets_every_message_once_in_order(
     now = time.time() + 1
 
     # Down: the port is reserved but nothing listens.
-    assert webhooks.deliver_due(db, signed, now=now) == {"delivered": 0, "failed": 1}
+    assert webhook_delivery.deliver_due(db, signed, now=now) == {"delivered": 0, "failed": 1}
     assert head(db, receiver.url) == (1, now + 1, "connection refused")
     (state,) = webhooks.status(db)
     assert state["failing"] and (state["pending"], state["delivered"], state["attempts"]) == (
@@ -299,19 +299,19 @@ def test_a_receiver_down_then_failing_then_up_gets_every_message_once_in_order(
         0,
         1,
     )
-    assert webhooks.deliver_due(db, signed, now=now + 0.9) == {"delivered": 0, "failed": 0}
+    assert webhook_delivery.deliver_due(db, signed, now=now + 0.9) == {"delivered": 0, "failed": 0}
 
     # Up, but the first two answers are 500s: each failure doubles the wait.
     receiver.up().fail_first = 2
-    assert webhooks.deliver_due(db, signed, now=now + 1) == {"delivered": 0, "failed": 1}
+    assert webhook_delivery.deliver_due(db, signed, now=now + 1) == {"delivered": 0, "failed": 1}
     assert head(db, receiver.url) == (2, now + 1 + 2, "HTTP 500")
-    assert webhooks.deliver_due(db, signed, now=now + 2.9) == {"delivered": 0, "failed": 0}
+    assert webhook_delivery.deliver_due(db, signed, now=now + 2.9) == {"delivered": 0, "failed": 0}
     assert len(receiver.requests) == 1  # nothing was sent while backing off
-    assert webhooks.deliver_due(db, signed, now=now + 3) == {"delivered": 0, "failed": 1}
+    assert webhook_delivery.deliver_due(db, signed, now=now + 3) == {"delivered": 0, "failed": 1}
     assert head(db, receiver.url) == (3, now + 3 + 4, "HTTP 500")
 
-    assert webhooks.deliver_due(db, signed, now=now + 7) == {"delivered": 7, "failed": 0}
-    assert webhooks.deliver_due(db, signed, now=now + 600) == {"delivered": 0, "failed": 0}
+    assert webhook_delivery.deliver_due(db, signed, now=now + 7) == {"delivered": 7, "failed": 0}
+    assert webhook_delivery.deliver_due(db, signed, now=now + 600) == {"delivered": 0, "failed": 0}
 
     assert receiver.accepted == stored  # every message once, in order, byte for byte
     assert [r[4] for r in receiver.requests] == [500, 500] + [204] * 7
@@ -337,7 +337,7 @@ def test_a_tampered_body_or_another_secret_does_not_verify(db, signed, receiver)
     ids = add_leads(db, "L-1")
     enqueue(db, signed, [change(ids["L-1"], "B1", "A1")])
     receiver.up()
-    assert webhooks.deliver_due(db, signed)["delivered"] == 1
+    assert webhook_delivery.deliver_due(db, signed)["delivered"] == 1
     (_, _, headers, body, _) = receiver.requests[0]
     assert verify(headers, body)
     assert not verify(headers, body.replace(b'"A1"', b'"A4"'))
@@ -358,18 +358,18 @@ def test_a_secret_env_that_is_unset_holds_the_messages_instead_of_sending_them_u
     receiver.up()
     now = time.time() + 1
     # the hook without secret_env is unsigned by choice; the other one is held, none of it sent
-    assert webhooks.deliver_due(db, hooked, now=now) == {"delivered": 2, "failed": 1}
+    assert webhook_delivery.deliver_due(db, hooked, now=now) == {"delivered": 2, "failed": 1}
     assert [r[1] for r in receiver.requests] == ["/plain", "/plain"]
     assert not any("X-Grading-Signature" in r[2] for r in receiver.requests)
     attempts, next_at, error = head(db, receiver.url)
-    assert attempts == 1 and next_at == now + webhooks.backoff(1)
+    assert attempts == 1 and next_at == now + webhook_delivery.backoff(1)
     assert error == "UNSET_HOOK_SECRET is not set: held, not sent unsigned"
     held = next(item for item in webhooks.status(db, hooked) if item["url"] == receiver.url)
     assert held["pending"] == 2 and held["failing"] is True and held["last_error"] == error
     # once the variable is back, the held messages go, signed and in order
     monkeypatch.setenv("UNSET_HOOK_SECRET", SECRET)
     receiver.requests.clear()
-    assert webhooks.deliver_due(db, hooked, now=now + 10) == {"delivered": 2, "failed": 0}
+    assert webhook_delivery.deliver_due(db, hooked, now=now + 10) == {"delivered": 2, "failed": 0}
     assert [r[1] for r in receiver.requests] == ["/hook", "/hook"]
     assert all(verify(r[2], r[3]) for r in receiver.requests)
 
@@ -380,7 +380,7 @@ def test_one_failing_url_does_not_hold_up_another(db, config, receiver):
         hooked = with_hooks(config, Webhook(receiver.url), Webhook(up.url))
         ids = add_leads(db, "L-1", "L-2")
         enqueue(db, hooked, [change(ids["L-1"], "B1", "A1"), change(ids["L-2"], "C1", "C2")])
-        assert webhooks.deliver_due(db, hooked) == {"delivered": 2, "failed": 1}
+        assert webhook_delivery.deliver_due(db, hooked) == {"delivered": 2, "failed": 1}
         assert len(up.accepted) == 2
         states = {s["url"]: s for s in webhooks.status(db)}
         assert (states[receiver.url]["pending"], states[receiver.url]["attempts"]) == (2, 1)
@@ -398,7 +398,7 @@ def test_back_off_doubles_with_every_failure_and_is_capped(db, config, receiver)
     waits = []
     now = time.time()
     for _ in range(11):
-        assert webhooks.deliver_due(db, hooked, now=now) == {"delivered": 0, "failed": 1}
+        assert webhook_delivery.deliver_due(db, hooked, now=now) == {"delivered": 0, "failed": 1}
         attempts, next_at, error = head(db, receiver.url)
         waits.append(next_at - now)
         now = next_at
@@ -413,7 +413,7 @@ def test_a_receiver_down_for_weeks_still_backs_off_at_the_cap(db, config, receiv
     enqueue(db, hooked, [change(ids["L-1"], "B1", "A1")])
     db.execute("UPDATE outbox SET attempts = 5000")  # 2 ** 4999 seconds does not fit a float
     now = time.time()
-    assert webhooks.deliver_due(db, hooked, now=now) == {"delivered": 0, "failed": 1}
+    assert webhook_delivery.deliver_due(db, hooked, now=now) == {"delivered": 0, "failed": 1}
     assert head(db, receiver.url)[:2] == (5001, now + 300)
 
 
@@ -421,7 +421,7 @@ def test_a_receiver_down_for_weeks_still_backs_off_at_the_cap(db, config, receiv
     "attempts,delay", [(1, 1), (2, 2), (3, 4), (9, 256), (10, 300), (64, 300), (100_000, 300)]
 )
 def test_back_off_table(attempts, delay):
-    assert webhooks.backoff(attempts) == delay
+    assert webhook_delivery.backoff(attempts) == delay
 
 
 def test_a_slow_receiver_is_a_timeout(db, config, receiver):
@@ -430,7 +430,7 @@ def test_a_slow_receiver_is_a_timeout(db, config, receiver):
     ids = add_leads(db, "L-1")
     enqueue(db, hooked, [change(ids["L-1"], "B1", "A1")])
     started = time.monotonic()
-    assert webhooks.deliver_due(db, hooked, timeout=0.3) == {"delivered": 0, "failed": 1}
+    assert webhook_delivery.deliver_due(db, hooked, timeout=0.3) == {"delivered": 0, "failed": 1}
     assert time.monotonic() - started < 3
     assert head(db, receiver.url)[2] == "timeout"
 
@@ -440,7 +440,7 @@ def test_a_redirect_is_a_failure_not_a_get_without_the_body(db, config, receiver
     hooked = with_hooks(config, Webhook(receiver.url))
     ids = add_leads(db, "L-1")
     enqueue(db, hooked, [change(ids["L-1"], "B1", "A1")])
-    assert webhooks.deliver_due(db, hooked) == {"delivered": 0, "failed": 1}
+    assert webhook_delivery.deliver_due(db, hooked) == {"delivered": 0, "failed": 1}
     assert [(r[0], r[1]) for r in receiver.requests] == [("POST", "/hook")]
     assert head(db, receiver.url)[2] == "HTTP 302"
 
@@ -451,12 +451,15 @@ def test_messages_for_a_url_no_longer_configured_wait_and_show_in_status(db, con
     ids = add_leads(db, "L-1")
     enqueue(db, old, [change(ids["L-1"], "B1", "A1")])
     new = with_hooks(config, Webhook(receiver.url.replace("/hook", "/new")))
-    assert webhooks.deliver_due(db, new) == {"delivered": 0, "failed": 0}
+    assert webhook_delivery.deliver_due(db, new) == {"delivered": 0, "failed": 0}
     assert receiver.requests == []
     (state,) = webhooks.status(db, new)
     assert (state["url"], state["pending"], state["configured"]) == (receiver.url, 1, False)
     assert state["oldest_pending_at"] is not None
-    assert webhooks.deliver_due(db, old) == {"delivered": 1, "failed": 0}  # configured again
+    assert webhook_delivery.deliver_due(db, old) == {
+        "delivered": 1,
+        "failed": 0,
+    }  # configured again
 
 
 def test_only_the_holder_of_the_delivery_lease_sends(db, config, receiver):
@@ -464,12 +467,12 @@ def test_only_the_holder_of_the_delivery_lease_sends(db, config, receiver):
     hooked = with_hooks(config, Webhook(receiver.url))
     ids = add_leads(db, "L-1")
     enqueue(db, hooked, [change(ids["L-1"], "B1", "A1")])
-    assert run_store.take_lease(db, webhooks.LEASE, "other-server", time.time(), 60)
-    assert webhooks.deliver_due(db, hooked) == {"delivered": 0, "failed": 0}
+    assert run_store.take_lease(db, webhook_delivery.LEASE, "other-server", time.time(), 60)
+    assert webhook_delivery.deliver_due(db, hooked) == {"delivered": 0, "failed": 0}
     assert receiver.requests == []
-    run_store.release_lease(db, webhooks.LEASE, "other-server")
-    assert webhooks.deliver_due(db, hooked) == {"delivered": 1, "failed": 0}
-    assert run_store.lease_holder(db, webhooks.LEASE, time.time()) is None  # released after
+    run_store.release_lease(db, webhook_delivery.LEASE, "other-server")
+    assert webhook_delivery.deliver_due(db, hooked) == {"delivered": 1, "failed": 0}
+    assert run_store.lease_holder(db, webhook_delivery.LEASE, time.time()) is None  # released after
 
 
 # --- the background thread ---------------------------------------------------------------------
@@ -498,7 +501,7 @@ def test_the_deliverer_survives_errors_delivers_and_stops_promptly(db, signed, r
             raise ValueError("model file half written")
         return signed
 
-    deliverer = webhooks.Deliverer(db_path(db), get_config, interval=0.05)
+    deliverer = webhook_delivery.Deliverer(db_path(db), get_config, interval=0.05)
     with caplog.at_level(logging.ERROR, logger="grading.webhooks"):
         deliverer.start()
         assert wait_for(lambda: len(receiver.accepted) == 3, seconds=3)
@@ -517,7 +520,7 @@ def test_stopping_the_deliverer_does_not_wait_for_a_backlog(db, config, receiver
     enqueue(
         db, hooked, [change(ids["L-1"], f"B{n % 4 + 1}", f"B{(n + 1) % 4 + 1}") for n in range(100)]
     )
-    deliverer = webhooks.Deliverer(db_path(db), lambda: hooked, interval=0.05)
+    deliverer = webhook_delivery.Deliverer(db_path(db), lambda: hooked, interval=0.05)
     deliverer.start()
     assert wait_for(lambda: len(receiver.accepted) >= 2)
     started = time.monotonic()

@@ -5,12 +5,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from grading.core.calibration import (
-    Case,
     as_dict,
     calibrate,
     roc_auc,
     suggested_points,
 )
+from grading.core.calibration_cases import Case
 from grading.core.config import load_config
 from grading.core.scoring import Event
 
