@@ -2,17 +2,12 @@
 
 Every test compiles one condition and asks it about one flat record
 (``{"person.title": "CEO"}``), the way fit rules, audiences and event ``where`` see them.
-The operators at a glance come after the operator-by-operator tables; last, `matches` is RE2:
-linear in the text whatever the pattern, and what RE2 cannot compile is refused with a reason."""
-
-import time
+The operators at a glance come after the operator-by-operator tables. How a `matches` pattern
+is compiled (RE2, its refusals and limits) is grading.core.patterns: tests/unit/test_patterns.py."""
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from grading.core.conditions import compile_condition
-from grading.core.patterns import PatternError, compile_pattern
 
 MISSING = object()  # the field is not in the record at all
 MISSING_VALUES = [MISSING, None, "", "  ", "\t"]
@@ -552,52 +547,3 @@ def test_remembered_answers_never_mix_types():
     test = compile_condition({"field": "x", "equals": 1})
     assert test({"x": 1}) and test({"x": 1.0}) and test({"x": "1"})
     assert not test({"x": True})  # a boolean is not the number 1
-
-
-# RE2: `matches` cannot hang grading ------------------------------------------------------
-
-
-def test_matching_time_grows_linearly_with_the_text():
-    search = compile_pattern(r"([а-я]|жж)+$")
-    timings = []
-    for size in (20_000, 200_000):
-        started = time.process_time()
-        for _ in range(5):
-            assert search("ж" * size + "!") is False
-        timings.append(time.process_time() - started)
-    # ten times the text: about ten times the time (a generous factor for a noisy machine);
-    # backtracking would not finish at all
-    assert timings[1] < max(timings[0], 0.01) * 40
-
-
-@pytest.mark.parametrize(
-    "pattern, value, expected",
-    [
-        (r"\b(ceo|chief executive)\b", "Founder & CEO", True),  # the SPEC's own patterns
-        (r"\b(ceo|chief executive)\b", "CEOs office", False),
-        (r"^/pricing", "/Pricing/enterprise", True),
-        ("директор", "ГЕНЕРАЛЬНЫЙ ДИРЕКТОР", True),  # case folding beyond ASCII
-        (r"(^|\PL)директор($|\PL)", "генеральный директор", True),  # a whole word, any script
-        (r"(^|\PL)директор($|\PL)", "директорат", False),
-        (r"^\pL+$", "Ζωή", True),
-        (r"(a+)+$", "aaaa", True),
-        (r"([а-я]|жж)+$", "жжж", True),
-        (r"(?s)a.b", "a\nb", True),  # inline flags are RE2 syntax
-        ("needle", "x" * 50_000 + "needle", True),  # the whole value is searched
-        ("x", "\udc80x", True),  # a lone surrogate in a value neither crashes nor hides it
-    ],
-)
-def test_matches_is_re2_searched_anywhere_case_insensitively(pattern, value, expected):
-    matches = compile_condition({"field": "t", "matches": pattern})
-    assert matches({"t": value}) is expected
-
-
-@settings(max_examples=300, deadline=None, derandomize=True)
-@given(st.text(alphabet="ab()[]^|*+?{}.,:\\-0123dswbZzP<>=!жé$\ud800", max_size=30))
-def test_every_pattern_compiles_or_is_refused_with_a_reason(pattern):
-    try:
-        search = compile_pattern(pattern)
-    except PatternError as refused:
-        assert str(refused)
-        return
-    assert search("ab" * 50 + "жé") in (True, False)
