@@ -30,7 +30,10 @@ _RE2_REFUSALS = (
         "lookaround ((?=…), (?!…), (?<=…), (?<!…)) needs backtracking, which RE2 never does",
     ),
     (r"invalid perl operator: \(\?>", f"atomic groups (?>…) are {_NOT_NEEDED}"),
-    (r"bad repetition operator: [*+?}]\+", f"possessive quantifiers ({{0}}) are {_NOT_NEEDED}"),
+    (
+        r"bad repetition operator: (?:[*+?]|\{\d+(?:,\d*)?\})\+",
+        f"possessive quantifiers ({{0}}) are {_NOT_NEEDED}",
+    ),
     (
         r"invalid escape sequence: \\Z",
         "\\Z is not RE2 syntax: write \\z (or $) for the end of the text",

@@ -147,9 +147,7 @@ def setting_changes(before: Model | None, after: Model | None) -> list[str]:
     for what in ("window_days", "half_life_days"):
         old, new = getattr(before.activity, what), getattr(after.activity, what)
         if old != new:
-            out.append(
-                f"activity {what}: {old if old is not None else 'none'} → {new if new is not None else 'none'}"
-            )
+            out.append(f"activity {what}: {_setting(old)} → {_setting(new)}")
     if before.audience != after.audience:
         out.append("audience changed")
     for what, names in (
@@ -162,6 +160,11 @@ def setting_changes(before: Model | None, after: Model | None) -> list[str]:
         if names:
             out.append(f"{what}: {', '.join(names)}")
     return out
+
+
+def _setting(value: float | None) -> str:
+    """A window or half-life as the file writes it (30, not 30.0), or none."""
+    return "none" if value is None else f"{value:g}"
 
 
 def model_status(before: Model | None, after: Model | None) -> str:

@@ -98,11 +98,6 @@ def test_a_translated_refusal_keeps_re2s_own_words(pattern):
         compile_pattern(pattern)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_RE2_REFUSALS expects one character before '+' ([*+?}]\\+), but RE2 reports a "
-    "counted possessive as 'bad repetition operator: {2}+', so it falls to the generic message",
-)
 def test_a_possessive_counted_repetition_is_named_as_possessive():
     with pytest.raises(PatternError, match=r"^possessive quantifiers \(\{2\}\+\)"):
         compile_pattern("a{2}+")
