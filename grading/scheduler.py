@@ -13,11 +13,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
-from .services import users as user_service
 from .services.accounts import drain as drain_accounts
 from .services.database import connect
 from .services.retention import purge_events
-from .services.runs import Busy, run_regrade
+from .services.runs import Busy, reload_model_file, run_regrade
 
 log = logging.getLogger("grading.scheduler")
 WATCH_SECONDS = 2
@@ -42,32 +41,20 @@ def regrade_job(app: Flask, trigger: str = "schedule") -> dict | None:
         db.conn.close()
 
 
-def reload_and_regrade(app: Flask, trigger: str = "watch", actor: str = "model-file watch") -> dict:
-    """Re-read the model file: refuse an invalid one (the old one keeps serving); a valid change
-    re-grades everyone with reason model-change. Both are written to the audit log."""
-    state = app.extensions["grading"]
-    outcome = state.reload()
-    run = None
-    if not outcome.problems and not outcome.changed:
-        return {"changed": False, "problems": [], "run": None}
+def reload_and_regrade(app: Flask, actor: str = "model-file watch") -> dict:
+    """The model file re-read for `app` (services.runs.reload_model_file), on a connection of its
+    own; a valid change also moves the cron re-grade to the new file's schedule."""
+    scheduler = app.extensions.get("grading.scheduler")
     db = _database(app)
     try:
-        if outcome.problems:
-            log.warning("model file refused: %s", "; ".join(outcome.problems))
-            detail = {"result": "refused", "problems": len(outcome.problems)}
-        else:
-            detail = {"result": "active", "digest": state.loaded.digest[:12]}
-        user_service.record(db, actor, "model.reload", state.path, detail)
-        if outcome.changed:
-            scheduler = app.extensions.get("grading.scheduler")
-            if scheduler is not None:
-                scheduler.schedule_regrade()
-            run = run_regrade(
-                db, state.loaded, trigger="model-change", reason="model-change", wait_seconds=600
-            )
+        return reload_model_file(
+            db,
+            app.extensions["grading"],
+            actor=actor,
+            on_change=scheduler.schedule_regrade if scheduler is not None else None,
+        )
     finally:
         db.conn.close()
-    return {"changed": outcome.changed, "problems": outcome.problems, "run": run}
 
 
 class Scheduler:

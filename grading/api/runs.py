@@ -3,11 +3,11 @@ file in use (and re-reading it)."""
 
 from __future__ import annotations
 
-from flask import current_app
 from marshmallow import Schema, fields
 
 from grading.core.times import TimeTextError, parse_as_of
 
+from ..http.request import reread_model_file
 from ..services.database import schema_version
 from ..services.runs import Busy, recent_runs, run_regrade
 from . import privacy
@@ -154,8 +154,6 @@ def models():
 )
 def reload_models():
     """Re-read the model file; a valid change re-grades everyone"""
-    from ..scheduler import reload_and_regrade
-
-    outcome = reload_and_regrade(current_app, trigger="manual", actor=privacy.actor())
+    outcome = reread_model_file(actor=privacy.actor())
     status = 422 if outcome["problems"] else 200
     return outcome, status

@@ -10,8 +10,9 @@ from flask import current_app
 from marshmallow import Schema, ValidationError
 from werkzeug.datastructures import MultiDict
 
-from ..services.database import kept_connection
+from ..services.database import connect, kept_connection
 from ..services.model_file.active import ModelState
+from ..services.runs import reload_model_file
 
 
 def get_db() -> sqlite_utils.Database:
@@ -21,6 +22,23 @@ def get_db() -> sqlite_utils.Database:
 
 def state() -> ModelState:
     return current_app.extensions["grading"]
+
+
+def reread_model_file(actor: str) -> dict[str, Any]:
+    """The model file re-read on request (services.runs.reload_model_file), on a connection of
+    its own (a changed file's re-grade may wait for the lease); the scheduler, when this process
+    runs one, moves its cron re-grade to the new file's schedule."""
+    scheduler = current_app.extensions.get("grading.scheduler")
+    db = connect(current_app.config["DATABASE"])
+    try:
+        return reload_model_file(
+            db,
+            state(),
+            actor=actor,
+            on_change=scheduler.schedule_regrade if scheduler is not None else None,
+        )
+    finally:
+        db.conn.close()
 
 
 def problems_of(messages: Any, prefix: str = "") -> list[dict[str, str]]:

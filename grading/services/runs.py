@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,10 +16,14 @@ import sqlite_utils
 
 from grading.core.times import iso_text
 
+from ..store import audit
 from ..store import runs as run_store
 from ..store.db import get_meta, refresh_statistics, set_meta
 from .grading import regrade
+from .model_file.active import ModelState
 from .model_file.read import LoadedConfig
+
+log = logging.getLogger("grading.scheduler")  # where reloads have always been logged
 
 LEASE = "regrade"
 LEASE_SECONDS = 120.0  # renewed after every slice of leads; a crashed holder frees it this fast
@@ -129,3 +134,32 @@ def recent_runs(db: sqlite_utils.Database, limit: int = 50) -> dict[str, Any]:
         "runs": run_store.list_runs(db, limit=limit),
         "running": run_store.lease_holder(db, LEASE, time.time()),
     }
+
+
+def reload_model_file(
+    db: sqlite_utils.Database,
+    state: ModelState,
+    *,
+    actor: str,
+    on_change: Callable[[], object] | None = None,
+) -> dict[str, Any]:
+    """Re-read the model file: an invalid one is refused (the old one keeps serving); a valid
+    change calls `on_change` (the scheduler's new schedule), then re-grades everyone with reason
+    model-change. Both are written to the audit log, naming `actor`."""
+    outcome = state.reload()
+    if not outcome.problems and not outcome.changed:
+        return {"changed": False, "problems": [], "run": None}
+    if outcome.problems:
+        log.warning("model file refused: %s", "; ".join(outcome.problems))
+        detail = {"result": "refused", "problems": len(outcome.problems)}
+    else:
+        detail = {"result": "active", "digest": state.loaded.digest[:12]}
+    audit.record(db, actor, "model.reload", state.path, detail)
+    run = None
+    if outcome.changed:
+        if on_change is not None:
+            on_change()
+        run = run_regrade(
+            db, state.loaded, trigger="model-change", reason="model-change", wait_seconds=600
+        )
+    return {"changed": outcome.changed, "problems": outcome.problems, "run": run}

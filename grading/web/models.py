@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, g, redirect, render_template, url_for
+from flask import flash, g, redirect, render_template, url_for
 
 from ..core import roles
 from ..core.conditions import describe
-from ..http.request import get_db, state
+from ..http.request import get_db, reread_model_file, state
 from ..services import reports as report_service
 from ..services.runs import Busy, recent_runs, run_regrade
 from .blueprint import login_required, web
@@ -47,11 +47,7 @@ def regrade():
 @web.post("/models/reload")
 @login_required(roles.ADMIN)
 def reload():
-    from ..scheduler import reload_and_regrade
-
-    outcome = reload_and_regrade(
-        current_app._get_current_object(), trigger="manual", actor=f"user:{g.user['name']}"
-    )
+    outcome = reread_model_file(actor=f"user:{g.user['name']}")
     if outcome["problems"]:
         flash(
             "The model file was refused; the previous one keeps grading: "

@@ -160,6 +160,21 @@ def test_the_web_view_imports_nothing_of_the_api(path):
     assert not problems, "\n".join(problems)
 
 
+BLUEPRINTS = [p for folder in ("api", "web", "http") for p in modules(GRADING / folder)]
+
+
+@pytest.mark.parametrize("path", BLUEPRINTS, ids=name)
+def test_the_blueprints_reach_no_other_entrypoint(path):
+    """A request handler calls a service, never the scheduler, the CLI or the app factory."""
+    others = ("grading.scheduler", "grading.cli", "grading.app")
+    problems = [
+        f"{name(path)}:{line}: {module} is another entrypoint (call a service instead)"
+        for line, module in imports(path)
+        if any(module == other or module.startswith(other + ".") for other in others)
+    ]
+    assert not problems, "\n".join(problems)
+
+
 def test_the_checks_see_what_they_look_for(tmp_path):
     """Each rule finds a planted breach, so a passing run means something."""
     sample = tmp_path / "sample.py"
