@@ -45,7 +45,10 @@ def as_number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer past float's range (400 digits) is no number, as 1e999
+            return None
     return None
 
 

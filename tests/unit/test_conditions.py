@@ -7,7 +7,7 @@ is compiled (RE2, its refusals and limits) is grading.core.patterns: tests/unit/
 
 import pytest
 
-from grading.core.conditions import compile_condition
+from grading.core.conditions import as_number, compile_condition
 
 MISSING = object()  # the field is not in the record at all
 MISSING_VALUES = [MISSING, None, "", "  ", "\t"]
@@ -547,3 +547,11 @@ def test_remembered_answers_never_mix_types():
     test = compile_condition({"field": "x", "equals": 1})
     assert test({"x": 1}) and test({"x": 1.0}) and test({"x": "1"})
     assert not test({"x": True})  # a boolean is not the number 1
+
+
+def test_an_integer_past_floats_range_is_no_number_and_no_crash():
+    huge = 10**400
+    assert as_number(huge) is None
+    assert compile_condition({"field": "n", "equals": huge})({"n": huge}) is True  # as text
+    assert compile_condition({"field": "n", "equals": huge})({"n": 5}) is False
+    assert compile_condition({"field": "n", "in": [huge, 5]})({"n": 5}) is True
