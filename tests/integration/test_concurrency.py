@@ -7,6 +7,7 @@ grade a fresh grading gives (no write computed from data another writer had alre
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import sqlite3
@@ -138,8 +139,11 @@ def test_api_writers_regrades_and_a_cli_import_at_once(tmp_path, config_file, se
     # a changed model file: the server's watch re-grades everyone with it (reason model-change)
     model = yaml.safe_load(open(config_file))
     model["models"][0]["fit"]["thresholds"] = {"A": 60, "B": 40, "C": 20}
-    with open(config_file, "w") as handle:
+    # written whole and renamed into place: the importer may be reading the file this moment,
+    # and a truncated file would rightly be refused by it
+    with open(config_file + ".new", "w") as handle:
         yaml.safe_dump(model, handle, sort_keys=False)
+    os.replace(config_file + ".new", config_file)
     output = importer.communicate(timeout=120)[0]
     for thread in threads:
         thread.join(120)
