@@ -1,14 +1,36 @@
+import copy
+import functools
 import os
 import pathlib
 
 import pytest
 import yaml
 
+from grading.services.model_file import read as model_file_read
 from grading.store.db import connect
 from grading.store.users import create_user
 from tests.factories import make_config, spec_model
 
 TESTS = pathlib.Path(__file__).resolve().parent
+
+# Reading a model file's YAML (pure-Python ruamel.yaml, bounded) is a pure function of its bytes
+# and takes ~60 ms for the example file: most of a test's own app setup. The tests read the same
+# few files thousands of times, so each text is parsed once per test run and its data handed out
+# as a fresh copy; a refused text raises each time (exceptions are not cached).
+_parse_yaml = model_file_read.parse_yaml
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(raw: bytes):
+    return _parse_yaml(raw)
+
+
+def _parse_yaml_once(raw: bytes):
+    data, root = _parsed(raw)
+    return copy.deepcopy(data), root
+
+
+model_file_read.parse_yaml = _parse_yaml_once
 # A hash at the cost scrypt has in production takes a quarter of a second on a busy machine, and a
 # logged-in test client makes two; the tests hash at 1/32 of that cost unless marked
 # `production_hashing` (tests/integration/test_login.py keeps one test on today's parameters).

@@ -310,6 +310,7 @@ def test_logins_are_rate_limited_per_name_and_address(site):
     assert login(client, "sam").status_code == 302  # another name still gets in
 
 
+@pytest.mark.slow  # ~4 s: about 50 logins, each one a password check
 def test_the_throttle_forgets_failures_after_the_window(site, monkeypatch):
     now = [float(int(time.time()))]
     monkeypatch.setattr(time, "time", lambda: now[0])  # the throttle's clock, frozen
