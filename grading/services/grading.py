@@ -28,6 +28,7 @@ from grading.core.model import Config, Model
 from grading.core.scoring import classify, lead_record, window_start
 from grading.core.scoring import stored as stored_score
 from grading.core.times import epoch, iso_text
+from grading.store import lead_facts
 from grading.store import leads as lead_store
 from grading.store.db import database_path, snapshot, transaction
 from grading.store.events import EventClasses, ensure_signature, window_events
@@ -174,7 +175,7 @@ class Grader:
         stamp = iso_text(as_of)
         # a snapshot is deferred: the reads see one state and take no lock
         with _snapshot_if(snapshot, self.db):
-            facts = list(lead_store.iter_lead_facts(self.db, lead_ids=lead_ids, id_range=id_range))
+            facts = list(lead_facts.iter_lead_facts(self.db, lead_ids=lead_ids, id_range=id_range))
             if not facts:
                 return RegradeResult()
             positions = {lead.lead_id: i for i, lead in enumerate(facts)}
@@ -233,7 +234,7 @@ class Grader:
             write_changes(self.db, changes, stamp)
             webhooks.enqueue(self.db, self.config, changes.history)
             if last_events:
-                lead_store.note_last_events(self.db, last_events)
+                lead_facts.note_last_events(self.db, last_events)
             lead_store.hand_over(self.db, list(changes.hand_overs), stamp)
         return RegradeResult(len(facts), len(changes.history), len(changes))
 
@@ -326,7 +327,7 @@ def regrade(
                 progress(part.leads)
         accounts.note_leads(db, config, ids)
         return result
-    low, high, count = lead_store.id_span(db)
+    low, high, count = lead_facts.id_span(db)
     workers = workers if workers is not None else default_workers()
     path = database_path(db)
     with bulk_first_grading(db, count):

@@ -27,7 +27,7 @@ from grading.core.model import Config
 from grading.core.preview import Preview, Tally, preview_result, tally_chunk
 from grading.core.scoring import classify, lead_record, window_start
 from grading.core.times import epoch
-from grading.store import leads as lead_store
+from grading.store import lead_facts
 from grading.store.db import database_path, read_only, refuse_writes
 from grading.store.events import EventClasses, class_key, stored_signature, window_raw_events
 
@@ -165,7 +165,7 @@ def _preview_slice(
     )
     for start in range(low, high, CHUNK):
         id_range = (start, min(start + CHUNK, high))
-        facts = list(lead_store.iter_lead_facts(db, id_range=id_range))
+        facts = list(lead_facts.iter_lead_facts(db, id_range=id_range))
         if not facts:
             continue
         tally.leads += len(facts)
@@ -218,7 +218,7 @@ def preview(
         else:
             stored, fields = False, tuple(sorted(needed | set(signature or ())))
         plan = _Plan(dict(current.source), dict(new.source), epoch(as_of), fields, stored)
-        low, high, count = lead_store.id_span(db)
+        low, high, count = lead_facts.id_span(db)
         workers = workers if workers is not None else default_workers()
         path = database_path(db)
         parallel = (
