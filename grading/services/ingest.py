@@ -28,7 +28,8 @@ from ..store import leads as lead_store
 from ..store import outcomes as outcome_store
 from ..store.db import import_cache, transaction
 from ..store.events import EventClasses, insert_events
-from .grading import RegradeResult, grader_for, regrade
+from .grader import RegradeResult
+from .grading import grader_for, regrade
 
 KINDS = ("leads", "events", "outcomes")
 BATCH = 20_000

@@ -31,7 +31,7 @@ from grading.store import lead_facts
 from grading.store.db import database_path, read_only, refuse_writes
 from grading.store.events import EventClasses, class_key, stored_signature, window_raw_events
 
-from .grading import chunk_events
+from .grader import chunk_events
 from .model_file.read import parse_config
 from .pool import CHUNK, PARALLEL_MIN_LEADS, SLICE, default_workers, worker_pool
 

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from grading.core.batch import CompactGrade
 from grading.core.config import load_config
 from grading.core.scoring import Event, grade_lead
-from grading.services.grading import regrade, stored_form
+from grading.services.grader import stored_form
+from grading.services.grading import regrade
 from grading.services.ingest import import_records
 from grading.store.db import connect
 
