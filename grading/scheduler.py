@@ -13,10 +13,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
+from .http.request import reread_model_file
 from .services.accounts import drain as drain_accounts
 from .services.database import connect
 from .services.retention import purge_events
-from .services.runs import Busy, reload_model_file, run_regrade
+from .services.runs import Busy, run_regrade
 
 log = logging.getLogger("grading.scheduler")
 WATCH_SECONDS = 2
@@ -37,22 +38,6 @@ def regrade_job(app: Flask, trigger: str = "schedule") -> dict | None:
     except Busy as busy:
         log.info("re-grade skipped: %s holds the lease", busy)
         return None
-    finally:
-        db.conn.close()
-
-
-def reload_and_regrade(app: Flask, actor: str = "model-file watch") -> dict:
-    """The model file re-read for `app` (services.runs.reload_model_file), on a connection of its
-    own; a valid change also moves the cron re-grade to the new file's schedule."""
-    scheduler = app.extensions.get("grading.scheduler")
-    db = _database(app)
-    try:
-        return reload_model_file(
-            db,
-            app.extensions["grading"],
-            actor=actor,
-            on_change=scheduler.schedule_regrade if scheduler is not None else None,
-        )
     finally:
         db.conn.close()
 
@@ -80,7 +65,7 @@ class Scheduler:
 
     def _watch(self) -> None:
         if self.app.extensions["grading"].file_changed():
-            reload_and_regrade(self.app)
+            reread_model_file("model-file watch", self.app)
 
     def _accounts(self) -> None:
         db = _database(self.app)

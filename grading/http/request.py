@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlite_utils
-from flask import current_app
+from flask import Flask, current_app
 from marshmallow import Schema, ValidationError
 from werkzeug.datastructures import MultiDict
 
@@ -24,16 +24,17 @@ def state() -> ModelState:
     return current_app.extensions["grading"]
 
 
-def reread_model_file(actor: str) -> dict[str, Any]:
-    """The model file re-read on request (services.runs.reload_model_file), on a connection of
-    its own (a changed file's re-grade may wait for the lease); the scheduler, when this process
-    runs one, moves its cron re-grade to the new file's schedule."""
-    scheduler = current_app.extensions.get("grading.scheduler")
-    db = connect(current_app.config["DATABASE"])
+def reread_model_file(actor: str, app: Flask | None = None) -> dict[str, Any]:
+    """The model file re-read (services.runs.reload_model_file) for `app` (default: the
+    request's), on a connection of its own: a changed file's re-grade may wait for the lease.
+    The scheduler, when this process runs one, moves its cron re-grade to the new schedule."""
+    app = app if app is not None else current_app
+    scheduler = app.extensions.get("grading.scheduler")
+    db = connect(app.config["DATABASE"])
     try:
         return reload_model_file(
             db,
-            state(),
+            app.extensions["grading"],
             actor=actor,
             on_change=scheduler.schedule_regrade if scheduler is not None else None,
         )
