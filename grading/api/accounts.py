@@ -7,10 +7,11 @@ from typing import Any
 from marshmallow import Schema, fields
 
 from ..http.list_args import AccountListArgs
+from ..http.request import get_db, state
 from ..services import accounts as account_service
 from .auth import READ, requires
 from .blueprint import api
-from .common import ApiError, get_db, page_of, state
+from .common import ApiError, page_of
 
 
 class FitHit(Schema):

@@ -7,9 +7,10 @@ from functools import wraps
 from flask import g, request
 
 from ..core import roles
+from ..http.request import get_db
 from ..services import users
 from .blueprint import api
-from .common import ApiError, get_db
+from .common import ApiError
 
 READ = roles.roles_with(roles.READ)
 SALES = roles.roles_with(roles.CHANGE_LEADS)  # lifecycle, owner and qualification changes

@@ -21,7 +21,8 @@ from marshmallow import Schema
 from webargs.core import missing
 from webargs.flaskparser import FlaskParser
 
-from .common import ApiError, json_body, load_query, problems_of
+from ..http.request import load_query, problems_of
+from .common import ApiError, json_body
 from .schemas import ErrorOut
 
 BAD_JSON = (

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from ..http.request import get_db, state
 from ..services import calibration as service
 from .auth import READ, requires
 from .blueprint import api
-from .common import ApiError, get_db, state
+from .common import ApiError
 
 
 class CalibrationArgs(Schema):

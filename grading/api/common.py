@@ -1,5 +1,5 @@
 """What every API handler shares: errors, the JSON body, the model and category a query names,
-a page; the request's database connection and the model state come from grading/http_common.py."""
+a page (the request's database connection and the model state are in grading/http/request.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flask import request
 
 from grading.core import json_input
 
-from ..http.request import get_db, load_query, problems_of, state  # noqa: F401  (for the handlers)
+from ..http.request import state
 
 
 class ApiError(Exception):

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from ..http.request import get_db, state
 from ..services import leads as lead_service
 from ..services import reports as report_service
 from .auth import READ, requires
 from .blueprint import api
-from .common import UNKNOWN_MODEL, get_db, model_and_category, page_of, state
+from .common import UNKNOWN_MODEL, model_and_category, page_of
 from .schemas import LeadList, Route
 
 

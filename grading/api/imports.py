@@ -10,11 +10,12 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from grading.core.records import MAX_ID, RecordError, parse_event, parse_lead
 from grading.core.times import epoch
 
+from ..http.request import get_db, state
 from ..services import ingest
 from . import privacy
 from .auth import WRITE, requires
 from .blueprint import api, body
-from .common import ApiError, get_db, json_body, state
+from .common import ApiError, json_body
 
 MAX_BATCH = 10_000
 

@@ -10,6 +10,7 @@ from grading.core.records import LIFECYCLES, MAX_ID
 from grading.core.times import epoch_text
 
 from ..http.list_args import LeadListArgs
+from ..http.request import get_db, state
 from ..services import ingest
 from ..services import leads as lead_service
 from ..services import qualification as qualification_service
@@ -17,7 +18,7 @@ from ..services import reports as report_service
 from . import privacy
 from .auth import READ, SALES, requires
 from .blueprint import api
-from .common import UNKNOWN_MODEL, ApiError, get_db, model_and_category, page_of, state
+from .common import UNKNOWN_MODEL, ApiError, model_and_category, page_of
 from .imports import refused
 from .schemas import GradeOut, LeadList, Route
 

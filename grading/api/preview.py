@@ -15,10 +15,11 @@ from marshmallow import Schema, ValidationError, fields
 from grading.core.config import ConfigError
 from grading.core.times import TimeTextError, parse_as_of
 
+from ..http.request import get_db, problems_of, state
 from ..services import preview as preview_service
 from .auth import WRITE, requires
 from .blueprint import api
-from .common import ApiError, get_db, json_body, problems_of, state
+from .common import ApiError, json_body
 
 _LINE = re.compile(r"^line (\d+)(, column \d+)?: (.*)$", re.S)  # column: a YAML syntax error
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")

@@ -6,10 +6,11 @@ from flask import g
 from marshmallow import Schema, fields
 
 from ..http.list_args import AuditArgs
+from ..http.request import get_db, state
 from ..services import privacy, users
 from .auth import ADMIN, requires
 from .blueprint import api
-from .common import ApiError, get_db, state
+from .common import ApiError
 
 
 class ErasedOut(Schema):

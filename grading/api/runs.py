@@ -7,13 +7,13 @@ from marshmallow import Schema, fields
 
 from grading.core.times import TimeTextError, parse_as_of
 
-from ..http.request import reread_model_file
+from ..http.request import get_db, reread_model_file, state
 from ..services.database import schema_version
 from ..services.runs import Busy, recent_runs, run_regrade
 from . import privacy
 from .auth import ADMIN, READ, requires
 from .blueprint import api
-from .common import ApiError, get_db, model_and_category, state
+from .common import ApiError, model_and_category
 
 
 class Health(Schema):

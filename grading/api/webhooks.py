@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import g
 from marshmallow import Schema, fields
 
+from ..http.request import get_db, state
 from .auth import ADMIN, READ, requires
 from .blueprint import api
-from .common import get_db, state
 
 
 class WebhookStatus(Schema):

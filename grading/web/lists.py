@@ -20,7 +20,7 @@ def model_and_category(model_name: str | None, category: str | None):
 
 
 def list_query(schema, extra: tuple[str, ...] = ()) -> tuple[dict, list[str]]:
-    """A list page's filters, read and validated as the API reads them (http_common.load_query),
+    """A list page's filters, read and validated as the API reads them (http.request.load_query),
     empty form fields being not given. With a problem, the filters that are fine are kept (for
     the form) and each problem is named with the value given: a list is never shown unfiltered
     in place of what was asked."""
