@@ -64,17 +64,6 @@ def audit_log(
     return audit.entries(db, limit=limit, before=before)
 
 
-def record(
-    db: sqlite_utils.Database,
-    actor: str,
-    action: str,
-    target: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> int:
-    """One audit entry; its id."""
-    return audit.record(db, actor, action, target, detail)
-
-
 # Accounts and API tokens, as the command line manages them: each change and its audit entry are
 # one transaction (both or neither). The store's ValueError (no such user, a short password, an
 # unknown role) reaches the caller unchanged, to be shown as it is.
