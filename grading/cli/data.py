@@ -204,15 +204,13 @@ def forget(obj: Context, lead: str, yes: bool) -> None:
 @click.pass_obj
 def export_lead(obj: Context, lead: str, output: str | None) -> None:
     """Everything stored about one person, as one JSON document."""
-    import orjson
+    from ..services.privacy import export_lead_json
 
-    from ..services.privacy import export_lead as export_document
-
-    document = export_document(obj.db, obj.loaded().config, lead)
+    document = export_lead_json(obj.db, obj.loaded().config, lead)
     if document is None:
         click.echo(f"no lead with id '{lead}'", err=True)
         raise SystemExit(1)
-    text = orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()
+    text = document.decode()
     if output:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(text + "\n")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import orjson
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 
 from ..core import roles
@@ -22,12 +21,12 @@ def actor() -> str:
 @web.get("/leads/<lead:lead_id>/export")
 @login_required(roles.ADMIN)
 def lead_export(lead_id: str):
-    document = privacy.export_lead(get_db(), state().config, lead_id)
+    document = privacy.export_lead_json(get_db(), state().config, lead_id)
     if document is None:
         abort(404, f"no lead '{lead_id}'")
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in lead_id)[:80]
     return Response(
-        orjson.dumps(document, option=orjson.OPT_INDENT_2),
+        document,
         mimetype="application/json",
         headers={"Content-Disposition": f'attachment; filename="lead-{safe}.json"'},
     )
