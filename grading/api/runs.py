@@ -36,6 +36,12 @@ class RunOut(Schema):
     leads = fields.Int(allow_none=True)
     changed = fields.Int(allow_none=True)
     rows_written = fields.Int(allow_none=True)
+    kept = fields.Int(
+        allow_none=True,
+        metadata={
+            "description": "of the leads, those not read again: nothing changed their grades"
+        },
+    )
     model_digest = fields.Str(allow_none=True)
     error = fields.Str(allow_none=True)
 

@@ -110,8 +110,13 @@ def import_(obj: Context, kind: str, file: str, no_regrade: bool) -> None:
 @click.command()
 @click.option("--model", "models", multiple=True, help="Only this model (repeatable).")
 @click.option("--as-of", "as_of", help="Grade as of this ISO-8601 time (default: now).")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Read every lead again, not only those whose grades can have changed.",
+)
 @click.pass_obj
-def regrade(obj: Context, models: tuple[str, ...], as_of: str | None) -> None:
+def regrade(obj: Context, models: tuple[str, ...], as_of: str | None, full: bool) -> None:
     """Re-grade everyone; print how many grades changed."""
     loaded = obj.loaded()
     unknown = [m for m in models if loaded.config.model(m) is None]
@@ -125,12 +130,14 @@ def regrade(obj: Context, models: tuple[str, ...], as_of: str | None) -> None:
             as_of=parse_as_of(as_of),
             models=list(models) or None,
             wait_seconds=600,
+            full=full,
         )
     except Busy as busy:
         click.echo(f"another re-grade is running ({busy}); try again later", err=True)
         raise SystemExit(1) from None
+    kept = f" ({run['kept']} kept their grades unread)" if run["kept"] else ""
     click.echo(
-        f"graded {run['leads']} lead(s): {run['changed']} grade(s) changed cell or route, "
+        f"graded {run['leads']} lead(s){kept}: {run['changed']} grade(s) changed cell or route, "
         f"{run['rows_written']} grade row(s) written ({run['reason']})"
     )
 

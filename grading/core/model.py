@@ -165,6 +165,13 @@ class Config:
         return next((m for m in self.models if m.name == name), None)
 
     @property
+    def longest_window(self) -> int:
+        """The most days back any activity rule of any model counts (at least 1)."""
+        blocks = [m.activity for m in self.models]
+        blocks += [c.activity for m in self.models for c in m.categories if c.activity]
+        return max([1, *(block.longest_window for block in blocks)])
+
+    @property
     def event_property_keys(self) -> tuple[str, ...]:
         """Every event property any `where` reads (the classification signature)."""
         from .conditions import condition_fields

@@ -30,11 +30,12 @@ from grading.core.scoring import stored as stored_score
 from grading.core.times import epoch, iso_text
 from grading.store import lead_facts
 from grading.store import leads as lead_store
+from grading.store import sweeps as sweep_store
 from grading.store.db import snapshot, transaction
 from grading.store.events import EventClasses, ensure_signature, window_events
 from grading.store.grades import current_grades, write_changes
 
-from . import webhooks
+from . import sweep, webhooks
 
 REASONS = ("event", "lead-update", "regrade", "model-change")
 
@@ -48,11 +49,13 @@ class RegradeResult:
     leads: int = 0
     changed: int = 0  # grades whose cell or route changed (history entries)
     rows_written: int = 0  # grade rows inserted, updated or deleted
+    kept: int = 0  # of the leads, those a sweep did not read: nothing can have changed their grades
 
     def add(self, other: RegradeResult) -> None:
         self.leads += other.leads
         self.changed += other.changed
         self.rows_written += other.rows_written
+        self.kept += other.kept
 
 
 def stored_values(grade: CompactGrade) -> GradeValues:
@@ -111,6 +114,9 @@ class Grader:
         self.config = config
         self.lock = threading.RLock()
         self.models: list[Model] = [m for m in config.models if models is None or m.name in models]
+        # only a grader of every model makes a lead's grades what its facts give: it clears the
+        # lead's dirty mark (incremental sweeps, services/sweep.py)
+        self.clears_marks = len(self.models) == len(config.models)
         with transaction(db):
             ensure_signature(db, config.event_property_keys)
         self.classes = EventClasses(db, config.event_property_keys)
@@ -181,6 +187,7 @@ class Grader:
             events = self._events(now, positions, id_range=id_range)
             chunk = {"lead_ids": None if id_range else list(positions), "id_range": id_range}
             existing = current_grades(self.db, **chunk)
+            marks = sweep_store.dirty_marks(self.db, **chunk) if self.clears_marks else {}
         records = [lead_record(lead.person, lead.company) for lead in facts]
         graded = {name: grader.grade(records, events, now) for name, grader in self.batch.items()}
         by_lead: dict[int, dict[tuple[str, str], GradeValues]] = defaultdict(dict)
@@ -234,6 +241,8 @@ class Grader:
             webhooks.enqueue(self.db, self.config, changes.history)
             if last_events:
                 lead_facts.note_last_events(self.db, last_events)
+            sweep_store.clear_marks(self.db, marks)  # a hand-over below marks its lead again
+            sweep.note_graded(self.db, now)
             lead_store.hand_over(self.db, list(changes.hand_overs), stamp)
         return RegradeResult(len(facts), len(changes.history), len(changes))
 

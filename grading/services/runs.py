@@ -73,6 +73,7 @@ def run_regrade(
     wait_seconds: float = 0.0,
     reason: str | None = None,
     lead_ids: Sequence[int] | None = None,
+    full: bool = False,
 ) -> dict:
     """Re-grade under the lease and record the run; raise Busy when the lease stays taken.
 
@@ -103,6 +104,7 @@ def run_regrade(
                 reason=reason,
                 models=models,
                 lead_ids=lead_ids,
+                full=full,
                 progress=lambda _: run_store.take_lease(
                     db, LEASE, holder, time.time(), LEASE_SECONDS
                 ),
@@ -119,6 +121,7 @@ def run_regrade(
             leads=result.leads,
             changed=result.changed,
             rows_written=result.rows_written,
+            kept=result.kept,
         )
         if not models and lead_ids is None:  # everyone was graded under this model file
             set_meta(db, MODEL_DIGEST, loaded.digest)

@@ -141,12 +141,11 @@ def insert_events(
         )
         for lead_id, e in rows
     ]
-    before = db.conn.total_changes
-    db.conn.executemany(
+    # rowcount, not total_changes: the rows the dirty-mark triggers write are not events
+    inserted = db.conn.executemany(
         "INSERT OR IGNORE INTO events (ext_id, lead_id, type, at, props, class_id) VALUES (?, ?, ?, ?, ?, ?)",
         values,
-    )
-    inserted = db.conn.total_changes - before
+    ).rowcount
     return inserted, len(values) - inserted
 
 
@@ -221,7 +220,6 @@ def purge_before(db: sqlite_utils.Database, cutoff: int, chunk: int = 10_000) ->
     for start in range(0, len(ids), chunk):
         part = ids[start : start + chunk]
         with transaction(db):
-            before = db.conn.total_changes
-            db.execute(f"DELETE FROM events WHERE id IN ({','.join('?' * len(part))})", part)
-            deleted += db.conn.total_changes - before
+            marks = ",".join("?" * len(part))
+            deleted += db.execute(f"DELETE FROM events WHERE id IN ({marks})", part).rowcount
     return deleted

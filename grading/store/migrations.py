@@ -336,4 +336,48 @@ MIGRATIONS = [
     DROP TABLE event_classes;
     ALTER TABLE event_classes_kept RENAME TO event_classes;
     """,
+    """
+    -- incremental sweeps (store/sweeps.py): the leads whose grades may no longer be what their
+    -- facts give, kept by triggers on every write a grade reads (the lead, its company, its
+    -- events), so a re-grade of everyone grades these and the leads time can change, not all.
+    -- gen counts the marks: a grader clears only the mark it read, never one made meanwhile.
+    CREATE TABLE grade_dirty (lead_id INTEGER PRIMARY KEY, gen INTEGER NOT NULL DEFAULT 0);
+    ALTER TABLE runs ADD COLUMN kept INTEGER;  -- of the leads, those the sweep did not read
+    CREATE TRIGGER grade_dirty_lead_insert AFTER INSERT ON leads BEGIN
+        INSERT INTO grade_dirty (lead_id) VALUES (NEW.id)
+            ON CONFLICT (lead_id) DO UPDATE SET gen = gen + 1;
+    END;
+    CREATE TRIGGER grade_dirty_lead_update AFTER UPDATE OF attrs, company_id ON leads
+    WHEN NEW.attrs IS NOT OLD.attrs OR NEW.company_id IS NOT OLD.company_id
+    BEGIN
+        INSERT INTO grade_dirty (lead_id) VALUES (NEW.id)
+            ON CONFLICT (lead_id) DO UPDATE SET gen = gen + 1;
+    END;
+    CREATE TRIGGER grade_dirty_lead_delete AFTER DELETE ON leads BEGIN
+        DELETE FROM grade_dirty WHERE lead_id = OLD.id;
+    END;
+    CREATE TRIGGER grade_dirty_company_update AFTER UPDATE OF attrs ON companies
+    WHEN NEW.attrs IS NOT OLD.attrs
+    BEGIN
+        INSERT INTO grade_dirty (lead_id) SELECT id FROM leads WHERE company_id = NEW.id
+            ON CONFLICT (lead_id) DO UPDATE SET gen = gen + 1;
+    END;
+    CREATE TRIGGER grade_dirty_event_insert AFTER INSERT ON events BEGIN
+        INSERT INTO grade_dirty (lead_id) VALUES (NEW.lead_id)
+            ON CONFLICT (lead_id) DO UPDATE SET gen = gen + 1;
+    END;
+    CREATE TRIGGER grade_dirty_event_delete AFTER DELETE ON events BEGIN
+        INSERT INTO grade_dirty (lead_id) SELECT OLD.lead_id WHERE EXISTS
+            (SELECT 1 FROM leads WHERE id = OLD.lead_id)
+            ON CONFLICT (lead_id) DO UPDATE SET gen = gen + 1;
+    END;
+    CREATE TRIGGER grade_dirty_event_update AFTER UPDATE OF lead_id, at, class_id ON events
+    WHEN NEW.lead_id IS NOT OLD.lead_id OR NEW.at IS NOT OLD.at OR NEW.class_id IS NOT OLD.class_id
+    BEGIN
+        INSERT INTO grade_dirty (lead_id) VALUES (NEW.lead_id)
+            ON CONFLICT (lead_id) DO UPDATE SET gen = gen + 1;
+        INSERT INTO grade_dirty (lead_id) SELECT OLD.lead_id WHERE OLD.lead_id IS NOT NEW.lead_id
+            ON CONFLICT (lead_id) DO UPDATE SET gen = gen + 1;
+    END;
+    """,
 ]

@@ -17,6 +17,7 @@ RUN_COLUMNS = (
     "leads",
     "changed",
     "rows_written",
+    "kept",
     "model_digest",
     "error",
 )
@@ -68,11 +69,13 @@ def finish_run(
     leads=None,
     changed=None,
     rows_written=None,
+    kept=None,
     error: str | None = None,
 ) -> None:
     db.execute(
-        "UPDATE runs SET finished_at = ?, leads = ?, changed = ?, rows_written = ?, error = ? WHERE id = ?",
-        [finished_at, leads, changed, rows_written, error, run_id],
+        "UPDATE runs SET finished_at = ?, leads = ?, changed = ?, rows_written = ?, kept = ?,"
+        " error = ? WHERE id = ?",
+        [finished_at, leads, changed, rows_written, kept, error, run_id],
     )
 
 
