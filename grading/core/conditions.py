@@ -233,15 +233,19 @@ def _value_key(value: Any) -> Any:
 
 def encode(values: Sequence[Any]) -> Encoded:
     """Dictionary-encode the values of one field (None where a record lacks it)."""
-    index: dict[Any, int] = {}
-    key = _value_key
-    codes = np.fromiter(
-        (index.setdefault(v if type(v) is str else key(v), len(index)) for v in values),
-        dtype=np.intp,
-        count=len(values),
-    )
-    _, first = np.unique(codes, return_index=True)  # codes are 0..n-1 in order of first sight
-    return Encoded(codes, [values[i] for i in first.tolist()])
+    originals: dict[Any, Any] = {}  # key -> value, for the values that are not their own key
+
+    def key_of(value: Any) -> Any:
+        key = _value_key(value)
+        originals[key] = value
+        return key
+
+    keys = [v if type(v) is str or v is None else key_of(v) for v in values]
+    distinct_keys = list(dict.fromkeys(keys))  # in order of first sight
+    ids = {key: i for i, key in enumerate(distinct_keys)}
+    codes = np.fromiter(map(ids.__getitem__, keys), dtype=np.intp, count=len(keys))
+    distinct = [originals[k] if k in originals else k for k in distinct_keys]
+    return Encoded(codes, distinct)
 
 
 class Columns:
