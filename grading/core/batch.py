@@ -106,11 +106,11 @@ def rounded(values: npt.NDArray[np.float64], decimals: int) -> npt.NDArray[np.fl
     with Python's correctly rounded round() unless the product lies within its own rounding error
     of a half (or is too large or not finite); those few go through Python's round."""
     scale = 10.0**decimals
-    scaled = values * scale
-    out = np.rint(scaled) / scale
-    size = np.abs(scaled)
-    half_gap = np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # not finite: Python's round below
+        scaled = values * scale
+        out = np.rint(scaled) / scale
+        size = np.abs(scaled)
+        half_gap = np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5)
         risky = ~(size < 2.0**50) | (half_gap <= size * 2.0**-48)
     if risky.any():
         out[risky] = [round(v, decimals) for v in values[risky].tolist()]
@@ -246,8 +246,12 @@ class BatchGrader:
             # per (lead, age): n events, the term n * w(age), added youngest first as the
             # reference's sum() does (cumsum adds one by one; a pairwise sum differs in the last
             # bits, and a rounding to 2 decimals can show it); absent ages add 0.0: no change
-            n = np.bincount(who * days + ages[mask], minlength=leads * days).reshape(leads, days)
-            column = rule.points * np.cumsum(n * self.weights[c], axis=1)[:, -1]
+            active = np.flatnonzero(counts[:, c])  # one row per lead with events
+            row_of = np.cumsum(counts[:, c] > 0) - 1
+            n = np.bincount(row_of[who] * days + ages[mask], minlength=len(active) * days)
+            decayed = np.cumsum(n.reshape(len(active), days) * self.weights[c], axis=1)[:, -1]
+            column = np.zeros(leads)
+            column[active] = rule.points * decayed
             if rule.max_points is not None:
                 column = np.clip(column, -rule.max_points, rule.max_points)
             points[:, c] = column
@@ -337,24 +341,25 @@ class BatchGrader:
         """Per lead: which distinct explanation of this scope it has, and those explanations
         (fit items, then the earned activity rules, then the threshold rules short of count)."""
         leads = len(fit)
-        if scope_columns and leads:
-            k = len(scope_columns)
-            key = np.concatenate([counts, shown.view(np.int64)], axis=1)
-            rows, activity_of = np.unique(key, axis=0, return_inverse=True)
-            activity_of = activity_of.reshape(-1)
-            shown_rows = np.ascontiguousarray(rows[:, k:]).view(np.float64).tolist()
-            parts = [
-                self._activity_items(row, points, scope_columns)
-                for row, points in zip(rows[:, :k].tolist(), shown_rows, strict=True)
-            ]
-        else:
-            activity_of = np.zeros(leads, dtype=np.intp)
-            parts = [()]
-        pair, explanation_of = np.unique(
-            fit.astype(np.int64) * len(parts) + activity_of, return_inverse=True
-        )
-        out = [fits[p // len(parts)].items + parts[p % len(parts)] for p in pair.tolist()]
-        return explanation_of.reshape(-1), out
+        # a lead without events here shares the fit part's explanation; one with events has
+        # its own (decayed points rarely repeat)
+        with_events = np.flatnonzero(counts.any(axis=1)) if scope_columns else np.zeros(0, int)
+        explanation_of = np.zeros(leads, dtype=np.intp)
+        fit_ids, fit_of = np.unique(fit, return_inverse=True)
+        out: list[tuple[CompactItem, ...]] = [fits[f].items for f in fit_ids.tolist()]
+        explanation_of[:] = fit_of.reshape(-1)
+        if len(with_events):
+            explanation_of[with_events] = np.arange(len(out), len(out) + len(with_events))
+            out.extend(
+                fits[f].items + self._activity_items(row, points, scope_columns)
+                for f, row, points in zip(
+                    fit[with_events].tolist(),
+                    counts[with_events].tolist(),
+                    shown[with_events].tolist(),
+                    strict=True,
+                )
+            )
+        return explanation_of, out
 
     def _activity_items(
         self, counts: list[int], shown: list[float], scope_columns: list[int]
