@@ -1,21 +1,23 @@
-"""Grading many leads at once: the rules of ``scoring`` over numpy arrays of classified events.
+"""Grading many leads at once: the rules of ``scoring`` over numpy arrays of a chunk of leads.
 
 ``scoring.grade_model`` is the readable reference for one lead; this module computes the same
-grades for a chunk of leads, with the per-event work done by numpy (a count and a decayed sum
-per lead and rule via ``bincount``) so that a full re-grade of millions of events stays fast.
-Tests hold the two paths equal.
+grades, to the bit, for a chunk of leads: fit rules and the audience over the chunk's columns
+(``conditions.compile_columns``), activity per lead and rule with numpy (counts per day age,
+decayed sums added in the reference's order), and each distinct fit result and explanation built
+once, however many leads share it. Tests hold the two paths equal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import methodcaller
 from typing import Any, Literal, NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
 
-from .conditions import Predicate
+from .conditions import ColumnPredicate, Columns, compile_columns
 from .model import ActivityBlock, Model, Route
 from .scoring import Grade, RuleKey, decay_weights, fit_letter, route_of
 from .times import DAY
@@ -82,6 +84,96 @@ class EventArrays:
         return cls(array[:, 0], array[:, 1], array[:, 2])
 
 
+def lead_columns(
+    persons: Sequence[Mapping[str, Any]], companies: Sequence[Mapping[str, Any]]
+) -> Columns:
+    """The fields fit rules and audiences read (scoring.lead_record's person.KEY and
+    company.KEY) for a chunk of leads, read straight from their person and company dicts."""
+    size = len(persons)
+
+    def values_of(field: str) -> list[Any]:
+        side, dot, key = field.partition(".")
+        source = persons if side == "person" else companies if side == "company" else None
+        if source is None or not dot:
+            return [None] * size
+        return list(map(methodcaller("get", key), source))
+
+    return Columns(size, values_of)
+
+
+def rounded(values: npt.NDArray[np.float64], decimals: int) -> npt.NDArray[np.float64]:
+    """round(x, decimals) of every value, bit for bit: numpy's rint of x * 10**decimals agrees
+    with Python's correctly rounded round() unless the product lies within its own rounding error
+    of a half (or is too large or not finite); those few go through Python's round."""
+    scale = 10.0**decimals
+    with np.errstate(invalid="ignore", over="ignore"):  # not finite: Python's round below
+        scaled = values * scale
+        out = np.rint(scaled) / scale
+        size = np.abs(scaled)
+        half_gap = np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5)
+        risky = ~(size < 2.0**50) | (half_gap <= size * 2.0**-48)
+    if risky.any():
+        out[risky] = [round(v, decimals) for v in values[risky].tolist()]
+    return out
+
+
+class FitPart(NamedTuple):
+    """The fit result shared by every lead whose fit rules hold alike (one bitmask)."""
+
+    score: float
+    letter: str
+    items: tuple[FitItem, ...]
+
+
+class ScopeGrades(NamedTuple):
+    """One scope's grades (the main one or a category) of the leads inside the audience."""
+
+    category: str | None
+    activity_score: npt.NDArray[np.float64]
+    activity: npt.NDArray[np.int64]
+    cell: npt.NDArray[np.int64]  # index into CELLS (and into `routes`)
+    explanation: npt.NDArray[np.intp]  # index into ChunkGrades.explanations
+    routes: list[Route | None]  # per cell of CELLS
+
+
+@dataclass(frozen=True)
+class ChunkGrades:
+    """One model's grades of a chunk of leads, as arrays over the leads inside its audience
+    (`inside`: their positions in the chunk); shared parts (fit results, explanations) once."""
+
+    inside: npt.NDArray[np.intp]
+    fit: npt.NDArray[np.intp]  # index into fits
+    fits: list[FitPart]
+    scopes: list[ScopeGrades]
+    explanations: list[tuple[CompactItem, ...]]
+
+    def compact(self, row: int, scope: int) -> CompactGrade:
+        """The grade of the `row`-th lead inside the audience in one scope."""
+        part, grades = self.fits[self.fit[row]], self.scopes[scope]
+        cell = int(grades.cell[row])
+        return CompactGrade(
+            grades.category,
+            part.score,
+            part.letter,
+            float(grades.activity_score[row]),
+            int(grades.activity[row]),
+            CELLS[cell],
+            grades.routes[cell],
+            self.explanations[grades.explanation[row]],
+        )
+
+    def per_lead(self, leads: int) -> list[list[CompactGrade]]:
+        """Per lead of the chunk: its grades, main first; [] outside the audience."""
+        out: list[list[CompactGrade]] = [[] for _ in range(leads)]
+        for row, position in enumerate(self.inside.tolist()):
+            out[position] = [self.compact(row, s) for s in range(len(self.scopes))]
+        return out
+
+
+LETTERS = "ABCD"
+FIT_MEMO_LIMIT = 4096  # distinct fit results kept between chunks
+
+
 class BatchGrader:
     """The rules of one model, laid out as columns: one column per (scope, rule)."""
 
@@ -103,8 +195,15 @@ class BatchGrader:
             for s in range(len(self.blocks))
         ]
         routings = [model.routing, *(c.routing for c in model.categories)]
-        self.routes = [{cell: route_of(r, cell) for cell in CELLS} for r in routings]
+        self.routes = [[route_of(r, cell) for cell in CELLS] for r in routings]
         self.matrix = np.zeros((1, len(self.keys)), dtype=bool)
+        self.fit_tests: list[ColumnPredicate] = [compile_columns(r.when) for r in model.fit_rules]
+        self.audience: ColumnPredicate | None = (
+            compile_columns(model.audience)
+            if model.audience is not None and model.audience_test is not None
+            else None
+        )
+        self.fit_parts: dict[bytes, FitPart] = {}  # by bitmask of the rules that hold
 
     def learn_classes(self, class_rules: Mapping[int, tuple[RuleKey, ...]]) -> None:
         """Which columns each event class matches (class_rules from ``scoring.classify``); only new
@@ -121,7 +220,8 @@ class BatchGrader:
     def activity(
         self, leads: int, events: EventArrays, as_of: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-        """Per lead and column: matching events in the window, and the points they earn."""
+        """Per lead and column: matching events in the window, and the points they earn, as
+        scoring.score_activity computes them (decayed sums over day ages, youngest first)."""
         columns = len(self.keys)
         counts = np.zeros((leads, columns), dtype=np.int64)
         points = np.zeros((leads, columns), dtype=np.float64)
@@ -134,90 +234,152 @@ class BatchGrader:
             else np.zeros((0, columns), dtype=bool)
         )
         for c, rule in enumerate(self.rules):
-            mask = hits[:, c] & (ages < self.days[c])
+            days = self.days[c]
+            mask = hits[:, c] & (ages < days)
             if not mask.any():
                 continue
             who = lead_index[mask]
             counts[:, c] = np.bincount(who, minlength=leads)
             if rule.min_count is not None:
                 points[:, c] = np.where(counts[:, c] >= rule.min_count, rule.points, 0.0)
-            else:
-                weighted = np.bincount(who, weights=self.weights[c][ages[mask]], minlength=leads)
-                column = rule.points * weighted
-                if rule.max_points is not None:
-                    column = np.clip(column, -rule.max_points, rule.max_points)
-                points[:, c] = column
+                continue
+            # per (lead, age): n events, the term n * w(age), added youngest first as the
+            # reference's sum() does (cumsum adds one by one; a pairwise sum differs in the last
+            # bits, and a rounding to 2 decimals can show it); absent ages add 0.0: no change
+            active = np.flatnonzero(counts[:, c])  # one row per lead with events
+            row_of = np.cumsum(counts[:, c] > 0) - 1
+            n = np.bincount(row_of[who] * days + ages[mask], minlength=len(active) * days)
+            decayed = np.cumsum(n.reshape(len(active), days) * self.weights[c], axis=1)[:, -1]
+            column = np.zeros(leads)
+            column[active] = rule.points * decayed
+            if rule.max_points is not None:
+                column = np.clip(column, -rule.max_points, rule.max_points)
+            points[:, c] = column
         return counts, points
+
+    def _fit(self, columns: Columns) -> tuple[npt.NDArray[np.intp], list[FitPart]]:
+        """Per lead: which distinct fit result it has, and those results."""
+        rules = self.model.fit_rules
+        if not rules:
+            return np.zeros(columns.size, dtype=np.intp), [self._fit_part([])]
+        hits = np.zeros((columns.size, len(rules)), dtype=bool)
+        for r, test in enumerate(self.fit_tests):
+            hits[:, r] = test(columns)
+        packed = np.packbits(hits, axis=1)
+        masks, fit = np.unique(packed, axis=0, return_inverse=True)
+        parts = []
+        for mask in masks:
+            key = mask.tobytes()
+            part = self.fit_parts.get(key)
+            if part is None:
+                part = self._fit_part(np.unpackbits(mask)[: len(rules)].tolist())
+                if len(self.fit_parts) < FIT_MEMO_LIMIT:
+                    self.fit_parts[key] = part
+            parts.append(part)
+        return fit.reshape(-1), parts
+
+    def _fit_part(self, hits: list[int]) -> FitPart:
+        held = [rule for rule, hit in zip(self.model.fit_rules, hits, strict=True) if hit]
+        score = sum(rule.points for rule in held)  # as scoring.score_fit adds them
+        items: tuple[FitItem, ...] = tuple(("f", rule.id, round(rule.points, 2)) for rule in held)
+        return FitPart(score, fit_letter(score, self.model.fit_thresholds), items)
+
+    def grade_columns(self, columns: Columns, events: EventArrays, as_of: int) -> ChunkGrades:
+        """The grades of a chunk of leads (`columns`; events by position in the chunk)."""
+        if self.audience is None:
+            inside = np.arange(columns.size)
+        else:
+            inside = np.flatnonzero(self.audience(columns))
+        if not len(inside):
+            return ChunkGrades(inside, np.zeros(0, dtype=np.intp), [], [], [])
+        if len(inside) < columns.size:  # only the audience's events are counted
+            row_of = np.full(columns.size, -1, dtype=np.int64)
+            row_of[inside] = np.arange(len(inside))
+            rows = row_of[events.lead_index]
+            keep = rows >= 0
+            events = EventArrays(rows[keep], events.class_id[keep], events.at[keep])
+        fit, fits = self._fit(columns)  # (over the whole chunk: a column costs no more)
+        fit = fit[inside]
+        letters = np.array([LETTERS.index(p.letter) for p in fits], dtype=np.int64)[fit]
+        counts, points = self.activity(len(inside), events, as_of)
+        shown = rounded(points, 2)
+        explanations: list[tuple[CompactItem, ...]] = []
+        scopes = []
+        for s, block in enumerate(self.blocks):
+            scope_columns = self.columns_of_scope[s]
+            score = np.zeros(len(inside))
+            for c in scope_columns:  # in rule order, as scoring.score_activity adds them
+                score = score + points[:, c]
+            number = np.ones(len(inside), dtype=np.int64)
+            for value, threshold in zip((2, 3, 4), reversed(block.thresholds), strict=True):
+                number[score >= threshold] = value
+            explanation = self._explanations(
+                fit, fits, counts[:, scope_columns], shown[:, scope_columns], scope_columns
+            )
+            explanations_before = len(explanations)
+            explanations.extend(explanation[1])
+            scopes.append(
+                ScopeGrades(
+                    self.categories[s],
+                    score,
+                    number,
+                    letters * 4 + number - 1,
+                    explanation[0] + explanations_before,
+                    self.routes[s],
+                )
+            )
+        return ChunkGrades(inside, fit, fits, scopes, explanations)
+
+    def _explanations(
+        self,
+        fit: npt.NDArray[np.intp],
+        fits: list[FitPart],
+        counts: npt.NDArray[np.int64],
+        shown: npt.NDArray[np.float64],
+        scope_columns: list[int],
+    ) -> tuple[npt.NDArray[np.intp], list[tuple[CompactItem, ...]]]:
+        """Per lead: which distinct explanation of this scope it has, and those explanations
+        (fit items, then the earned activity rules, then the threshold rules short of count)."""
+        leads = len(fit)
+        # a lead without events here shares the fit part's explanation; one with events has
+        # its own (decayed points rarely repeat)
+        with_events = np.flatnonzero(counts.any(axis=1)) if scope_columns else np.zeros(0, int)
+        explanation_of = np.zeros(leads, dtype=np.intp)
+        fit_ids, fit_of = np.unique(fit, return_inverse=True)
+        out: list[tuple[CompactItem, ...]] = [fits[f].items for f in fit_ids.tolist()]
+        explanation_of[:] = fit_of.reshape(-1)
+        if len(with_events):
+            explanation_of[with_events] = np.arange(len(out), len(out) + len(with_events))
+            out.extend(
+                fits[f].items + self._activity_items(row, points, scope_columns)
+                for f, row, points in zip(
+                    fit[with_events].tolist(),
+                    counts[with_events].tolist(),
+                    shown[with_events].tolist(),
+                    strict=True,
+                )
+            )
+        return explanation_of, out
+
+    def _activity_items(
+        self, counts: list[int], shown: list[float], scope_columns: list[int]
+    ) -> tuple[ActivityItem | ProgressItem, ...]:
+        earned: list[ActivityItem | ProgressItem] = []
+        short: list[ActivityItem | ProgressItem] = []
+        for i, c in enumerate(scope_columns):
+            count = counts[i]
+            if not count:
+                continue
+            rule = self.rules[c]
+            if rule.min_count is not None and count < rule.min_count:
+                short.append(("p", rule.id, count, rule.min_count))
+            else:
+                earned.append(("a", rule.id, shown[i], count))
+        return tuple(earned) + tuple(short)
 
     def grade(
         self, records: Sequence[Mapping[str, Any]], events: EventArrays, as_of: int
     ) -> list[list[CompactGrade]]:
         """Per lead (in the order of records): its grades, main first; [] outside the audience."""
-        model = self.model
-        inside = [i for i, record in enumerate(records) if model.in_audience(record)]
-        out: list[list[CompactGrade]] = [[] for _ in records]
-        if not inside:
-            return out
-        if len(inside) < len(records):  # only the audience's events are counted
-            row_of = np.full(len(records), -1, dtype=np.int64)
-            row_of[inside] = np.arange(len(inside))
-            rows = row_of[events.lead_index]
-            keep = rows >= 0
-            events = EventArrays(rows[keep], events.class_id[keep], events.at[keep])
-        count_matrix, matrix = self.activity(len(inside), events, as_of)
-        counts, points = count_matrix.tolist(), matrix.tolist()
-        scores = np.zeros((len(inside), len(self.blocks)))
-        numbers = np.ones((len(inside), len(self.blocks)), dtype=np.int64)
-        for s_index, (block, columns) in enumerate(
-            zip(self.blocks, self.columns_of_scope, strict=True)
-        ):
-            if columns:
-                scores[:, s_index] = matrix[:, columns].sum(axis=1)
-            for number, threshold in zip((2, 3, 4), reversed(block.thresholds), strict=True):
-                numbers[scores[:, s_index] >= threshold, s_index] = number
-        score_rows, number_rows = scores.tolist(), numbers.tolist()
-        fit_rules: list[tuple[Predicate, float, FitItem]] = [
-            (rule.test, rule.points, ("f", rule.id, round(rule.points, 2)))
-            for rule in model.fit_rules
-        ]
-        rule_ids = [rule.id for rule in self.rules]
-        min_counts = [rule.min_count or 0 for rule in self.rules]
-        scopes = list(
-            enumerate(zip(self.columns_of_scope, self.categories, self.routes, strict=True))
-        )
-        thresholds = model.fit_thresholds
-        for row, i in enumerate(inside):
-            record = records[i]
-            held = [(value, item) for test, value, item in fit_rules if test(record)]
-            fit_items = tuple(item for _, item in held)
-            fit_score = sum(value for value, _ in held)
-            letter = fit_letter(fit_score, thresholds)
-            lead_counts, lead_points = counts[row], points[row]
-            lead_scores, lead_numbers = score_rows[row], number_rows[row]
-            grades = []
-            for s_index, (scope_columns, category, routes) in scopes:
-                number = lead_numbers[s_index]
-                cell = letter + str(number)
-                items: tuple[CompactItem, ...] = tuple(
-                    ("a", rule_ids[c], round(lead_points[c], 2), lead_counts[c])
-                    for c in scope_columns
-                    if lead_counts[c] and lead_counts[c] >= min_counts[c]
-                ) + tuple(
-                    ("p", rule_ids[c], lead_counts[c], min_counts[c])
-                    for c in scope_columns
-                    if 0 < lead_counts[c] < min_counts[c]
-                )
-                grades.append(
-                    CompactGrade(
-                        category,
-                        fit_score,
-                        letter,
-                        lead_scores[s_index],
-                        number,
-                        cell,
-                        routes[cell],
-                        fit_items + items,
-                    )
-                )
-            out[i] = grades
-        return out
+        chunk = self.grade_columns(Columns.of_records(records), events, as_of)
+        return chunk.per_lead(len(records))

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
 
 from .patterns import compile_pattern
 
@@ -147,11 +150,28 @@ def _numeric_test(op: str, operand: Any) -> Callable[[Any], bool]:
     return test
 
 
-def _leaf(field: str, op: str, operand: Any) -> Predicate:
+def _value_test(op: str, operand: Any) -> Callable[[Any], bool]:
+    """A leaf's answer for one value of its field (None: the field is absent): the one reading of
+    a value that the record predicate and the columnar one share."""
     if op == "present":
         wanted = bool(operand)
-        return lambda record: (not is_missing(record.get(field))) is wanted
+        return lambda value: (not is_missing(value)) is wanted
     test = _element_test(op, operand)
+
+    def answer(value: Any) -> bool:
+        if is_missing(value):
+            return False
+        if isinstance(value, list | tuple):
+            return any(test(item) for item in value if not is_missing(item))
+        return test(value)
+
+    return answer
+
+
+def _leaf(field: str, op: str, operand: Any) -> Predicate:
+    answer = _value_test(op, operand)
+    if op == "present":
+        return lambda record: answer(record.get(field))
     # A leaf's answer depends on its field's value alone, and text values repeat (industries,
     # titles, countries): remember them, up to a bound so unique values cannot grow it.
     remembered: dict[Any, bool] = {}
@@ -159,17 +179,13 @@ def _leaf(field: str, op: str, operand: Any) -> Predicate:
     def leaf(record: Mapping[str, Any]) -> bool:
         value = record.get(field)
         if type(value) is str:  # strings only: 1 and 1.0 are one key but read differently as text
-            answer = remembered.get(value)
-            if answer is None:
-                answer = not is_missing(value) and test(value)
+            known = remembered.get(value)
+            if known is None:
+                known = answer(value)
                 if len(remembered) < MEMO_LIMIT:
-                    remembered[value] = answer
-            return answer
-        if is_missing(value):
-            return False
-        if isinstance(value, list | tuple):
-            return any(test(item) for item in value if not is_missing(item))
-        return test(value)
+                    remembered[value] = known
+            return known
+        return answer(value)
 
     return leaf
 
@@ -188,6 +204,102 @@ def compile_condition(condition: Mapping[str, Any]) -> Predicate:
     field = condition["field"]
     (op,) = [key for key in condition if key != "field"]
     return _leaf(field, op, condition[op])
+
+
+# columnar: one condition over the records of a chunk at once ----------------------------------
+
+
+class Encoded(NamedTuple):
+    """One field over many records, dictionary-encoded: records[i] has distinct[codes[i]]."""
+
+    codes: npt.NDArray[np.intp]
+    distinct: list[Any]
+
+
+def _value_key(value: Any) -> Any:
+    """A dictionary key that only values read alike share: 1, 1.0, True and -0.0 / 0.0 are
+    equal in Python but read differently as text; an unhashable value shares with nothing."""
+    if type(value) is str or value is None:
+        return value
+    if isinstance(value, float):
+        return (float, value, math.copysign(1.0, value))
+    if isinstance(value, list | tuple):
+        keys = tuple(_value_key(item) for item in value)
+        return (list, keys) if all(type(k) is not object for k in keys) else object()
+    if isinstance(value, bool | int | str):
+        return (type(value), value)
+    return object()
+
+
+def encode(values: Sequence[Any]) -> Encoded:
+    """Dictionary-encode the values of one field (None where a record lacks it)."""
+    originals: dict[Any, Any] = {}  # key -> value, for the values that are not their own key
+
+    def key_of(value: Any) -> Any:
+        key = _value_key(value)
+        originals[key] = value
+        return key
+
+    keys = [v if type(v) is str or v is None else key_of(v) for v in values]
+    distinct_keys = list(dict.fromkeys(keys))  # in order of first sight
+    ids = {key: i for i, key in enumerate(distinct_keys)}
+    codes = np.fromiter(map(ids.__getitem__, keys), dtype=np.intp, count=len(keys))
+    distinct = [originals[k] if k in originals else k for k in distinct_keys]
+    return Encoded(codes, distinct)
+
+
+class Columns:
+    """The fields of a chunk of records, each read and encoded once, whichever leaves read it.
+    `values_of(field)` gives the field's value per record (None where absent)."""
+
+    def __init__(self, size: int, values_of: Callable[[str], Sequence[Any]]):
+        self.size = size
+        self._values_of = values_of
+        self._encoded: dict[str, Encoded] = {}
+
+    @classmethod
+    def of_records(cls, records: Sequence[Mapping[str, Any]]) -> Columns:
+        return cls(len(records), lambda field: [record.get(field) for record in records])
+
+    def encoded(self, field: str) -> Encoded:
+        found = self._encoded.get(field)
+        if found is None:
+            found = self._encoded[field] = encode(self._values_of(field))
+        return found
+
+
+ColumnPredicate = Callable[[Columns], npt.NDArray[np.bool_]]
+
+
+def compile_columns(condition: Mapping[str, Any]) -> ColumnPredicate:
+    """The condition over every record of a chunk at once: a bool per record, the same as
+    `compile_condition`'s predicate gives each (a leaf asks each distinct value of its field once,
+    then all / any / not combine whole columns)."""
+    if "all" in condition or "any" in condition:
+        combinator = "all" if "all" in condition else "any"
+        parts = tuple(compile_columns(c) for c in condition[combinator])
+        join = np.logical_and if combinator == "all" else np.logical_or
+
+        def combined(columns: Columns) -> npt.NDArray[np.bool_]:
+            out = np.full(columns.size, combinator == "all")
+            for part in parts:
+                out = join(out, part(columns))
+            return out
+
+        return combined
+    if "not" in condition:
+        inner = compile_columns(condition["not"])
+        return lambda columns: ~inner(columns)
+    field = condition["field"]
+    (op,) = [key for key in condition if key != "field"]
+    answer = _value_test(op, condition[op])
+
+    def leaf(columns: Columns) -> npt.NDArray[np.bool_]:
+        codes, distinct = columns.encoded(field)
+        answers = np.fromiter(map(answer, distinct), dtype=np.bool_, count=len(distinct))
+        return answers[codes]
+
+    return leaf
 
 
 def condition_fields(condition: Mapping[str, Any]) -> set[str]:

@@ -4,7 +4,6 @@ the stored form of a grade. grading.py runs whole re-grades with it, in slices a
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,10 +11,20 @@ from datetime import datetime
 from functools import lru_cache
 
 import numpy as np
+import numpy.typing as npt
 import orjson
 import sqlite_utils
 
-from grading.core.batch import BatchGrader, CompactGrade, EventArrays
+from grading.core.batch import (
+    CELLS,
+    LETTERS,
+    BatchGrader,
+    ChunkGrades,
+    CompactGrade,
+    EventArrays,
+    lead_columns,
+    rounded,
+)
 from grading.core.changes import (
     GradeChange,
     GradeValues,
@@ -25,7 +34,7 @@ from grading.core.changes import (
     routes_to_sales,
 )
 from grading.core.model import Config, Model
-from grading.core.scoring import classify, lead_record, window_start
+from grading.core.scoring import STORED_DECIMALS, classify, window_start
 from grading.core.scoring import stored as stored_score
 from grading.core.times import epoch, iso_text
 from grading.store import lead_facts
@@ -33,7 +42,7 @@ from grading.store import leads as lead_store
 from grading.store import sweeps as sweep_store
 from grading.store.db import snapshot, transaction
 from grading.store.events import EventClasses, ensure_signature, window_events
-from grading.store.grades import current_grades, write_changes
+from grading.store.grades import GradeRow, current_grades, write_changes
 
 from . import sweep, webhooks
 
@@ -188,51 +197,16 @@ class Grader:
             chunk = {"lead_ids": None if id_range else list(positions), "id_range": id_range}
             existing = current_grades(self.db, **chunk)
             marks = sweep_store.dirty_marks(self.db, **chunk) if self.clears_marks else {}
-        records = [lead_record(lead.person, lead.company) for lead in facts]
-        graded = {name: grader.grade(records, events, now) for name, grader in self.batch.items()}
-        by_lead: dict[int, dict[tuple[str, str], GradeValues]] = defaultdict(dict)
-        for (owner, model_name, category), stored in existing.items():
-            by_lead[owner][(model_name, category)] = stored
+        columns = lead_columns([lead.person for lead in facts], [lead.company for lead in facts])
+        graded = [grader.grade_columns(columns, events, now) for grader in self.batch.values()]
         scope = Scope(frozenset(self.batch), frozenset(m.name for m in self.config.models))
-        changed: list[GradeChange] = []
-        routed_to_sales: list[tuple[int, str | None]] = []
+        changed, routed_to_sales = _compare(list(self.batch), graded, facts, existing, scope)
         newest = self._newest_events(events, facts)
         last_events = [
             (newest[i], lead.lead_id)
             for i, lead in enumerate(facts)
             if newest[i] != lead.last_event_at
         ]
-        # Only grades that differ from the stored ones (compared as tuples) go to changes_of.
-        for i, lead in enumerate(facts):
-            lead_id, outcome = lead.lead_id, lead.outcome
-            old_grades = by_lead.get(lead_id, {})
-            produced: set[tuple[str, str]] = set()
-            wants_sales = False
-            for model_name, per_lead in graded.items():
-                for grade in per_lead[i]:
-                    category = grade.category or ""
-                    produced.add((model_name, category))
-                    stored = stored_values(grade)
-                    old = old_grades.get((model_name, category))
-                    if old != stored:
-                        changed.append(
-                            GradeChange(
-                                lead_id,
-                                model_name,
-                                category,
-                                None if old is None else StoredGrade._make(old),
-                                StoredGrade._make(stored),
-                                outcome,
-                            )
-                        )
-                    if not wants_sales and routes_to_sales(grade.route):
-                        wants_sales = True
-            for (model_name, category), old in old_grades.items():
-                if (model_name, category) not in produced and scope.drops(model_name):
-                    gone = StoredGrade._make(old)
-                    changed.append(GradeChange(lead_id, model_name, category, gone, None, outcome))
-            if wants_sales:
-                routed_to_sales.append((lead_id, lead.handed_over_at))
         changes = changes_of(changed, at=stamp, reason=reason, routed_to_sales=routed_to_sales)
         with transaction(self.db):
             if snapshot and current_grades(self.db, **chunk) != existing:
@@ -245,6 +219,184 @@ class Grader:
             sweep.note_graded(self.db, now)
             lead_store.hand_over(self.db, list(changes.hand_overs), stamp)
         return RegradeResult(len(facts), len(changes.history), len(changes))
+
+
+CELL_INDEX = {cell: i for i, cell in enumerate(CELLS)}
+LETTER_INDEX = {letter: i for i, letter in enumerate(LETTERS)}
+
+
+class _Slots:
+    """The new grades of a chunk, one slot per (model, scope, lead inside the model's audience),
+    as flat arrays in the stored form (core.changes.GradeValues): scores as stored, route and
+    explanation as ids of their JSON texts (equal texts, equal ids)."""
+
+    def __init__(self, models: list[str], graded: list[ChunkGrades], lead_ids: set[int]):
+        leads = len(lead_ids)
+        self.texts: list[str | None] = []
+        self.text_id: dict[str | None, int] = {}
+        self.scope_of: dict[tuple[str, str], int] = {}  # (model, category) -> scope number
+        self.base: list[int] = []  # per scope number: its first slot
+        self.row_in_model: list[npt.NDArray[np.int64]] = []  # per scope number, by lead position
+        parts: dict[str, list[npt.NDArray]] = {
+            k: []
+            for k in ("position", "scope_no", "fit", "activity_score", "activity", "cell")
+            + ("route", "explanation")
+        }
+        sales: npt.NDArray[np.bool_] = np.zeros(leads, dtype=bool)
+        size = 0
+        for name, chunk in zip(models, graded, strict=True):
+            row_of = np.full(leads, -1, dtype=np.int64)
+            row_of[chunk.inside] = np.arange(len(chunk.inside))
+            fit = np.array([stored_score(p.score) for p in chunk.fits], dtype=np.float64)
+            explanation_ids = np.array(
+                [self._id(orjson.dumps(e).decode()) for e in chunk.explanations], dtype=np.int64
+            )
+            for grades in chunk.scopes:
+                self.scope_of[(name, grades.category or "")] = len(self.base)
+                self.base.append(size)
+                self.row_in_model.append(row_of)
+                parts["scope_no"].append(np.full(len(chunk.inside), len(self.base) - 1))
+                size += len(chunk.inside)
+                route_ids = np.array(
+                    [self._id(_route_json(r) if r else None) for r in grades.routes],
+                    dtype=np.int64,
+                )
+                to_sales = np.array([routes_to_sales(r) for r in grades.routes], dtype=bool)
+                sales[chunk.inside] |= to_sales[grades.cell]
+                parts["position"].append(chunk.inside)
+                parts["fit"].append(fit[chunk.fit])
+                parts["activity_score"].append(rounded(grades.activity_score, STORED_DECIMALS))
+                parts["activity"].append(grades.activity)
+                parts["cell"].append(grades.cell)
+                parts["route"].append(route_ids[grades.cell])
+                parts["explanation"].append(explanation_ids[grades.explanation])
+        self.size = size
+        self.sales = sales
+        self.keys = list(self.scope_of)  # per scope number: (model, category)
+        self.base_of = np.array(self.base, dtype=np.int64)
+        self.lead_set = lead_ids
+        joined = {
+            k: np.concatenate(v) if v else np.zeros(0, dtype=np.int64) for k, v in parts.items()
+        }
+        self.position = joined["position"].astype(np.int64)
+        self.scope_no = joined["scope_no"].astype(np.int64)
+        self.fit = joined["fit"].astype(np.float64)
+        self.activity_score = joined["activity_score"].astype(np.float64)
+        self.activity = joined["activity"].astype(np.int64)
+        self.cell = joined["cell"].astype(np.int64)
+        self.route = joined["route"].astype(np.int64)
+        self.explanation = joined["explanation"].astype(np.int64)
+
+    def _id(self, text: str | None) -> int:
+        return self.text_id.setdefault(text, len(self.text_id))
+
+    def values(self, picked: npt.NDArray[np.int64]) -> list[GradeValues]:
+        """The stored form of some slots, as plain tuples."""
+        texts = self.texts_by_id()
+        return [
+            (fit, CELLS[cell][0], act, number, CELLS[cell], texts[route], texts[expl])
+            for fit, act, number, cell, route, expl in zip(
+                self.fit[picked].tolist(),
+                self.activity_score[picked].tolist(),
+                self.activity[picked].tolist(),
+                self.cell[picked].tolist(),
+                self.route[picked].tolist(),
+                self.explanation[picked].tolist(),
+                strict=True,
+            )
+        ]
+
+    def texts_by_id(self) -> list[str | None]:
+        if len(self.texts) != len(self.text_id):
+            self.texts = list(self.text_id)  # a dict keeps its keys in the order of their ids
+        return self.texts
+
+
+def _compare(
+    models: list[str],
+    graded: list[ChunkGrades],
+    facts: list[lead_facts.LeadFacts],
+    existing: list[GradeRow],
+    scope: Scope,
+) -> tuple[list[GradeChange], list[tuple[int, str | None]]]:
+    """The grades that differ from the stored ones (compared as arrays: only those become
+    GradeChanges), in the order of leads, models and scopes, and the leads routed to sales."""
+    slots = _Slots(models, graded, {lead.lead_id for lead in facts})
+    lead_ids = np.fromiter((lead.lead_id for lead in facts), dtype=np.int64, count=len(facts))
+    same = np.zeros(slots.size, dtype=bool)  # slots whose stored row is the same
+    slot_of_row = np.full(len(existing), -1, dtype=np.int64)
+    row_position = np.zeros(len(existing), dtype=np.int64)
+    if existing:
+        owner, model, category, fit, letter, act, number, cell, route, expl = (
+            list(column) for column in zip(*existing, strict=True)
+        )
+        owners = np.array(owner, dtype=np.int64)
+        row_position = np.minimum(np.searchsorted(lead_ids, owners), len(facts) - 1)
+        known = lead_ids[row_position] == owners
+        scope_no = np.array(
+            [slots.scope_of.get(key, -1) for key in zip(model, category, strict=True)]
+        )
+        valid = known & (scope_no >= 0)
+        inside = np.full(len(existing), -1, dtype=np.int64)
+        for s in np.unique(scope_no[valid]).tolist():
+            rows = np.flatnonzero(valid & (scope_no == s))
+            inside[rows] = slots.row_in_model[s][row_position[rows]]
+        matched = np.flatnonzero(inside >= 0)
+        slot_of_row[matched] = slots.base_of[scope_no[matched]] + inside[matched]
+        at = slot_of_row[matched]
+        picked = matched.tolist()
+        text_id = slots.text_id
+        equal = (
+            (np.array([fit[r] for r in picked], dtype=np.float64) == slots.fit[at])
+            & (np.array([act[r] for r in picked], dtype=np.float64) == slots.activity_score[at])
+            & (np.array([number[r] for r in picked], dtype=np.int64) == slots.activity[at])
+            & (np.array([CELL_INDEX.get(cell[r], -1) for r in picked]) == slots.cell[at])
+            & (np.array([LETTER_INDEX.get(letter[r], -1) for r in picked]) == slots.cell[at] // 4)
+            & (np.array([text_id.get(route[r], -1) for r in picked]) == slots.route[at])
+            & (np.array([text_id.get(expl[r], -1) for r in picked]) == slots.explanation[at])
+        )
+        same[at[equal]] = True
+    fresh = np.flatnonzero(~same)
+    gone = np.array(
+        [r for r in np.flatnonzero(slot_of_row < 0).tolist() if scope.drops(existing[r][1])],
+        dtype=np.int64,
+    )
+    # in the order of leads; per lead its new grades by model and scope, then the vanished ones
+    order = np.lexsort(
+        (
+            np.r_[slots.scope_no[fresh], gone],
+            np.r_[np.zeros(len(fresh), dtype=np.int64), np.ones(len(gone), dtype=np.int64)],
+            np.r_[slots.position[fresh], row_position[gone]],
+        )
+    ).tolist()
+    new_values = slots.values(fresh)
+    old_row = {slot: row for row, slot in enumerate(slot_of_row.tolist()) if slot >= 0}
+    fresh_slots, gone_rows = fresh.tolist(), gone.tolist()
+    make = StoredGrade._make
+    changed: list[GradeChange] = []
+    for k in order:
+        if k < len(fresh_slots):
+            slot = fresh_slots[k]
+            lead = facts[slots.position[slot]]
+            row = old_row.get(slot)
+            model_name, category_name = slots.keys[slots.scope_no[slot]]
+            old = None if row is None else make(existing[row][3:])
+            new = make(new_values[k])
+            changed.append(
+                GradeChange(lead.lead_id, model_name, category_name, old, new, lead.outcome)
+            )
+        else:
+            row = gone_rows[k - len(fresh_slots)]
+            lead_id, model_name, category_name = existing[row][:3]
+            outcome = facts[row_position[row]].outcome if lead_id in slots.lead_set else None
+            old = make(existing[row][3:])
+            changed.append(GradeChange(lead_id, model_name, category_name, old, None, outcome))
+    routed = [
+        (lead.lead_id, lead.handed_over_at)
+        for lead, to in zip(facts, slots.sales.tolist(), strict=True)
+        if to
+    ]
+    return changed, routed
 
 
 @contextmanager

@@ -9,10 +9,14 @@ from typing import Any
 import orjson
 import sqlite_utils
 
-from grading.core.changes import CellKey, GradeChanges, GradeKey, GradeValues
+from grading.core.changes import CellKey, GradeChanges
 from grading.core.scoring import shown
 
 GRADE_COLUMNS = "fit_score, fit, activity_score, activity, grade, route, explanation"
+
+
+# A stored grade row: (lead id, model, category, *GradeValues)
+GradeRow = tuple[Any, ...]
 
 
 def current_grades(
@@ -20,15 +24,19 @@ def current_grades(
     *,
     lead_ids: Sequence[int] | None = None,
     id_range: tuple[int, int] | None = None,
-) -> dict[GradeKey, GradeValues]:
-    """The stored grades of a chunk of leads, as plain tuples (see core.changes.GradeValues)."""
+) -> list[GradeRow]:
+    """The stored grades of a chunk of leads, as plain tuples (lead id, model, category, then
+    core.changes.GradeValues), in the order of the key."""
     sql = f"SELECT lead_id, model, category, {GRADE_COLUMNS} FROM grades"
+    order = " ORDER BY lead_id, model, category"
     if id_range is not None:
-        rows = db.execute(sql + " WHERE lead_id >= ? AND lead_id < ?", list(id_range))
-    else:
-        ids = list(lead_ids or [])
-        rows = db.execute(sql + f" WHERE lead_id IN ({','.join('?' * len(ids))})", ids)
-    return {(r[0], r[1], r[2]): r[3:] for r in rows}
+        return db.execute(
+            sql + " WHERE lead_id >= ? AND lead_id < ?" + order, list(id_range)
+        ).fetchall()
+    ids = list(lead_ids or [])
+    return db.execute(
+        sql + f" WHERE lead_id IN ({','.join('?' * len(ids))})" + order, ids
+    ).fetchall()
 
 
 # The secondary indexes of grades, by name: a first grading of a large file builds them afterwards.

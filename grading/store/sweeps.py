@@ -80,6 +80,8 @@ def dirty_leads(db: sqlite_utils.Database) -> list[int]:
 def leads_with_events_between(db: sqlite_utils.Database, since: int, until: int) -> list[int]:
     """The leads with an event from `since` to `until` (inclusive), in one pass over the events'
     (lead, time) index."""
+    if since > until:
+        return []
     return [
         row[0]
         for row in db.execute(

@@ -6,8 +6,26 @@ The operators at a glance come after the operator-by-operator tables. How a `mat
 is compiled (RE2, its refusals and limits) is grading.core.patterns: tests/unit/test_patterns.py."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from grading.core.conditions import as_number, compile_condition
+from grading.core import conditions
+from grading.core.conditions import Columns, as_number, compile_columns
+
+
+def compile_condition(condition: dict):
+    """The record predicate, each answer checked against the columnar one (compile_columns over
+    a chunk of that one record): every table below holds for both."""
+    predicate = conditions.compile_condition(condition)
+    columnar = compile_columns(condition)
+
+    def checked(record):
+        answer = predicate(record)
+        assert bool(columnar(Columns.of_records([record]))[0]) is answer
+        return answer
+
+    return checked
+
 
 MISSING = object()  # the field is not in the record at all
 MISSING_VALUES = [MISSING, None, "", "  ", "\t"]
@@ -555,3 +573,73 @@ def test_an_integer_past_floats_range_is_no_number_and_no_crash():
     assert compile_condition({"field": "n", "equals": huge})({"n": huge}) is True  # as text
     assert compile_condition({"field": "n", "equals": huge})({"n": 5}) is False
     assert compile_condition({"field": "n", "in": [huge, 5]})({"n": 5}) is True
+
+
+# the columnar form over a whole chunk ---------------------------------------------------------
+
+# values equal in Python (1 == 1.0 == True, 0.0 == -0.0) that read differently as text or as
+# numbers, texts that fold alike, numbers as text, lists, and every kind of missing
+VALUES = st.one_of(
+    st.sampled_from(
+        [None, "", "  ", 1, 1.0, True, False, 0, 0.0, -0.0, "1", " 1.0 ", "1e3", 1000, "true"]
+        + ["CEO", "ceo ", "Straße", "STRASSE", "ǅ", "software", "Software", "250", 250, 1e999]
+        + [[], [None, ""], ["crm", "bi"], [1, "x"], [[1]], {"a": 1}]
+    ),
+    st.text(alphabet="aAßs-1. ", max_size=4),
+    st.integers(-3, 300),
+    st.floats(allow_nan=False, min_value=-1e3, max_value=1e3),
+    st.lists(st.sampled_from(["crm", "CRM", 1, None, "", 2.5]), max_size=3),
+)
+OPERANDS = {
+    "equals": st.sampled_from([1, "1", True, "ceo", "straße", 250, "-0.0", 0]),
+    "not_equals": st.sampled_from([1, "ceo", 0.0, False]),
+    "in": st.lists(
+        st.sampled_from([1, "1.0", "ceo", "crm", 250, True, "software", ""]), min_size=1
+    ),
+    "not_in": st.lists(st.sampled_from([1, "ceo", "crm", 0, "true"]), min_size=1),
+    "gt": st.sampled_from([0, 1, 250, -1.5]),
+    "gte": st.sampled_from([0, 1, 250, 999.5]),
+    "lt": st.sampled_from([0, 1, 250]),
+    "lte": st.sampled_from([0, -0.0, 1000]),
+    "between": st.sampled_from([[0, 1], [1, 300], [-1, -0.5]]),
+    "matches": st.sampled_from(["^c", "e$", "ss", "\\d", "^$", "true"]),
+    "contains": st.sampled_from(["e", "-", "SS", ".", "1"]),
+    "present": st.booleans(),
+}
+FIELDS = ("x", "y")
+LEAVES = st.sampled_from(sorted(OPERANDS)).flatmap(
+    lambda op: st.builds(
+        lambda field, operand: {"field": field, op: operand}, st.sampled_from(FIELDS), OPERANDS[op]
+    )
+)
+CONDITIONS = st.recursive(
+    LEAVES,
+    lambda inner: st.one_of(
+        st.builds(lambda parts: {"all": parts}, st.lists(inner, min_size=1, max_size=3)),
+        st.builds(lambda parts: {"any": parts}, st.lists(inner, min_size=1, max_size=3)),
+        st.builds(lambda part: {"not": part}, inner),
+    ),
+    max_leaves=6,
+)
+RECORDS = st.lists(
+    st.dictionaries(st.sampled_from(FIELDS), VALUES, max_size=2), min_size=0, max_size=25
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(condition=CONDITIONS, records=RECORDS)
+def test_the_columnar_form_gives_every_record_the_predicates_answer(condition, records):
+    """Values that Python finds equal but the operators read differently share no answer."""
+    predicate = conditions.compile_condition(condition)
+    got = compile_columns(condition)(Columns.of_records(records))
+    assert got.tolist() == [predicate(r) for r in records]
+
+
+def test_equal_values_that_read_differently_are_told_apart_in_one_chunk():
+    records = [{"x": v} for v in (0.0, -0.0, 1, 1.0, True, "1", [1], [1.0])]
+    minus = compile_columns({"field": "x", "contains": "-"})(Columns.of_records(records))
+    assert minus.tolist() == [False, True, False, False, False, False, False, False]
+    dot = compile_columns({"field": "x", "contains": "."})(Columns.of_records(records))
+    assert dot.tolist() == [True, True, False, True, False, False, False, True]
+    true = compile_columns({"field": "x", "equals": "true"})(Columns.of_records(records))
+    assert true.tolist() == [False, False, False, False, True, False, False, False]
