@@ -217,8 +217,18 @@ class Grader:
                 lead_facts.note_last_events(self.db, last_events)
             sweep_store.clear_marks(self.db, marks)  # a hand-over below marks its lead again
             sweep.note_graded(self.db, now)
-            lead_store.hand_over(self.db, list(changes.hand_overs), stamp)
-        return RegradeResult(len(facts), len(changes.history), len(changes))
+            handed = sorted(changes.hand_overs)
+            lead_store.hand_over(self.db, handed, stamp)
+            result = RegradeResult(len(facts), len(changes.history), len(changes))
+            moved = sweep_store.dirty_marks(self.db, lead_ids=handed) if self.clears_marks else {}
+            if moved:
+                # A hand-over moves a lead to lifecycle mql, which audiences and rules may read:
+                # its grades are made again from that at once, not by the next re-grade (a lead
+                # is handed over once, so this ends).
+                again = self._grade_chunk(as_of, reason, sorted(moved), None, snapshot=False)
+                result.changed += again.changed
+                result.rows_written += again.rows_written
+        return result
 
 
 CELL_INDEX = {cell: i for i, cell in enumerate(CELLS)}

@@ -290,3 +290,27 @@ def test_an_incremental_sweep_stores_what_a_full_one_stores(tmp_path_factory, sh
             assert (fast.changed, fast.rows_written) == (full.changed, full.rows_written)
             full_db.conn.close()
     db.conn.close()
+
+
+def test_a_hand_over_grades_its_lead_again_in_the_same_run(tmp_path, shipped):
+    """Going to sales moves a lead to mql, which the audience reads: its grades are made from
+    that at once, so the next sweep finds nothing to do."""
+    source = yaml.safe_load(yaml.safe_dump(dict(shipped.source)))
+    source["models"][0]["audience"] = {"field": "person.lifecycle", "equals": "lead"}
+    config = load_config(source)
+    db = connect(str(tmp_path / "g.db"))
+    import_records(db, config, "leads", numbered([lead(1)]), grade=False)
+    hot = events(1, T, "form_submit", 2, form="demo") + events(1, T, "webinar_attended", 2)
+    import_records(db, config, "events", numbered(hot + events(1, T, n=5)), grade=False)
+    first = regrade(db, config, as_of=T)
+    assert db.execute("SELECT lifecycle FROM leads").fetchone()[0] == "mql"
+    # handed over from an A4 in prospects, then out of its audience (lead only) in the same run
+    assert not db.execute("SELECT count(*) FROM grades WHERE model = 'prospects'").fetchone()[0]
+    moves = db.execute(
+        "SELECT from_grade, to_grade FROM grade_history WHERE model = 'prospects'"
+        " AND category IS NULL"
+        " ORDER BY id"
+    ).fetchall()
+    assert moves == [(None, "A4"), ("A4", None)]
+    assert first.rows_written
+    assert regrade(db, config, as_of=T).kept == 1
