@@ -14,7 +14,7 @@ from typing import Any, TypedDict
 
 from .conditions import condition_fields
 from .model import Aggregate, FitRule, Model
-from .scoring import activity_number, fit_letter
+from .scoring import activity_number, add_in_order, fit_letter
 
 TOP_LEADS = 5  # leads named in an account's explanation: the ones that contributed most
 LeadKey = int | str  # the caller's key for a lead (the store uses its row id)
@@ -122,9 +122,9 @@ class AccountGrader:
             return None
         record = company_record(company)
         hits = tuple((rule.id, rule.label, rule.points) for rule in self.rules if rule.test(record))
-        fit_score = sum(points for _, _, points in hits)
+        fit_score = add_in_order(points for _, _, points in hits)
         scores = [lead.activity_score for lead in members]
-        activity_score = max(scores) if accounts.activity == "max" else sum(scores)
+        activity_score = max(scores) if accounts.activity == "max" else add_in_order(scores)
         # most contributing first; ties by key, so the explanation does not depend on input order
         ranked = sorted(members, key=lambda lead: (-lead.activity_score, lead.lead))
         return AccountGrade(

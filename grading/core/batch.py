@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from .conditions import ColumnPredicate, Columns, compile_columns
 from .model import ActivityBlock, Model, Route
-from .scoring import Grade, RuleKey, decay_weights, fit_letter, route_of
+from .scoring import Grade, RuleKey, add_in_order, decay_weights, fit_letter, route_of
 from .times import DAY
 
 CELLS = tuple(f"{f}{a}" for f in "ABCD" for a in (1, 2, 3, 4))
@@ -280,7 +280,7 @@ class BatchGrader:
 
     def _fit_part(self, hits: list[int]) -> FitPart:
         held = [rule for rule, hit in zip(self.model.fit_rules, hits, strict=True) if hit]
-        score = sum(rule.points for rule in held)  # as scoring.score_fit adds them
+        score = add_in_order(rule.points for rule in held)  # as scoring.score_fit adds them
         items: tuple[FitItem, ...] = tuple(("f", rule.id, round(rule.points, 2)) for rule in held)
         return FitPart(score, fit_letter(score, self.model.fit_thresholds), items)
 

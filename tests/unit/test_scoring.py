@@ -1559,3 +1559,13 @@ def test_a_huge_title_against_many_patterns_grades_promptly():
     )
     assert time.process_time() - started < 5.0  # milliseconds; far above a busy machine's noise
     assert {c.rule for c in grades[0].explanation if c.dimension == "fit"} == set()
+
+
+def test_scores_add_one_by_one_first_to_last_whatever_the_python():
+    from grading.core.scoring import add_in_order
+
+    # one by one, 1e16 + 1.0 loses the 1.0; a compensated sum (Python 3.12's sum()) keeps it
+    assert add_in_order([1e16, 1.0, -1e16]) == 0.0
+    assert add_in_order([0.1, 0.2, 0.3]) == (0.1 + 0.2) + 0.3
+    assert add_in_order([10, 25]) == 35 and isinstance(add_in_order([10, 25]), int)
+    assert add_in_order([]) == 0
