@@ -28,7 +28,7 @@ from grading.services.grading import regrade
 from grading.services.ingest import import_records
 from grading.services.leads import edit_lead
 from grading.store.db import connect
-from grading.store.grades import current_grades
+from grading.store.grades import current_grades as stored_rows
 from grading.store.leads import lead_id_of
 
 pytestmark = pytest.mark.slow  # a real database behind every step: seconds in all
@@ -46,6 +46,11 @@ SECONDS = (
 
 LEADS = ("L-1", "L-2", "L-3", "L-4", "L-5", "L-6")
 DOMAINS = ("acme.io", "beta.io", "gamma.io")
+
+
+def current_grades(db, lead_ids):
+    """The stored grades by (lead id, model, category)."""
+    return {tuple(row[:3]): tuple(row[3:]) for row in stored_rows(db, lead_ids=lead_ids)}
 
 
 def _prospects() -> dict[str, Any]:
