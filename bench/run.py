@@ -22,6 +22,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 GRADING = os.path.join(os.path.dirname(sys.executable), "grading")
 AS_OF = "2026-11-01T00:00:00Z"  # the generator's data sets end here
+HOUR_LATER = "2026-11-01T01:00:00Z"  # the hourly schedule's next re-grade
+DAY_LATER = "2026-11-02T00:00:00Z"  # the first re-grade after midnight
 
 
 def tree_rss(pid: int) -> int:
@@ -117,14 +119,23 @@ def main() -> None:
     second = step(
         "second re-grade, nothing changed", ["regrade", "--as-of", AS_OF], sizes["leads"], "leads"
     )
+    hour = step(
+        "re-grade an hour later", ["regrade", "--as-of", HOUR_LATER], sizes["leads"], "leads"
+    )
+    day = step("re-grade a day later", ["regrade", "--as-of", DAY_LATER], sizes["leads"], "leads")
     sys.path.insert(0, HERE)
     import api  # bench/api.py
 
     api_rows = api.run(db, options.config)
     for row in api_rows:
         print("api:", *row, flush=True)
-    written = re.search(r"(\d+) grade row\(s\) written", second)
-    grades = re.search(r"(\d+) grade row\(s\) written", first)
+
+    def rows_of(output: str) -> str:
+        found = re.search(r"(\d+) grade row\(s\) written", output)
+        kept = re.search(r"\((\d+) kept their grades unread\)", output)
+        return (found.group(1) if found else "?") + (
+            f" ({kept.group(1)} leads kept unread)" if kept else ""
+        )
 
     command = f"make bench SIZE={options.size}"
     lines = [
@@ -138,8 +149,8 @@ def main() -> None:
         "|---|---|---|---|",
         *[f"| {name} | {t} | {r} | {m} |" for name, t, r, m in rows],
         "",
-        f"Grade rows written by the full re-grade: {grades.group(1) if grades else '?'}; "
-        f"by the second re-grade: {written.group(1) if written else '?'}. "
+        f"Grade rows written by the full re-grade: {rows_of(first)}; by the second re-grade: "
+        f"{rows_of(second)}; an hour later: {rows_of(hour)}; a day later: {rows_of(day)}. "
         f"Database size: {os.path.getsize(db) / 2**30:.2f} GiB.",
         "",
         "| API on a real server (waitress, loopback) | result | sample |",
