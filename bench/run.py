@@ -9,6 +9,7 @@ largest sum of resident memory over the command's whole process tree, sampled ev
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -90,6 +91,8 @@ def main() -> None:
     base = [GRADING, "--db", db, "--config", options.config]
     files = {kind: os.path.join(data, f"{kind}.jsonl") for kind in ("leads", "events", "outcomes")}
     sizes = {kind: count_lines(path) for kind, path in files.items()}
+    with open(os.path.join(data, "manifest.json")) as handle:  # written by generate.py
+        duplicates = json.load(handle)["counts"].get("duplicates", 0)
 
     rows = []
 
@@ -141,6 +144,10 @@ def main() -> None:
     lines = [
         f"\n## {options.size}: {sizes['leads']:,} leads, {sizes['events']:,} events "
         f"— {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        f"Events as a tracking export sends them (bench/generate.py): {duplicates:,} of the lines"
+        " are re-sent duplicates, counted in the import's events/s (every line is read and"
+        " checked).",
         "",
         f"Command: `{command}` · machine: {os.cpu_count()} cores, {platform.python_implementation()} "
         f"{platform.python_version()} · model file: `{os.path.relpath(options.config, ROOT)}`",
