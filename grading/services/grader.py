@@ -41,7 +41,7 @@ from grading.store import lead_facts
 from grading.store import leads as lead_store
 from grading.store import sweeps as sweep_store
 from grading.store.db import snapshot, transaction
-from grading.store.events import EventClasses, ensure_signature, window_events
+from grading.store.events import EventClasses, ensure_signature, stored_signature, window_events
 from grading.store.grades import GradeRow, current_grades, write_changes
 
 from . import sweep, webhooks
@@ -128,19 +128,30 @@ class Grader:
         self.clears_marks = len(self.models) == len(config.models)
         with transaction(db):
             ensure_signature(db, config.event_property_keys)
-        self.classes = EventClasses(db, config.event_property_keys)
-        self.batch = {m.name: BatchGrader(m) for m in self.models}
-        self.known_classes: set[int] = set()
-        self._classify_new()
+        self._learn_classes(config.event_property_keys)
         self.longest_window = max(
             [1, *(b.longest_window for g in self.batch.values() for b in g.blocks)]
         )
+
+    def _learn_classes(self, signature: Sequence[str]) -> None:
+        self.classes = EventClasses(self.db, signature)
+        self.batch = {m.name: BatchGrader(m) for m in self.models}
+        self.known_classes: set[int] = set()
+        self._classify_new()
 
     @contextmanager
     def using(self, db: sqlite_utils.Database):
         with self.lock:
             self.db = self.classes.db = db
-            self.classes.reread_if_erased()
+            stored = stored_signature(db)
+            if stored is not None and stored != self.classes.signature:
+                # Another process re-classified the events for another model file (this one is
+                # being replaced, or that one was a preview of the next): take its classes, so
+                # no event is stored with the id of a class that is gone, rather than classify
+                # every event back (and again when the file is reloaded here).
+                self._learn_classes(stored)
+            else:
+                self.classes.reread_if_erased()
             yield self
 
     def _classify_new(self) -> None:

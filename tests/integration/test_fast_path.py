@@ -490,12 +490,8 @@ def _reference(config, events, as_of):
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: a kept grader stores new events under the ids of event classes that another"
-    " model file's reclassification deleted; every later grading then ignores those events",
-)
+# A bug found here: a kept grader stored new events under the ids of event classes that another
+# model file's reclassification deleted; every later grading then ignored those events.
 def test_events_a_grader_of_the_previous_model_file_stores_count_after_a_reclassification(
     tmp_path,
 ):
@@ -504,16 +500,12 @@ def test_events_a_grader_of_the_previous_model_file_stores_count_after_a_reclass
     regrade(db, load_config(VARIANTS[3]), as_of=BASE)  # the file reloaded: a new grader
     both = [Event("download", BASE - timedelta(days=1), {})] * 2
     got = {(m, c): v for (_, m, c), v in current_grades(db, lead_ids=[1]).items()}
-    assert got == _reference(new, both, BASE)  # got: 1 download counted, not 2
+    assert got == _reference(new, both, BASE)  # it was: 1 download counted, not 2
     db.conn.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="bug: a kept grader decodes the classes another model file's reclassification made"
-    " with its own, shorter list of properties (zip(..., strict=True) in decode_class_key)",
-)
+# A bug found here: a kept grader decoded the classes another model file's reclassification made
+# with its own, shorter list of properties (a ValueError of zip(..., strict=True)).
 def test_a_grader_of_the_previous_model_file_grades_events_classified_for_the_new_one(tmp_path):
     db, old, _, download = _stale_grader_setup(tmp_path)
     import_records(db, old, "events", numbered([download(2)]), as_of=BASE)
