@@ -22,6 +22,7 @@ from grading.core.batch import (
     ChunkGrades,
     CompactGrade,
     EventArrays,
+    int_table,
     lead_columns,
     rounded,
 )
@@ -107,7 +108,7 @@ def chunk_events(
     rows = window_events(db, cutoff, as_of, lead_ids=list(positions), id_range=id_range)
     if not rows:
         return EventArrays.from_rows([])
-    table = np.array(rows, dtype=np.int64)
+    table = int_table(rows, 3)
     # positions follow the chunk's lead ids, which are sorted: a search finds each event's lead
     lead_ids = np.fromiter(positions, dtype=np.int64, count=len(positions))
     return EventArrays(np.searchsorted(lead_ids, table[:, 0]), table[:, 1], table[:, 2])
