@@ -55,6 +55,12 @@ class HistoryRow(NamedTuple):
     reason: str
 
 
+# A history entry as a plain tuple in HistoryRow's order (a first grading makes one per grade)
+HistoryValues = tuple[
+    int, str, str | None, str | None, str | None, str | None, str | None, str, str
+]
+
+
 class GradeChange(NamedTuple):
     """A grade whose new form differs from the stored one (a named tuple too: a re-grade after
     a model change makes one for nearly every grade)."""
@@ -85,9 +91,9 @@ class Scope:
 class GradeChanges:
     """What a set of changed grades asks to be written and told."""
 
-    upserts: tuple[tuple[GradeKey, StoredGrade], ...]
+    upserts: tuple[tuple[GradeKey, GradeValues], ...]  # StoredGrades, or their plain tuples
     deletes: tuple[GradeKey, ...]
-    history: tuple[HistoryRow, ...]
+    history: tuple[HistoryValues, ...]  # HistoryRows, or their plain tuples
     cells: Mapping[CellKey, tuple[int, int, int]]  # leads, won, lost: deltas
     hand_overs: tuple[int, ...]  # lead ids, to move from lifecycle lead to mql
 
@@ -141,9 +147,9 @@ def changes_of(
     the cell or the route differs (not for an explanation or a score alone), and moves the lead
     between cells. `routed_to_sales`: (lead id, handed over at) of the leads with a grade routed to
     sales, changed or not; those not handed over yet are."""
-    upserts: list[tuple[GradeKey, StoredGrade]] = []
+    upserts: list[tuple[GradeKey, GradeValues]] = []
     deletes: list[GradeKey] = []
-    history: list[HistoryRow] = []
+    history: list[HistoryValues] = []
     cells: dict[CellKey, list[int]] = {}
     for change in changed:
         old, new = change.old, change.new
@@ -172,7 +178,15 @@ def changes_of(
                     reason,
                 )
             )
-    hand_overs = tuple(lead_id for lead_id, handed_over in routed_to_sales if handed_over is None)
     return GradeChanges(
-        tuple(upserts), tuple(deletes), tuple(history), frozen_cells(cells), hand_overs
+        tuple(upserts),
+        tuple(deletes),
+        tuple(history),
+        frozen_cells(cells),
+        hand_overs_of(routed_to_sales),
     )
+
+
+def hand_overs_of(routed_to_sales: Iterable[tuple[int, str | None]]) -> tuple[int, ...]:
+    """Of the leads with a grade routed to sales (lead id, handed over at): those to hand over."""
+    return tuple(lead_id for lead_id, handed_over in routed_to_sales if handed_over is None)

@@ -22,15 +22,19 @@ from grading.core.batch import (
     ChunkGrades,
     CompactGrade,
     EventArrays,
+    int_table,
     lead_columns,
     rounded,
 )
 from grading.core.changes import (
     GradeChange,
+    GradeChanges,
     GradeValues,
+    HistoryValues,
     Scope,
     StoredGrade,
     changes_of,
+    hand_overs_of,
     routes_to_sales,
 )
 from grading.core.model import Config, Model
@@ -104,7 +108,7 @@ def chunk_events(
     rows = window_events(db, cutoff, as_of, lead_ids=list(positions), id_range=id_range)
     if not rows:
         return EventArrays.from_rows([])
-    table = np.array(rows, dtype=np.int64)
+    table = int_table(rows, 3)
     # positions follow the chunk's lead ids, which are sorted: a search finds each event's lead
     lead_ids = np.fromiter(positions, dtype=np.int64, count=len(positions))
     return EventArrays(np.searchsorted(lead_ids, table[:, 0]), table[:, 1], table[:, 2])
@@ -211,14 +215,23 @@ class Grader:
         columns = lead_columns([lead.person for lead in facts], [lead.company for lead in facts])
         graded = [grader.grade_columns(columns, events, now) for grader in self.batch.values()]
         scope = Scope(frozenset(self.batch), frozenset(m.name for m in self.config.models))
-        changed, routed_to_sales = _compare(list(self.batch), graded, facts, existing, scope)
+        slots = _Slots(list(self.batch), graded, {lead.lead_id for lead in facts})
+        routed = [
+            (lead.lead_id, lead.handed_over_at)
+            for lead, to in zip(facts, slots.sales.tolist(), strict=True)
+            if to
+        ]
+        if existing:
+            changed = _compare(slots, facts, existing, scope)
+            changes = changes_of(changed, at=stamp, reason=reason, routed_to_sales=routed)
+        else:  # none of these leads is graded yet: every grade is new, nothing to compare
+            changes = _first_changes(slots, facts, stamp, reason, routed)
         newest = self._newest_events(events, facts)
         last_events = [
             (newest[i], lead.lead_id)
             for i, lead in enumerate(facts)
             if newest[i] != lead.last_event_at
         ]
-        changes = changes_of(changed, at=stamp, reason=reason, routed_to_sales=routed_to_sales)
         with transaction(self.db):
             if snapshot and current_grades(self.db, **chunk) != existing:
                 raise StaleChunk  # rolled back: nothing was written yet
@@ -333,16 +346,52 @@ class _Slots:
         return self.texts
 
 
+def _first_changes(
+    slots: _Slots,
+    facts: list[lead_facts.LeadFacts],
+    at: str,
+    reason: str,
+    routed: list[tuple[int, str | None]],
+) -> GradeChanges:
+    """What `changes_of` makes of a chunk none of whose leads has a stored grade, built from the
+    arrays: every grade is inserted, is a history entry and enters its cell."""
+    order = np.lexsort((slots.scope_no, slots.position))
+    lead_ids = np.fromiter((lead.lead_id for lead in facts), dtype=np.int64, count=len(facts))
+    keys = [(m, c, c or None) for m, c in slots.keys]
+    upserts = []
+    history: list[HistoryValues] = []
+    for lead, s, values in zip(
+        lead_ids[slots.position[order]].tolist(),
+        slots.scope_no[order].tolist(),
+        slots.values(order),
+        strict=True,
+    ):
+        model, category, shown_category = keys[s]
+        upserts.append(((lead, model, category), values))
+        history.append((lead, model, shown_category, None, values[4], None, values[5], at, reason))
+    # per (scope, cell): the leads entering it, and of them those won and lost
+    outcome = np.array([OUTCOMES.get(lead.outcome, 0) for lead in facts], dtype=np.int64)
+    bins = (slots.scope_no * len(CELLS) + slots.cell) * 3 + outcome[slots.position]
+    counts = np.bincount(bins, minlength=len(slots.keys) * len(CELLS) * 3).reshape(-1, 3)
+    cells = {}
+    for b in np.flatnonzero(counts.sum(axis=1)).tolist():
+        model, category, _ = keys[b // len(CELLS)]
+        none, won, lost = counts[b].tolist()
+        cells[(model, category, CELLS[b % len(CELLS)])] = (none + won + lost, won, lost)
+    return GradeChanges(tuple(upserts), (), tuple(history), cells, hand_overs_of(routed))
+
+
+OUTCOMES: dict[str | None, int] = {"won": 1, "lost": 2}  # the others count as a lead only
+
+
 def _compare(
-    models: list[str],
-    graded: list[ChunkGrades],
+    slots: _Slots,
     facts: list[lead_facts.LeadFacts],
     existing: list[GradeRow],
     scope: Scope,
-) -> tuple[list[GradeChange], list[tuple[int, str | None]]]:
+) -> list[GradeChange]:
     """The grades that differ from the stored ones (compared as arrays: only those become
-    GradeChanges), in the order of leads, models and scopes, and the leads routed to sales."""
-    slots = _Slots(models, graded, {lead.lead_id for lead in facts})
+    GradeChanges), in the order of leads, models and scopes."""
     lead_ids = np.fromiter((lead.lead_id for lead in facts), dtype=np.int64, count=len(facts))
     same = np.zeros(slots.size, dtype=bool)  # slots whose stored row is the same
     slot_of_row = np.full(len(existing), -1, dtype=np.int64)
@@ -412,12 +461,7 @@ def _compare(
             outcome = facts[row_position[row]].outcome if lead_id in slots.lead_set else None
             old = make(existing[row][3:])
             changed.append(GradeChange(lead_id, model_name, category_name, old, None, outcome))
-    routed = [
-        (lead.lead_id, lead.handed_over_at)
-        for lead, to in zip(facts, slots.sales.tolist(), strict=True)
-        if to
-    ]
-    return changed, routed
+    return changed
 
 
 @contextmanager

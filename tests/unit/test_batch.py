@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grading.core.batch import BatchGrader, CompactGrade, EventArrays, rounded
+from grading.core.batch import BatchGrader, CompactGrade, EventArrays, int_table, rounded
 from grading.core.config import load_config
 from grading.core.scoring import classify, grade_model, lead_record, tally
 from grading.core.times import epoch
@@ -193,3 +193,10 @@ def test_rounding_in_numpy_gives_pythons_round_to_the_bit(values, decimals):
 def test_rounding_where_numpy_and_python_differ():
     values = [2.675, 1.005, 0.285, 1.0049999999999999, 0.125, -0.004, 5e-324, 1e300]
     assert rounded(np.array(values), 2).tolist() == [round(v, 2) for v in values]
+
+
+@given(rows=st.lists(st.tuples(*[st.integers(-(2**62), 2**62)] * 3), max_size=20))
+def test_rows_read_as_one_flat_run_are_numpys_reading_of_them(rows):
+    table = int_table(rows, 3)
+    assert table.shape == (len(rows), 3)
+    assert table.tolist() == [list(row) for row in rows]
