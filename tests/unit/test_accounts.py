@@ -1,9 +1,18 @@
 """Account grades (SPEC section 4, Accounts), table by table: which fit rules count, sum vs max,
 thresholds and the audience."""
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from grading.core.accounts import AccountLead, company_rules, grade_account, is_company_rule
+from grading.core.accounts import (
+    AccountGrader,
+    AccountLead,
+    company_rules,
+    grade_account,
+    is_company_rule,
+)
 from grading.core.config import ConfigError, load_config
 from grading.core.scoring import lead_record
 
@@ -222,3 +231,59 @@ def test_a_lead_without_a_record_is_taken_as_in_the_audience():
     model = build(audience={"field": "person.lifecycle", "equals": "customer"})
     grade = grade_account(model, COMPANY, [AccountLead(1, 30), lead(2, 50, lifecycle="lead")])
     assert (grade.activity_score, grade.leads) == (30, 1)
+
+
+# the columnar grader (AccountGrader.grade_columns) against the reference, to the bit -----------
+
+ATTRS = st.fixed_dictionaries(
+    {},
+    optional={
+        "industry": st.sampled_from(["software", "retail", "Software", 7]),
+        "employees": st.sampled_from([10, 199, 200, 200.0, 500, "500", None, True]),
+        "country": st.sampled_from(["DE", "AT", "US", ""]),
+        "domain": st.sampled_from(["acme.io", "rival.com"]),
+    },
+)
+SCORES = st.one_of(
+    st.sampled_from([0.0, -0.0, 0.1, 0.2, 0.3, 20.0, 19.999999999, 80.0, 150.0, -150.0, 1e-10]),
+    st.floats(-1e6, 1e6, allow_nan=False),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+COMPANIES = st.lists(
+    st.tuples(ATTRS, st.lists(SCORES, min_size=1, max_size=12)), min_size=0, max_size=8
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(companies=COMPANIES, how=st.sampled_from(["sum", "max"]), keys=st.randoms())
+def test_columnar_account_grades_are_the_references_stored_rows(companies, how, keys):
+    grader = AccountGrader(build(how))
+    size = sum(len(scores) for _, scores in companies)
+    lead_keys = keys.sample(range(10 * size + 1), size)  # any order, not only ascending
+    starts, at = [], 0
+    for _, scores in companies:
+        starts.append(at)
+        at += len(scores)
+    columns = grader.grade_columns(
+        [attrs for attrs, _ in companies],
+        np.array(starts, dtype=np.intp),
+        np.array(lead_keys, dtype=np.int64),
+        np.array([s for _, scores in companies for s in scores], dtype=np.float64),
+    )
+    expected = [
+        grader.grade(
+            attrs, [AccountLead(k, s) for k, s in zip(lead_keys[begin:], scores, strict=False)]
+        ).stored_row()
+        for (attrs, scores), begin in zip(companies, starts, strict=True)
+    ]
+    assert columns.rows() == expected
+    # the same bits, not only equal values (0.0 == -0.0, and the explanation shows the sign)
+    assert [[repr(v) for v in row] for row in columns.rows()] == [
+        [repr(v) for v in row] for row in expected
+    ]
+
+
+def test_a_model_without_an_accounts_block_grades_no_accounts_in_columns():
+    grader = AccountGrader(build(accounts=False))
+    empty = np.zeros(0, dtype=np.intp)
+    assert grader.grade_columns([], empty, empty.astype(np.int64), np.zeros(0)) is None
