@@ -230,6 +230,25 @@ class AccountGrader:
         return AccountFit(score, fit_letter(score, accounts.fit_thresholds), head)
 
 
+class Members(NamedTuple):
+    """The leads of many companies as columns, for AccountGrader.grade_columns: company[i]'s
+    leads are lead[starts[i]:starts[i + 1]]."""
+
+    company: npt.NDArray[np.int64]  # the distinct companies, in the rows' order
+    starts: npt.NDArray[np.intp]
+    lead: npt.NDArray[np.int64]
+    score: npt.NDArray[np.float64]
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[tuple[int, int, float]]) -> Members:
+        """(company, lead, activity score) rows, each company's together."""
+        array = np.array(rows, dtype=[("company", "i8"), ("lead", "i8"), ("score", "f8")])
+        company = array["company"]
+        new = np.append(True, company[1:] != company[:-1]) if len(rows) else np.zeros(0, bool)
+        starts = np.flatnonzero(new).astype(np.intp)
+        return cls(company[starts], starts, array["lead"], array["score"])
+
+
 class AccountFit(NamedTuple):
     """The account fit shared by every company whose company rules hold alike."""
 
