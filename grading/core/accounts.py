@@ -182,8 +182,9 @@ class AccountGrader:
                 total[members] = np.where(here > total[members], here, total[members])
         else:
             total = np.zeros(count)  # add_in_order starts from 0: 0 + -0.0 is 0.0
-            for level in levels:  # one lead of each company at a time, in the leads' order
-                total[group[level]] += score[level]
+            with np.errstate(over="ignore", invalid="ignore"):  # past float's range: as Python
+                for level in levels:  # one lead of each company at a time, in the leads' order
+                    total[group[level]] += score[level]
         number = np.ones(count, dtype=np.int64)
         for value, threshold in zip((2, 3, 4), reversed(accounts.activity_thresholds), strict=True):
             number[total >= threshold] = value

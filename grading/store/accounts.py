@@ -135,7 +135,7 @@ def stored(db: sqlite_utils.Database, model: str, companies: Companies) -> dict[
         f"SELECT company_id, {ACCOUNT_COLUMNS} FROM account_grades WHERE +model = ? AND {clause}",
         [model, *params],
     )
-    return {row[0]: tuple(row[1:]) for row in rows}
+    return {row[0]: row[1:] for row in rows}
 
 
 def write(

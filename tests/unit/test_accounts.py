@@ -13,6 +13,7 @@ from grading.core.accounts import (
     grade_account,
     is_company_rule,
 )
+from grading.core.conditions import condition_fields
 from grading.core.config import ConfigError, load_config
 from grading.core.scoring import lead_record
 
@@ -49,10 +50,17 @@ FIT_RULES = [
 ]
 
 
-def build(how="sum", fit=(40, 25, 10), activity=(150, 80, 20), audience=None, accounts=True):
+def build(
+    how="sum",
+    fit=(40, 25, 10),
+    activity=(150, 80, 20),
+    audience=None,
+    accounts=True,
+    fit_rules=FIT_RULES,
+):
     body = {
         "name": "m",
-        "fit": {"rules": FIT_RULES, "thresholds": {"A": 70, "B": 45, "C": 20}},
+        "fit": {"rules": fit_rules, "thresholds": {"A": 70, "B": 45, "C": 20}},
         "activity": {
             "rules": [{"id": "d", "event": "download", "points": 10}],
             "thresholds": {4: 60, 3: 35, 2: 10},
@@ -255,9 +263,17 @@ COMPANIES = st.lists(
 
 
 @settings(max_examples=300, deadline=None)
-@given(companies=COMPANIES, how=st.sampled_from(["sum", "max"]), keys=st.randoms())
-def test_columnar_account_grades_are_the_references_stored_rows(companies, how, keys):
-    grader = AccountGrader(build(how))
+@given(
+    companies=COMPANIES,
+    how=st.sampled_from(["sum", "max"]),
+    keys=st.randoms(),
+    company_rules=st.booleans(),  # a model may have none: every account fit is 0, D
+)
+def test_columnar_account_grades_are_the_references_stored_rows(
+    companies, how, keys, company_rules
+):
+    rules = FIT_RULES if company_rules else [r for r in FIT_RULES if not is_company_rule_dict(r)]
+    grader = AccountGrader(build(how, fit_rules=rules))
     size = sum(len(scores) for _, scores in companies)
     lead_keys = keys.sample(range(10 * size + 1), size)  # any order, not only ascending
     starts, at = [], 0
@@ -281,6 +297,10 @@ def test_columnar_account_grades_are_the_references_stored_rows(companies, how, 
     assert [[repr(v) for v in row] for row in columns.rows()] == [
         [repr(v) for v in row] for row in expected
     ]
+
+
+def is_company_rule_dict(rule):
+    return all(field.startswith("company.") for field in condition_fields(rule["when"]))
 
 
 def test_a_model_without_an_accounts_block_grades_no_accounts_in_columns():
