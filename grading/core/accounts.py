@@ -209,7 +209,12 @@ class AccountGrader:
         hits = np.zeros((len(companies), len(self.rules)), dtype=bool)
         for r, test in enumerate(self.tests):
             hits[:, r] = test(columns)
-        masks, fit = np.unique(hits, axis=0, return_inverse=True)
+        if len(self.rules) < 63:  # each company's hits as the bits of one number: a 1-d unique
+            bits = np.int64(1) << np.arange(len(self.rules), dtype=np.int64)
+            keys, fit = np.unique(hits.astype(np.int64) @ bits, return_inverse=True)
+            masks = (keys[:, None] & bits).astype(bool)
+        else:
+            masks, fit = np.unique(hits, axis=0, return_inverse=True)
         return fit.reshape(-1), [self._fit_of(mask.tolist()) for mask in masks]
 
     def _fit_of(self, hits: list[bool]) -> AccountFit:

@@ -307,3 +307,24 @@ def test_a_model_without_an_accounts_block_grades_no_accounts_in_columns():
     grader = AccountGrader(build(accounts=False))
     empty = np.zeros(0, dtype=np.intp)
     assert grader.grade_columns([], empty, empty.astype(np.int64), np.zeros(0)) is None
+
+
+@pytest.mark.parametrize("rules", [62, 63, 70])  # the hits of up to 62 rules fit one int64
+def test_columnar_account_fit_with_many_company_rules(rules):
+    fit_rules = [
+        {"id": f"n{i}", "when": {"field": "company.n", "gte": i}, "points": 1 + i / 7}
+        for i in range(rules)
+    ]
+    grader = AccountGrader(build(fit_rules=fit_rules))
+    companies = [{"n": n} for n in (0, 5, 61, 62, 63, 69, 70, 5)]
+    columns = grader.grade_columns(
+        companies,
+        np.arange(len(companies), dtype=np.intp),
+        np.arange(len(companies), dtype=np.int64),
+        np.full(len(companies), 30.0),
+    )
+    expected = [
+        grader.grade(company, [AccountLead(i, 30.0)]).stored_row()
+        for i, company in enumerate(companies)
+    ]
+    assert columns.rows() == expected
