@@ -11,12 +11,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import sqlite_utils
 
-from grading.core.accounts import AccountGrader, AccountLead
+from grading.core.accounts import AccountGrader, Members
 from grading.core.model import Config, Model
-from grading.core.scoring import stored
 from grading.core.times import iso_text
 
 from ..store import accounts as account_store
@@ -60,15 +58,14 @@ def drain(db: sqlite_utils.Database, config: Config) -> int:
     """Refresh the accounts of every queued company, a chunk per transaction (the queue is read
     and emptied under the write lock, so a company queued meanwhile is never lost). Readers of
     account grades drain first, and a server drains every few seconds. Returns rows written."""
-    graded, stamp, written = account_models(config), iso_text(datetime.now(UTC)), 0
+    graders = [AccountGrader(m) for m in account_models(config)]
+    stamp, written = iso_text(datetime.now(UTC)), 0
     while True:
         with transaction(db):
             ids = account_store.queued(db, COMPANY_CHUNK)
             if not ids:
                 return written
-            part = Companies(ids=tuple(sorted(ids)))
-            for model in graded:
-                written += _refresh_in_transaction(db, model, part, stamp)
+            written += _refresh_in_transaction(db, graders, Companies(ids=tuple(ids)), stamp)
             account_store.dequeue(db, ids)
 
 
@@ -85,6 +82,7 @@ def refresh(
     Returns the account rows written or deleted."""
     stamp = iso_text(as_of)
     graded = [m for m in account_models(config) if models is None or m.name in models]
+    graders = [AccountGrader(m) for m in graded]
     written = 0
     if models is None:
         with transaction(db):
@@ -92,9 +90,9 @@ def refresh(
             account_store.clear_queue(db)  # every company is refreshed below
     last = account_store.last_company_id(db)
     for low in range(0, last + 1, COMPANY_CHUNK):
-        companies = Companies(id_range=(low, low + COMPANY_CHUNK))
-        for model in graded:
-            written += _refresh_model(db, model, companies, stamp)
+        with transaction(db):
+            companies = Companies(id_range=(low, low + COMPANY_CHUNK))
+            written += _refresh_in_transaction(db, graders, companies, stamp)
     return written
 
 
@@ -103,47 +101,38 @@ def refresh_companies(
 ) -> int:
     """Re-grade these companies' accounts in the models given; returns rows written or deleted."""
     company_ids, written = sorted(company_ids), 0
+    graders = [AccountGrader(m) for m in graded]
     for start in range(0, len(company_ids), COMPANY_CHUNK):
-        part = Companies(ids=tuple(company_ids[start : start + COMPANY_CHUNK]))
-        for model in graded:
-            written += _refresh_model(db, model, part, stamp)
+        with transaction(db):
+            part = Companies(ids=tuple(company_ids[start : start + COMPANY_CHUNK]))
+            written += _refresh_in_transaction(db, graders, part, stamp)
     return written
 
 
-def _refresh_model(
-    db: sqlite_utils.Database, model: Model, companies: Companies, stamp: str
-) -> int:
-    with transaction(db):
-        return _refresh_in_transaction(db, model, companies, stamp)
-
-
 def _refresh_in_transaction(
-    db: sqlite_utils.Database, model: Model, companies: Companies, stamp: str
+    db: sqlite_utils.Database, graders: Sequence[AccountGrader], companies: Companies, stamp: str
 ) -> int:
-    old = account_store.stored(db, model.name, companies)
-    members = account_store.members(db, model.name, companies)
-    grader = AccountGrader(model)
-    upserts: list[tuple[int, tuple]] = []
-    seen: set[int] = set()
-    for company_id, company, leads in members:
-        grade = grader.grade(company, (AccountLead(lead_id, score) for lead_id, score in leads))
-        if grade is None:
-            continue
-        seen.add(company_id)
-        row = (
-            stored(grade.fit_score),  # as lead grades: rounded only where shown
-            stored(grade.activity_score),
-            grade.fit,
-            grade.activity,
-            grade.grade,
-            grade.leads,
-            orjson.dumps(grade.explanation()).decode(),
+    """Grade the companies in every model (their leads' stored grades and their attributes read
+    once) and write the rows that differ from the stored ones."""
+    members = [
+        Members.from_rows(account_store.member_rows(db, g.model.name, companies)) for g in graders
+    ]
+    attrs = account_store.company_attrs(db, set().union(*(m.company.tolist() for m in members)))
+    written = 0
+    for grader, these in zip(graders, members, strict=True):
+        grades = grader.grade_columns(
+            [attrs[c] for c in these.company.tolist()], these.starts, these.lead, these.score
         )
-        if old.get(company_id) != row:
-            upserts.append((company_id, row))
-    deletes = [company_id for company_id in old if company_id not in seen]
-    account_store.write(db, model.name, upserts, deletes, stamp)
-    return len(upserts) + len(deletes)
+        old = account_store.stored(db, grader.model.name, companies)
+        rows = grades.rows() if grades is not None else []  # (graders grade accounts)
+        upserts = [
+            (company_id, row)
+            for company_id, row in zip(these.company.tolist(), rows, strict=True)
+            if old.pop(company_id, None) != row
+        ]
+        account_store.write(db, grader.model.name, upserts, list(old), stamp)
+        written += len(upserts) + len(old)
+    return written
 
 
 def _name_leads(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -100,35 +100,32 @@ def last_company_id(db: sqlite_utils.Database) -> int:
     return db.execute("SELECT coalesce(max(id), 0) FROM companies").fetchone()[0]
 
 
-def members(
-    db: sqlite_utils.Database, model: str, companies: Companies
-) -> Iterator[tuple[int, dict[str, Any], list[tuple[int, float]]]]:
-    """(company id, company attributes, [(lead id, unrounded main activity score)]) for every
-    company in scope with a lead graded in the model: a lead has a grade in a model only while
-    it is in the model's audience, so these are the leads in the audience."""
+MemberRow = tuple[int, int, float]  # (company id, lead id, unrounded main activity score)
+
+
+def member_rows(db: sqlite_utils.Database, model: str, companies: Companies) -> list[MemberRow]:
+    """Every lead graded in the model of the companies in scope, by company and lead: a lead has
+    a grade in a model only while it is in the model's audience, so these are the leads in the
+    audience."""
     clause, params = companies.where("l.company_id")
-    cursor = db.conn.cursor()
-    cursor.execute(
+    return db.conn.execute(
         # CROSS JOIN keeps leads first (along leads_company): left to choose, the planner walks
         # every grade of the model, however few companies are asked for
-        "SELECT l.company_id, c.attrs, l.id, g.activity_score FROM leads l"
+        "SELECT l.company_id, l.id, g.activity_score FROM leads l"
         " CROSS JOIN grades g ON g.lead_id = l.id AND g.model = ? AND g.category = ''"
-        f" JOIN companies c ON c.id = l.company_id WHERE {clause} ORDER BY l.company_id, l.id",
+        f" WHERE {clause} ORDER BY l.company_id, l.id",
         [model, *params],
-    )
+    ).fetchall()
+
+
+def company_attrs(db: sqlite_utils.Database, company_ids: Iterable[int]) -> dict[int, Any]:
+    """Company id -> its attributes."""
     loads = orjson.loads
-    current: int | None = None
-    company: dict[str, Any] = {}
-    leads: list[tuple[int, float]] = []
-    while rows := cursor.fetchmany(5000):
-        for company_id, company_attrs, lead_id, score in rows:
-            if company_id != current:
-                if current is not None:
-                    yield current, company, leads
-                current, company, leads = company_id, loads(company_attrs), []
-            leads.append((lead_id, score))
-    if current is not None:
-        yield current, company, leads
+    rows = db.conn.execute(
+        "SELECT id, attrs FROM companies WHERE id IN (SELECT value FROM json_each(?))",
+        [_ids_json(company_ids)],
+    )
+    return {company_id: loads(attrs) for company_id, attrs in rows}
 
 
 def stored(db: sqlite_utils.Database, model: str, companies: Companies) -> dict[int, StoredAccount]:
@@ -138,7 +135,7 @@ def stored(db: sqlite_utils.Database, model: str, companies: Companies) -> dict[
         f"SELECT company_id, {ACCOUNT_COLUMNS} FROM account_grades WHERE +model = ? AND {clause}",
         [model, *params],
     )
-    return {row[0]: tuple(row[1:]) for row in rows}
+    return {row[0]: row[1:] for row in rows}
 
 
 def write(

@@ -1,9 +1,19 @@
 """Account grades (SPEC section 4, Accounts), table by table: which fit rules count, sum vs max,
 thresholds and the audience."""
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from grading.core.accounts import AccountLead, company_rules, grade_account, is_company_rule
+from grading.core.accounts import (
+    AccountGrader,
+    AccountLead,
+    company_rules,
+    grade_account,
+    is_company_rule,
+)
+from grading.core.conditions import condition_fields
 from grading.core.config import ConfigError, load_config
 from grading.core.scoring import lead_record
 
@@ -40,10 +50,17 @@ FIT_RULES = [
 ]
 
 
-def build(how="sum", fit=(40, 25, 10), activity=(150, 80, 20), audience=None, accounts=True):
+def build(
+    how="sum",
+    fit=(40, 25, 10),
+    activity=(150, 80, 20),
+    audience=None,
+    accounts=True,
+    fit_rules=FIT_RULES,
+):
     body = {
         "name": "m",
-        "fit": {"rules": FIT_RULES, "thresholds": {"A": 70, "B": 45, "C": 20}},
+        "fit": {"rules": fit_rules, "thresholds": {"A": 70, "B": 45, "C": 20}},
         "activity": {
             "rules": [{"id": "d", "event": "download", "points": 10}],
             "thresholds": {4: 60, 3: 35, 2: 10},
@@ -222,3 +239,92 @@ def test_a_lead_without_a_record_is_taken_as_in_the_audience():
     model = build(audience={"field": "person.lifecycle", "equals": "customer"})
     grade = grade_account(model, COMPANY, [AccountLead(1, 30), lead(2, 50, lifecycle="lead")])
     assert (grade.activity_score, grade.leads) == (30, 1)
+
+
+# the columnar grader (AccountGrader.grade_columns) against the reference, to the bit -----------
+
+ATTRS = st.fixed_dictionaries(
+    {},
+    optional={
+        "industry": st.sampled_from(["software", "retail", "Software", 7]),
+        "employees": st.sampled_from([10, 199, 200, 200.0, 500, "500", None, True]),
+        "country": st.sampled_from(["DE", "AT", "US", ""]),
+        "domain": st.sampled_from(["acme.io", "rival.com"]),
+    },
+)
+SCORES = st.one_of(
+    st.sampled_from([0.0, -0.0, 0.1, 0.2, 0.3, 20.0, 19.999999999, 80.0, 150.0, -150.0, 1e-10]),
+    st.floats(-1e6, 1e6, allow_nan=False),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+COMPANIES = st.lists(
+    st.tuples(ATTRS, st.lists(SCORES, min_size=1, max_size=12)), min_size=0, max_size=8
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    companies=COMPANIES,
+    how=st.sampled_from(["sum", "max"]),
+    keys=st.randoms(),
+    company_rules=st.booleans(),  # a model may have none: every account fit is 0, D
+)
+def test_columnar_account_grades_are_the_references_stored_rows(
+    companies, how, keys, company_rules
+):
+    rules = FIT_RULES if company_rules else [r for r in FIT_RULES if not is_company_rule_dict(r)]
+    grader = AccountGrader(build(how, fit_rules=rules))
+    size = sum(len(scores) for _, scores in companies)
+    lead_keys = keys.sample(range(10 * size + 1), size)  # any order, not only ascending
+    starts, at = [], 0
+    for _, scores in companies:
+        starts.append(at)
+        at += len(scores)
+    columns = grader.grade_columns(
+        [attrs for attrs, _ in companies],
+        np.array(starts, dtype=np.intp),
+        np.array(lead_keys, dtype=np.int64),
+        np.array([s for _, scores in companies for s in scores], dtype=np.float64),
+    )
+    expected = [
+        grader.grade(
+            attrs, [AccountLead(k, s) for k, s in zip(lead_keys[begin:], scores, strict=False)]
+        ).stored_row()
+        for (attrs, scores), begin in zip(companies, starts, strict=True)
+    ]
+    assert columns.rows() == expected
+    # the same bits, not only equal values (0.0 == -0.0, and the explanation shows the sign)
+    assert [[repr(v) for v in row] for row in columns.rows()] == [
+        [repr(v) for v in row] for row in expected
+    ]
+
+
+def is_company_rule_dict(rule):
+    return all(field.startswith("company.") for field in condition_fields(rule["when"]))
+
+
+def test_a_model_without_an_accounts_block_grades_no_accounts_in_columns():
+    grader = AccountGrader(build(accounts=False))
+    empty = np.zeros(0, dtype=np.intp)
+    assert grader.grade_columns([], empty, empty.astype(np.int64), np.zeros(0)) is None
+
+
+@pytest.mark.parametrize("rules", [62, 63, 70])  # the hits of up to 62 rules fit one int64
+def test_columnar_account_fit_with_many_company_rules(rules):
+    fit_rules = [
+        {"id": f"n{i}", "when": {"field": "company.n", "gte": i}, "points": 1 + i / 7}
+        for i in range(rules)
+    ]
+    grader = AccountGrader(build(fit_rules=fit_rules))
+    companies = [{"n": n} for n in (0, 5, 61, 62, 63, 69, 70, 5)]
+    columns = grader.grade_columns(
+        companies,
+        np.arange(len(companies), dtype=np.intp),
+        np.arange(len(companies), dtype=np.int64),
+        np.full(len(companies), 30.0),
+    )
+    expected = [
+        grader.grade(company, [AccountLead(i, 30.0)]).stored_row()
+        for i, company in enumerate(companies)
+    ]
+    assert columns.rows() == expected
