@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from .batch import lead_columns, rounded
+from .batch import activity_numbers, lead_columns, rounded
 from .conditions import compile_columns, condition_fields
 from .model import Aggregate, FitRule, Model
 from .scoring import STORED_DECIMALS, activity_number, add_in_order, fit_letter, stored
@@ -185,9 +185,7 @@ class AccountGrader:
             with np.errstate(over="ignore", invalid="ignore"):  # past float's range: as Python
                 for level in levels:  # one lead of each company at a time, in the leads' order
                     total[group[level]] += score[level]
-        number = np.ones(count, dtype=np.int64)
-        for value, threshold in zip((2, 3, 4), reversed(accounts.activity_thresholds), strict=True):
-            number[total >= threshold] = value
+        number = activity_numbers(total, accounts.activity_thresholds)
         fit, fits = self._fit_columns(companies)
         # the top leads: most contributing first, ties by lead (the reference's ranking)
         ranked = np.lexsort((lead, -score, group))

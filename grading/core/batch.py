@@ -31,6 +31,16 @@ ProgressItem = tuple[Literal["p"], str, int, int]  # ("p", rule, events, min_cou
 CompactItem = FitItem | ActivityItem | ProgressItem
 
 
+def activity_numbers(
+    scores: npt.NDArray[np.float64], thresholds: tuple[float, float, float]
+) -> npt.NDArray[np.int64]:
+    """scoring.activity_number over an array of scores."""
+    number = np.ones(len(scores), dtype=np.int64)
+    for value, threshold in zip((2, 3, 4), reversed(thresholds), strict=True):
+        number[scores >= threshold] = value
+    return number
+
+
 class CompactGrade(NamedTuple):
     """One grade with its explanation as plain tuples: ("f", rule, points) / ("a", rule, points,
     events) for the rules that contributed, then ("p", rule, events, min_count) for the threshold
@@ -315,9 +325,7 @@ class BatchGrader:
             score = np.zeros(len(inside))
             for c in scope_columns:  # in rule order, as scoring.score_activity adds them
                 score = score + points[:, c]
-            number = np.ones(len(inside), dtype=np.int64)
-            for value, threshold in zip((2, 3, 4), reversed(block.thresholds), strict=True):
-                number[score >= threshold] = value
+            number = activity_numbers(score, block.thresholds)
             explanation = self._explanations(
                 fit, fits, counts[:, scope_columns], shown[:, scope_columns], scope_columns
             )
