@@ -212,6 +212,7 @@ class Grader:
             chunk = {"lead_ids": None if id_range else list(positions), "id_range": id_range}
             existing = current_grades(self.db, **chunk)
             marks = sweep_store.dirty_marks(self.db, **chunk) if self.clears_marks else {}
+            watermark = sweep_store.event_watermark(self.db) if snapshot and marks else None
         columns = lead_columns([lead.person for lead in facts], [lead.company for lead in facts])
         graded = [grader.grade_columns(columns, events, now) for grader in self.batch.values()]
         scope = Scope(frozenset(self.batch), frozenset(m.name for m in self.config.models))
@@ -239,6 +240,9 @@ class Grader:
             webhooks.enqueue(self.db, self.config, changes.history)
             if last_events:
                 lead_facts.note_last_events(self.db, last_events)
+            if watermark is not None:  # read outside the write lock: events stored since count
+                later = sweep_store.leads_with_events_after(self.db, watermark)
+                marks = {} if later is None else {k: v for k, v in marks.items() if k not in later}
             sweep_store.clear_marks(self.db, marks)  # a hand-over below marks its lead again
             sweep.note_graded(self.db, now)
             handed = sorted(changes.hand_overs)

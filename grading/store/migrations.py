@@ -340,7 +340,9 @@ MIGRATIONS = [
     -- incremental sweeps (store/sweeps.py): the leads whose grades may no longer be what their
     -- facts give, kept by triggers on every write a grade reads (the lead, its company, its
     -- events), so a re-grade of everyone grades these and the leads time can change, not all.
-    -- gen counts the marks: a grader clears only the mark it read, never one made meanwhile.
+    -- gen counts the marks: a grader clears only the mark it read, never one made meanwhile (an
+    -- event only makes sure of the mark, a cheap insert for millions of rows: a grader that read
+    -- outside the write lock keeps the marks of leads with events stored since, sweeps.py).
     CREATE TABLE grade_dirty (lead_id INTEGER PRIMARY KEY, gen INTEGER NOT NULL DEFAULT 0);
     ALTER TABLE runs ADD COLUMN kept INTEGER;  -- of the leads, those the sweep did not read
     CREATE TRIGGER grade_dirty_lead_insert AFTER INSERT ON leads BEGIN
@@ -363,13 +365,15 @@ MIGRATIONS = [
             ON CONFLICT (lead_id) DO UPDATE SET gen = gen + 1;
     END;
     CREATE TRIGGER grade_dirty_event_insert AFTER INSERT ON events BEGIN
-        INSERT INTO grade_dirty (lead_id) VALUES (NEW.lead_id)
-            ON CONFLICT (lead_id) DO UPDATE SET gen = gen + 1;
+        INSERT OR IGNORE INTO grade_dirty (lead_id) VALUES (NEW.lead_id);
     END;
     CREATE TRIGGER grade_dirty_event_delete AFTER DELETE ON events BEGIN
         INSERT INTO grade_dirty (lead_id) SELECT OLD.lead_id WHERE EXISTS
             (SELECT 1 FROM leads WHERE id = OLD.lead_id)
             ON CONFLICT (lead_id) DO UPDATE SET gen = gen + 1;
+        -- a deleted event's id may be given to the next one: sweeps.event_watermark sees it
+        INSERT INTO meta (key, value) VALUES ('event_deletions', 1)
+            ON CONFLICT (key) DO UPDATE SET value = value + 1;
     END;
     CREATE TRIGGER grade_dirty_event_update AFTER UPDATE OF lead_id, at, class_id ON events
     WHEN NEW.lead_id IS NOT OLD.lead_id OR NEW.at IS NOT OLD.at OR NEW.class_id IS NOT OLD.class_id

@@ -65,8 +65,26 @@ def dirty_marks(
     return dict(rows.fetchall())
 
 
+Watermark = tuple[int, str | None]  # the newest event id, and the count of event deletions
+
+
+def event_watermark(db: sqlite_utils.Database) -> Watermark:
+    newest = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+    return newest, get_meta(db, "event_deletions")
+
+
+def leads_with_events_after(db: sqlite_utils.Database, mark: Watermark) -> set[int] | None:
+    """The leads with an event stored since the watermark was read (rowid order: cheap), or None
+    when events were deleted since (a new event may then have taken a deleted one's id)."""
+    newest, deletions = mark
+    if get_meta(db, "event_deletions") != deletions:
+        return None
+    return {row[0] for row in db.execute("SELECT lead_id FROM events WHERE id > ?", [newest])}
+
+
 def clear_marks(db: sqlite_utils.Database, marks: Marks) -> None:
-    """Clear these marks, each only if no write has marked its lead again since it was read."""
+    """Clear these marks, each only if no write has marked its lead again since it was read (a
+    stored event does not count the mark up: see leads_with_events_after)."""
     if marks:
         db.conn.executemany(
             "DELETE FROM grade_dirty WHERE lead_id = ? AND gen = ?", list(marks.items())

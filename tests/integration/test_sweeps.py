@@ -10,13 +10,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from grading.core.config import load_config
+from grading.services import grader as grader_module
 from grading.services import sweep
 from grading.services.grading import regrade
 from grading.services.ingest import import_records
 from grading.services.privacy import forget
 from grading.services.retention import purge_events
 from grading.store import sweeps as sweep_store
-from grading.store.db import backup, connect, transaction
+from grading.store.db import backup, connect
 
 T = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -166,14 +167,40 @@ def test_a_sweep_a_day_later_reads_the_leads_with_events_in_the_window(tmp_path,
     assert later.kept == 2
 
 
-def test_a_dirty_mark_made_after_it_was_read_is_not_cleared(tmp_path, shipped):
+@pytest.mark.parametrize("write", ["event", "lead", "deleted event"])
+def test_a_write_made_while_a_worker_grades_from_its_snapshot_keeps_the_lead_marked(
+    tmp_path, shipped, monkeypatch, write
+):
+    """A worker of a parallel sweep reads its chunk outside the write lock: a write committed
+    by another connection between its reading and its writing is not graded, so it must stay
+    to be graded (the grades of another grader would make it grade again under the lock)."""
     db = started(tmp_path, shipped)
-    import_records(db, shipped, "events", numbered(events(1, T)), grade=False)
-    marks = sweep_store.dirty_marks(db, id_range=(0, 100))
-    import_records(db, shipped, "events", numbered(events(1, T - timedelta(hours=1))), grade=False)
-    with transaction(db):
-        sweep_store.clear_marks(db, marks)
-    assert len(sweep_store.dirty_leads(db)) == 1  # the second event is still to be graded
+    old = T - timedelta(days=400)  # out of every window: the purge deletes it
+    import_records(db, shipped, "events", numbered(events(1, T) + events(2, old)), grade=False)
+    other = connect(str(tmp_path / "g.db"))
+    done = []
+
+    def meanwhile(*args, **kwargs):
+        if not done:
+            done.append(write)
+            if write == "event":
+                import_records(other, shipped, "events", numbered(events(1, T)), grade=False)
+            elif write == "lead":
+                record = lead(1, title="Student")
+                import_records(other, shipped, "leads", numbered([record]), grade=False)
+            else:
+                assert purge_events(other, shipped, T, actor="test") == 1
+        return real(*args, **kwargs)
+
+    real = grader_module.changes_of
+    monkeypatch.setattr(grader_module, "changes_of", meanwhile)
+    grader = grader_module.Grader(db, shipped)
+    assert not db.conn.in_transaction  # so the chunk is read from a snapshot
+    grader.grade_chunk(T, "regrade", id_range=(0, 100))
+    assert done == [write]
+    ids = dict(db.execute("SELECT ext_id, id FROM leads"))
+    assert ids["L-1"] in sweep_store.dirty_leads(db)
+    other.conn.close()
 
 
 def test_gradings_made_during_a_sweep_stay_in_the_span_it_leaves(tmp_path, shipped):
