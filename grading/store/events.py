@@ -8,12 +8,13 @@ instead of parsing properties, and a class is classified once however many event
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import repeat
 from typing import Any
 
 import orjson
 import sqlite_utils
 
-from grading.core.records import EventInput
+from grading.core.records import EventColumns
 from grading.core.scoring import Event
 from grading.core.times import from_epoch
 
@@ -21,6 +22,9 @@ from .db import get_meta, set_meta, transaction
 
 SIGNATURE_KEY = "class_signature"
 ERASED_KEY = "class_erasures"  # counts erasures that deleted classes: kept ids are then reread
+
+
+_TEXT_OR_NONE = {str, type(None)}
 
 
 def class_key(event_type: str, properties: dict[str, Any], signature: Sequence[str]) -> bytes:
@@ -52,8 +56,23 @@ class EventClasses:
             self.ids[key] = class_id
         return class_id
 
+    def ids_of(self, types: list[str], properties: list[dict[str, Any]]) -> list[int]:
+        """id_of for many events: without a class key per event when the values the signature
+        reads are all texts (or absent), remembered by (type, value, …)."""
+        columns = [list(map(dict.get, properties, repeat(key))) for key in self.signature]
+        if not all(set(map(type, column)) <= _TEXT_OR_NONE for column in columns):
+            return list(map(self.id_of, types, properties))  # (1 == 1.0 == True as dict keys)
+        keys = list(zip(types, *columns, strict=True))
+        ids = list(map(self.by_values.get, keys))
+        if None in ids:
+            for i, (key, props) in enumerate(zip(keys, properties, strict=True)):
+                if ids[i] is None:
+                    ids[i] = self.by_values[key] = self.id_of(key[0], props)
+        return ids  # type: ignore[return-value]  # (no None left)
+
     def forget_unsaved(self) -> None:
         """Read the ids from the database (again after a rollback: drop ids it may not have)."""
+        self.by_values: dict[tuple[Any, ...], int] = {}
         self.erasures = get_meta(self.db, ERASED_KEY)
         self.ids = {
             key.encode(): i for i, key in self.db.execute("SELECT id, key FROM event_classes")
@@ -125,29 +144,21 @@ def ensure_signature(db: sqlite_utils.Database, signature: Sequence[str]) -> boo
 
 
 def insert_events(
-    db: sqlite_utils.Database, classes: EventClasses, rows: Iterable[tuple[int, EventInput]]
+    db: sqlite_utils.Database, classes: EventClasses, lead_ids: list[int], events: EventColumns
 ) -> tuple[int, int]:
-    """Insert (lead id, event) pairs; events whose id is already stored are skipped.
+    """Insert events (with the internal id of each one's lead) in one statement; events whose id
+    is already stored, or came earlier in the same call, are skipped.
 
     Returns (inserted, duplicates)."""
-    values = [
-        (
-            e.id,
-            lead_id,
-            e.type,
-            e.at,
-            orjson.dumps(e.properties).decode(),
-            classes.id_of(e.type, e.properties),
-        )
-        for lead_id, e in rows
-    ]
-    before = db.conn.total_changes
-    db.conn.executemany(
-        "INSERT OR IGNORE INTO events (ext_id, lead_id, type, at, props, class_id) VALUES (?, ?, ?, ?, ?, ?)",
-        values,
-    )
-    inserted = db.conn.total_changes - before
-    return inserted, len(values) - inserted
+    props = [text.decode() for text in map(orjson.dumps, events.properties)]
+    class_ids = classes.ids_of(events.types, events.properties)
+    # rowcount, not total_changes: the rows a trigger writes (into another table) are no events
+    inserted = db.conn.executemany(
+        "INSERT OR IGNORE INTO events (ext_id, lead_id, type, at, props, class_id)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        zip(events.ids, lead_ids, events.types, events.ats, props, class_ids, strict=True),
+    ).rowcount
+    return inserted, len(lead_ids) - inserted
 
 
 def events_of(

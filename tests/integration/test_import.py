@@ -15,6 +15,7 @@ ANA = {
     "person": {"email": "ana@acme.io", "title": "CEO", "phone": "+49 1"},
     "company": {"domain": "acme.io", "name": "Acme", "industry": "software", "employees": 250},
 }
+AT = "2026-10-02T09:14:00Z"
 BO = {"id": "L-2", "person": {"title": "Analyst"}, "company": {"domain": "ACME.IO "}}
 
 
@@ -173,3 +174,51 @@ def test_bad_outcomes_are_refused(db, config, write):
 def test_unknown_file_types_are_refused(db, config, write):
     with pytest.raises(ValueError, match="unknown file type"):
         import_file(db, config, "leads", write("l.xml", "<x/>"))
+
+
+def test_bad_lines_in_any_block_are_reported_by_their_line_and_duplicates_across_blocks_count(
+    db, config, write, monkeypatch
+):
+    from grading.services import ingest
+
+    monkeypatch.setattr(ingest, "BLOCK_BYTES", 300)  # a few lines a block
+    import_file(db, config, "leads", write("l.jsonl", jsonl(ANA)))
+    good = [
+        {"id": f"E-{i}", "lead": "L-1", "type": "download", "at": AT, "properties": {"n": i}}
+        for i in range(12)
+    ]
+    lines = jsonl(*good, good[0], good[11]).splitlines(keepends=True)
+    result = import_file(db, config, "events", write("e.jsonl", "".join(lines)))
+    assert (result.rows, result.stored, result.duplicates) == (14, 12, 2)
+    assert count(db, "events") == 12
+
+    again = {"id": "E-99", "lead": "L-1", "type": "download", "at": AT}
+    bad = lines[:3] + ["\n", '{"lead": "L-404", "type": "x", "at": "' + AT + '"}\n'] + lines[3:9]
+    bad += ['{"lead": "L-1", "type": "x", "at": "2026-10-02"}\n', "{oops\n", jsonl(again)]
+    path = write("bad.jsonl", "".join(bad))
+    with pytest.raises(ImportFailed) as failed:
+        import_file(db, config, "events", path)
+    problems = failed.value.result.problems
+    assert problems[:2] == [
+        f"{path}:5: lead: unknown lead 'L-404'",
+        f"{path}:12: at: needs a UTC offset, e.g. 2026-10-02T09:14:00Z",
+    ]
+    assert len(problems) == 3 and problems[2].startswith(f"{path}:13: invalid JSON")
+    assert count(db, "events") == 12
+
+
+def test_events_whose_read_properties_differ_only_in_type_get_their_own_class(db, config, write):
+    import_file(db, config, "leads", write("l.jsonl", jsonl(ANA)))
+    values = ["1", 1, True, 1.0, "1", None]
+    events = [
+        {"id": f"E-{i}", "lead": "L-1", "type": "page_view", "at": AT, "properties": {"url": v}}
+        for i, v in enumerate(values)
+    ]
+    for i, event in enumerate(events):  # (the classes already known are remembered)
+        import_file(db, config, "events", write(f"e{i}.jsonl", jsonl(event)), grade=False)
+    classes = db.execute(
+        "SELECT c.key FROM events e JOIN event_classes c ON c.id = e.class_id ORDER BY e.id"
+    ).fetchall()
+    keys = [orjson.loads(key) for (key,) in classes]
+    assert [key[2] for key in keys] == ["1", 1, True, 1.0, "1", None]  # [type, product, url]
+    assert len({key for (key,) in classes}) == 5
