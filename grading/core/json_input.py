@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Any
 
 import orjson
@@ -31,6 +30,9 @@ _BIG = 2.0**63
 # a text without 19 digits in a row holds no integer beyond 64 bits (2**63 has 19)
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _NINETEEN_DIGITS = b"0" * 19
+_BRACKETS_AS_BRACES = bytes.maketrans(b"[", b"{")
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[{\n"))
+_TOO_MANY_BRACKETS = b"{" * (MAX_DEPTH + 1)
 
 
 class JsonInputError(ValueError):
@@ -107,16 +109,15 @@ def loads_many(texts: Sequence[bytes]) -> tuple[list[Any], Plain | None] | None:
         return None
     if not values:
         return values, None
-    objects = max(map(bytes.count, texts, repeat(b"{")))
-    lists = max(map(bytes.count, texts, repeat(b"[")))
     data = b"\n".join(texts)
-    if objects + lists > MAX_DEPTH or _NINETEEN_DIGITS in data.translate(_DIGITS_AS_ZERO):
+    # each text's brackets, as "{": a text nests deeper than it has brackets in a row here
+    brackets = data.translate(_BRACKETS_AS_BRACES, _NOT_BRACKETS)
+    if _TOO_MANY_BRACKETS in brackets or _NINETEEN_DIGITS in data.translate(_DIGITS_AS_ZERO):
         return None
     plain = (
         data.isascii()
-        and not lists
-        and objects <= 2
-        and not any(mark in data for mark in (b"\\", b"\x7f", b"null", b'""'))
+        and b"{{{" not in brackets
+        and not any(mark in data for mark in (b"[", b"\\", b"\x7f", b"null", b'""'))
     )
     return values, Plain(max(map(len, texts))) if plain else None
 

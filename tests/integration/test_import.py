@@ -2,8 +2,12 @@
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from grading.services.ingest import ImportFailed, import_file
+from grading.store.db import connect
+from tests.factories import make_config, spec_model
 
 
 def jsonl(*records):
@@ -222,3 +226,48 @@ def test_events_whose_read_properties_differ_only_in_type_get_their_own_class(db
     keys = [orjson.loads(key) for (key,) in classes]
     assert [key[2] for key in keys] == ["1", 1, True, 1.0, "1", None]  # [type, product, url]
     assert len({key for (key,) in classes}) == 5
+
+
+company_changes = st.fixed_dictionaries(
+    {},
+    optional={
+        "domain": st.sampled_from(["acme.io", "ACME.io ", "globex.com", None]),
+        "name": st.sampled_from(["Acme", "Globex", "globex ", None]),
+        "employees": st.sampled_from([10, 500, None]),
+    },
+)
+lead_records = st.lists(
+    st.fixed_dictionaries(
+        {"id": st.sampled_from(["L-1", "L-2", "L-3"])},
+        optional={
+            "person": st.fixed_dictionaries(
+                {}, optional={"title": st.sampled_from(["CEO", None]), "owner": st.just("kim")}
+            ),
+            "company": company_changes,
+        },
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+def stored_rows(database):
+    leads = database.execute("SELECT id, ext_id, company_id, attrs FROM leads ORDER BY id")
+    companies = database.execute("SELECT id, domain, name_key, attrs FROM companies ORDER BY id")
+    return leads.fetchall(), companies.fetchall()
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(lead_records)
+def test_a_file_of_leads_stores_what_its_lines_store_one_file_each(tmp_path_factory, leads):
+    # one file has one writer, which remembers the leads and companies it read and wrote
+    config = make_config(spec_model())
+    folder = tmp_path_factory.mktemp("leads")
+    whole, one_by_one = connect(str(folder / "a.db")), connect(str(folder / "b.db"))
+    path = folder / "all.jsonl"
+    path.write_text(jsonl(*leads))
+    import_file(whole, config, "leads", str(path), grade=False)
+    for i, record in enumerate(leads):
+        (folder / f"{i}.jsonl").write_text(jsonl(record))
+        import_file(one_by_one, config, "leads", str(folder / f"{i}.jsonl"), grade=False)
+    assert stored_rows(whole) == stored_rows(one_by_one)
