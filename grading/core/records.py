@@ -32,6 +32,9 @@ class RecordError(ValueError):
         self.problems = problems
         super().__init__("; ".join(f"{f}: {r}" if f else r for f, r in problems))
 
+    def __reduce__(self) -> tuple[type[RecordError], tuple[list[tuple[str, str]]]]:
+        return RecordError, (self.problems,)  # (sent from the process that reads a file)
+
 
 @dataclass(frozen=True)
 class LeadInput:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import gc
 import io
+import multiprocessing
 import os
 import re
 import time
@@ -38,7 +39,7 @@ from grading.core.times import epoch, iso_text
 from ..store import leads as lead_store
 from ..store import outcomes as outcome_store
 from ..store.db import import_cache, transaction
-from ..store.events import EventClasses, insert_events
+from ..store.events import EventClasses, StoredEvents, insert_events
 from .grader import RegradeResult
 from .grading import grader_for, regrade
 
@@ -46,6 +47,7 @@ KINDS = ("leads", "events", "outcomes")
 BLOCK_BYTES = (
     64 << 10
 )  # of a .jsonl file read at once: ~450 events, checked together while in cache
+PARALLEL_BYTES = 32 << 20  # an events file this large is read and checked by a second process
 BLOCK_RECORDS = 20_000  # records of a .json or .csv file (or a caller's) checked together
 INLINE_REGRADE = 10_000  # up to this many touched leads are re-graded in the import's transaction
 MAX_PROBLEMS = 10_000  # kept in memory and reported; the rest are only counted
@@ -124,11 +126,16 @@ def _in_blocks(records: Iterable[tuple[str, Any]]) -> Iterator[Block]:
         yield [position for position, _ in chunk], [record for _, record in chunk], None
 
 
-def read_blocks(path: str, progress: Callable[[int], None] | None = None) -> Iterator[Block]:
-    """The records of a file in blocks (see Block), in the file's order."""
+def _file_type(path: str) -> str:
     extension = os.path.splitext(path)[1].lower()
     if extension not in (".jsonl", ".ndjson", ".json", ".csv"):
         raise ValueError(f"{path}: unknown file type '{extension}' (use .jsonl, .json or .csv)")
+    return extension
+
+
+def read_blocks(path: str, progress: Callable[[int], None] | None = None) -> Iterator[Block]:
+    """The records of a file in blocks (see Block), in the file's order."""
+    extension = _file_type(path)
     raw = _Counting(open(path, "rb", buffering=0), progress)  # noqa: SIM115
     with io.BufferedReader(raw, buffer_size=1 << 20) as binary:
         if extension == ".jsonl" or extension == ".ndjson":
@@ -263,12 +270,30 @@ def _import_leads(db, blocks, path: str, result: ImportResult, now: str, actor: 
         result.leads_touched |= lead_store.lead_ids_of_companies(db, writer.touched_companies)
 
 
-def _import_events(db, blocks, path: str, result: ImportResult, classes: EventClasses) -> None:
-    lead_ids = lead_store.LeadIds(db)
-    now = epoch(datetime.now(UTC))
+# A block's events checked: (positions, how many records, events, the index of the record of each
+# event, the (index, problems) of records that are no event, what is stored of the events).
+CheckedEvents = tuple[
+    Sequence[int | str], int, EventColumns, Sequence[int], list[tuple[int, Any]], StoredEvents
+]
+
+
+def _check_events(
+    blocks: Iterable[Block], now: int, signature: tuple[str, ...]
+) -> Iterator[CheckedEvents]:
     for positions, records, plain in blocks:
-        result.rows += len(records)
         events, taken, bad = _block_events(records, now, plain)
+        stored = StoredEvents.of(events, signature)
+        if stored.class_values is not None:
+            events.properties = []  # (not needed any more: not sent to the other process)
+        yield positions, len(records), events, taken, bad, stored
+
+
+def _import_events(
+    db, checked: Iterable[CheckedEvents], path: str, result: ImportResult, classes: EventClasses
+) -> None:
+    lead_ids = lead_store.LeadIds(db)
+    for positions, count, events, taken, bad, stored in checked:
+        result.rows += count
         lead_ids.prefetch(events.leads)  # one look-up for the block's leads
         found = list(map(lead_ids.get, events.leads))
         if None in found:
@@ -281,7 +306,7 @@ def _import_events(db, blocks, path: str, result: ImportResult, classes: EventCl
         if result.problems:
             continue  # keep validating, stop writing: the file will be rolled back
         internal: list[int] = found  # type: ignore[assignment]  # (every lead known)
-        inserted, duplicates = insert_events(db, classes, internal, events)
+        inserted, duplicates = insert_events(db, classes, internal, events, stored)
         result.stored += inserted
         result.duplicates += duplicates
         result.leads_touched.update(internal)
@@ -348,9 +373,71 @@ def import_file(
     actor: str = SYSTEM_ACTOR,
 ) -> ImportResult:
     """Import one file whole or not at all; raises ImportFailed listing every bad row."""
+    _file_type(path)
     blocks = read_blocks(path, progress)
+    checked = None
+    if kind == "events" and os.path.getsize(path) >= PARALLEL_BYTES and _can_fork():
+        checked = _checked_in_a_second_process(path, progress)
     with _no_cycle_collection():
-        return _import_blocks(db, config, kind, blocks, path, grade=grade, as_of=as_of, actor=actor)
+        return _import_blocks(
+            db, config, kind, blocks, path, grade=grade, as_of=as_of, actor=actor, checked=checked
+        )
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _checked_in_a_second_process(
+    path: str, progress: Callable[[int], None] | None
+) -> Callable[[int, tuple[str, ...]], Iterator[CheckedEvents]]:
+    """A second process reads and checks the file's events while this one writes them (the
+    two halves of the work take about as long, and the machine has a core for each)."""
+
+    def checked(now: int, signature: tuple[str, ...]) -> Iterator[CheckedEvents]:
+        context = multiprocessing.get_context("fork")
+        receiving, sending = context.Pipe(duplex=False)
+        reader = context.Process(
+            target=_send_checked, args=(path, now, signature, sending), daemon=True
+        )
+        reader.start()
+        sending.close()
+        try:
+            while True:
+                message = receiving.recv()
+                if message[0] == "end":
+                    return
+                if message[0] == "error":
+                    raise message[1]
+                if progress and message[1]:
+                    progress(message[1])
+                yield message[2]
+        finally:
+            receiving.close()
+            if reader.is_alive():
+                reader.terminate()
+            reader.join()
+
+    return checked
+
+
+def _send_checked(path: str, now: int, signature: tuple[str, ...], sending) -> None:
+    """In the second process: the checked blocks of the file, each with the bytes read for it.
+    (A fork holds the database connection too: it never uses it.)"""
+    read = [0]
+
+    def count(size: int) -> None:
+        read[0] += size
+
+    try:
+        for block in _check_events(read_blocks(path, count), now, signature):
+            sending.send(("block", read[0], block))
+            read[0] = 0
+        sending.send(("end",))
+    except BaseException as error:  # noqa: BLE001 (the first process raises it)
+        sending.send(("error", error))
+    finally:
+        sending.close()
 
 
 @contextmanager
@@ -397,6 +484,7 @@ def _import_blocks(
     grade: bool,
     as_of: datetime | None,
     actor: str,
+    checked: Callable[[int, tuple[str, ...]], Iterator[CheckedEvents]] | None = None,
 ) -> ImportResult:
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r} (use {', '.join(KINDS)})")
@@ -414,7 +502,13 @@ def _import_blocks(
             elif kind == "events":
                 with grader.using(db):
                     try:
-                        _import_events(db, blocks, source, result, grader.classes)
+                        ticks, signature = epoch(now), grader.classes.signature
+                        events = (
+                            checked(ticks, signature)
+                            if checked
+                            else _check_events(blocks, ticks, signature)
+                        )
+                        _import_events(db, events, source, result, grader.classes)
                     except BaseException:
                         grader.classes.forget_unsaved()  # the rollback drops classes added here
                         raise

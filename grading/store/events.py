@@ -8,6 +8,7 @@ instead of parsing properties, and a class is classified once however many event
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
 
@@ -45,7 +46,9 @@ class EventClasses:
         self.forget_unsaved()
 
     def id_of(self, event_type: str, properties: dict[str, Any]) -> int:
-        key = class_key(event_type, properties, self.signature)
+        return self._id_of_key(class_key(event_type, properties, self.signature), event_type)
+
+    def _id_of_key(self, key: bytes, event_type: str) -> int:
         class_id = self.ids.get(key)
         if class_id is None:
             # Another process may have added the same class since we read them: take its id.
@@ -56,18 +59,18 @@ class EventClasses:
             self.ids[key] = class_id
         return class_id
 
-    def ids_of(self, types: list[str], properties: list[dict[str, Any]]) -> list[int]:
-        """id_of for many events: without a class key per event when the values the signature
-        reads are all texts (or absent), remembered by (type, value, …)."""
-        columns = [list(map(dict.get, properties, repeat(key))) for key in self.signature]
-        if not all(set(map(type, column)) <= _TEXT_OR_NONE for column in columns):
-            return list(map(self.id_of, types, properties))  # (1 == 1.0 == True as dict keys)
-        keys = list(zip(types, *columns, strict=True))
-        ids = list(map(self.by_values.get, keys))
+    def ids_of(self, events: EventColumns, stored: StoredEvents) -> list[int]:
+        """id_of for many events: without a class key per event when their class values are
+        known (see StoredEvents), remembered by them."""
+        if stored.class_values is None:
+            return list(map(self.id_of, events.types, events.properties))
+        ids = list(map(self.by_values.get, stored.class_values))
         if None in ids:
-            for i, (key, props) in enumerate(zip(keys, properties, strict=True)):
+            for i, values in enumerate(stored.class_values):
                 if ids[i] is None:
-                    ids[i] = self.by_values[key] = self.id_of(key[0], props)
+                    ids[i] = self.by_values[values] = self._id_of_key(
+                        orjson.dumps(values), values[0]
+                    )
         return ids  # type: ignore[return-value]  # (no None left)
 
     def forget_unsaved(self) -> None:
@@ -143,20 +146,53 @@ def ensure_signature(db: sqlite_utils.Database, signature: Sequence[str]) -> boo
     return True
 
 
+@dataclass
+class StoredEvents:
+    """What insert_events stores of events besides their columns, made ahead (by the process
+    that reads a file): the properties as JSON text, and each event's class values (its type
+    and the value of each signature key, as in its class key) when they are all texts or
+    absent, else None (1 == 1.0 == True: other values are told apart by their class key)."""
+
+    signature: tuple[str, ...]
+    properties: list[str]
+    class_values: list[tuple[Any, ...]] | None
+
+    @classmethod
+    def of(cls, events: EventColumns, signature: Sequence[str]) -> StoredEvents:
+        properties = [text.decode() for text in map(orjson.dumps, events.properties)]
+        columns = [list(map(dict.get, events.properties, repeat(key))) for key in signature]
+        if not all(set(map(type, column)) <= _TEXT_OR_NONE for column in columns):
+            return cls(tuple(signature), properties, None)
+        return cls(tuple(signature), properties, list(zip(events.types, *columns, strict=True)))
+
+
 def insert_events(
-    db: sqlite_utils.Database, classes: EventClasses, lead_ids: list[int], events: EventColumns
+    db: sqlite_utils.Database,
+    classes: EventClasses,
+    lead_ids: list[int],
+    events: EventColumns,
+    stored: StoredEvents | None = None,
 ) -> tuple[int, int]:
     """Insert events (with the internal id of each one's lead) in one statement; events whose id
     is already stored, or came earlier in the same call, are skipped.
 
     Returns (inserted, duplicates)."""
-    props = [text.decode() for text in map(orjson.dumps, events.properties)]
-    class_ids = classes.ids_of(events.types, events.properties)
+    if stored is None or tuple(stored.signature) != classes.signature:
+        stored = StoredEvents.of(events, classes.signature)
+    class_ids = classes.ids_of(events, stored)
     # rowcount, not total_changes: the rows a trigger writes (into another table) are no events
     inserted = db.conn.executemany(
         "INSERT OR IGNORE INTO events (ext_id, lead_id, type, at, props, class_id)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        zip(events.ids, lead_ids, events.types, events.ats, props, class_ids, strict=True),
+        zip(
+            events.ids,
+            lead_ids,
+            events.types,
+            events.ats,
+            stored.properties,
+            class_ids,
+            strict=True,
+        ),
     ).rowcount
     return inserted, len(lead_ids) - inserted
 

@@ -180,12 +180,15 @@ def test_unknown_file_types_are_refused(db, config, write):
         import_file(db, config, "leads", write("l.xml", "<x/>"))
 
 
+@pytest.mark.parametrize("second_process", [False, True])
 def test_bad_lines_in_any_block_are_reported_by_their_line_and_duplicates_across_blocks_count(
-    db, config, write, monkeypatch
+    db, config, write, monkeypatch, second_process
 ):
     from grading.services import ingest
 
     monkeypatch.setattr(ingest, "BLOCK_BYTES", 300)  # a few lines a block
+    if second_process:  # (a large file is read and checked by a second process)
+        monkeypatch.setattr(ingest, "PARALLEL_BYTES", 0)
     import_file(db, config, "leads", write("l.jsonl", jsonl(ANA)))
     good = [
         {"id": f"E-{i}", "lead": "L-1", "type": "download", "at": AT, "properties": {"n": i}}
@@ -271,3 +274,22 @@ def test_a_file_of_leads_stores_what_its_lines_store_one_file_each(tmp_path_fact
         (folder / f"{i}.jsonl").write_text(jsonl(record))
         import_file(one_by_one, config, "leads", str(folder / f"{i}.jsonl"), grade=False)
     assert stored_rows(whole) == stored_rows(one_by_one)
+
+
+def test_what_stops_the_reading_process_stops_the_import_and_stores_nothing(
+    db, config, write, monkeypatch
+):
+    from grading.services import ingest
+
+    monkeypatch.setattr(ingest, "PARALLEL_BYTES", 0)
+    import_file(db, config, "leads", write("l.jsonl", jsonl(ANA)))
+    event = {"id": "E-1", "lead": "L-1", "type": "download", "at": AT}
+    path = write("e.jsonl", jsonl(event))
+
+    def broken(*args):
+        raise OSError("the disk went away")
+
+    monkeypatch.setattr(ingest, "_block_events", broken)
+    with pytest.raises(OSError, match="the disk went away"):
+        import_file(db, config, "events", path)
+    assert count(db, "events") == 0
