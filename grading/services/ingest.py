@@ -3,6 +3,10 @@
 A file is imported whole or not at all: every row is validated, rows are written inside one
 transaction as they come, and any bad row rolls the whole file back after the rest of the
 file has been checked, so the user sees every problem at once.
+
+Records come in blocks (a few hundred lines of a .jsonl file, read and parsed at once): a block of
+well-formed events is checked as columns and written with one statement, any other block record
+by record. A large events file is read and checked by a second process while this one writes.
 """
 
 from __future__ import annotations
@@ -106,13 +110,6 @@ class _Counting(io.RawIOBase):
 # a parsed value or the RecordError of a record that could not be read), and what their texts
 # guarantee when they are plain JSON (json_input.loads_many), else None.
 Block = tuple[Sequence[int | str], list[Any], json_input.Plain | None]
-
-
-def read_records(
-    path: str, progress: Callable[[int], None] | None = None
-) -> Iterator[tuple[str, Any]]:
-    """(position, record or RecordError) for each record of a file; position is "LINE" or "item N"."""
-    return _pairs(read_blocks(path, progress))
 
 
 def _pairs(blocks: Iterable[Block]) -> Iterator[tuple[str, Any]]:
