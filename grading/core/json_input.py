@@ -14,6 +14,8 @@ nesting, all without recursing in Python. What it lets through and is checked he
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -25,6 +27,12 @@ BEYOND_64_BITS = "is an integer outside the signed 64-bit range (-2**63 to 2**63
 MAX_PROBLEMS = 100
 # orjson turns an integer literal beyond 2**64-1 into a float: only a float this large may be one
 _BIG = 2.0**63
+# a text without 19 digits in a row holds no integer beyond 64 bits (2**63 has 19)
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_NINETEEN_DIGITS = b"0" * 19
+_BRACKETS_AS_BRACES = bytes.maketrans(b"[", b"{")
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[{\n"))
+_TOO_MANY_BRACKETS = b"{" * (MAX_DEPTH + 1)
 
 
 class JsonInputError(ValueError):
@@ -75,6 +83,43 @@ def loads(data: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
     if problems:
         raise JsonInputError(problems)
     return value
+
+
+@dataclass(frozen=True)
+class Plain:
+    """What texts with no escape, no byte beyond ASCII nor DEL, no list, no null, no empty string
+    and no object inside an object inside an object guarantee about their values: every string
+    is non-empty printable ASCII or spaces (orjson refuses raw control characters in strings),
+    no object holds a list, null or an object beyond one level down, and numbers are finite
+    (orjson refuses NaN, Infinity and 1e999)."""
+
+    longest: int  # bytes of the longest text: none of its strings is longer
+
+
+def loads_many(texts: Sequence[bytes]) -> tuple[list[Any], Plain | None] | None:
+    """The value of each JSON text (the lines of a file) as loads gives it, read in one call,
+    and what they guarantee when they are plain; None when a text is refused or may hold what
+    loads checks (then read them one by one).
+
+    A text with no more brackets than MAX_DEPTH cannot nest deeper, and one without 19 digits in
+    a row holds no integer beyond 64 bits: only such texts skip the walk over their values."""
+    try:
+        values = list(map(orjson.loads, texts))
+    except orjson.JSONDecodeError:
+        return None
+    if not values:
+        return values, None
+    data = b"\n".join(texts)
+    # each text's brackets, as "{": a text nests deeper than it has brackets in a row here
+    brackets = data.translate(_BRACKETS_AS_BRACES, _NOT_BRACKETS)
+    if _TOO_MANY_BRACKETS in brackets or _NINETEEN_DIGITS in data.translate(_DIGITS_AS_ZERO):
+        return None
+    plain = (
+        data.isascii()
+        and b"{{{" not in brackets
+        and not any(mark in data for mark in (b"[", b"\\", b"\x7f", b"null", b'""'))
+    )
+    return values, Plain(max(map(len, texts))) if plain else None
 
 
 def _fine(value: Any, max_depth: int) -> bool:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from itertools import chain
+from operator import itemgetter
+from typing import Any, cast
 
 from . import json_input
-from .times import DAY, MAX_TIME_TEXT, Problems, parse_time, valid_time
+from .times import DAY, MAX_TIME_TEXT, Problems, parse_time, valid_time, valid_times
 
 LIFECYCLES = ("lead", "mql", "sql", "opportunity", "customer", "disqualified")
 MAX_ID = 200
@@ -30,6 +32,9 @@ class RecordError(ValueError):
         self.problems = problems
         super().__init__("; ".join(f"{f}: {r}" if f else r for f, r in problems))
 
+    def __reduce__(self) -> tuple[type[RecordError], tuple[list[tuple[str, str]]]]:
+        return RecordError, (self.problems,)  # (sent from the process that reads a file)
+
 
 @dataclass(frozen=True)
 class LeadInput:
@@ -45,6 +50,21 @@ class EventInput:
     type: str
     at: int  # microseconds since the epoch, UTC (times.TICKS)
     properties: dict[str, Any]
+
+
+@dataclass
+class EventColumns:
+    """Many events as columns, one list per field of EventInput (a bulk import carries these
+    instead of an object per event)."""
+
+    ids: list[str | None]
+    leads: list[str]
+    types: list[str]
+    ats: list[int]
+    properties: list[dict[str, Any]]
+
+    def __len__(self) -> int:
+        return len(self.leads)
 
 
 @dataclass(frozen=True)
@@ -218,6 +238,51 @@ def _fast_event(obj: dict[str, Any], now: int) -> EventInput | None:
             else:
                 return None
     return EventInput(event_id, lead, event_type, moment, properties)
+
+
+_EVENT_COLUMNS = itemgetter("id", "lead", "type", "at", "properties")
+
+
+def parse_event_block(
+    records: Sequence[Any], now: int, plain: json_input.Plain
+) -> EventColumns | None:
+    """The events of records read from plain JSON texts (json_input.loads_many), as columns,
+    checked field by field over the whole block; None when any record needs parse_event (then
+    check them one by one). For the blocks it takes, the events parse_event gives one by one.
+
+    What the plain texts guarantee is not checked again: no string holds a control character
+    or NUL, and no property value is null, a list or an object."""
+    if plain.longest > MAX_TEXT or not records:
+        return None
+    if set(map(type, records)) != {dict} or set(map(len, records)) != {5}:
+        return None  # (five fields: the ones of an event, else one is missing)
+    try:
+        rows = list(map(_EVENT_COLUMNS, records))
+    except KeyError:
+        return None
+    ids, leads, types, ats, properties = (list(column) for column in zip(*rows, strict=True))
+    for column in (ids, leads, types, ats):
+        if set(map(type, column)) != {str}:
+            return None
+    if plain.longest > MAX_ID:
+        for column, longest in ((ids, MAX_ID), (leads, MAX_ID), (types, MAX_ID)):
+            if max(map(len, column)) > longest:
+                return None
+    ids, leads, types = (list(map(str.strip, column)) for column in (ids, leads, types))
+    if not all(ids) or not all(leads) or not all(types):
+        return None
+    if plain.longest > MAX_TIME_TEXT and max(map(len, ats)) > MAX_TIME_TEXT:
+        return None
+    moments = valid_times(ats)
+    if None in moments:
+        return None
+    ticks: list[int] = moments  # type: ignore[assignment]  # (no None, as just checked)
+    if max(ticks) > now + FUTURE_LIMIT or set(map(type, properties)) != {dict}:
+        return None
+    names = chain.from_iterable(properties)
+    if plain.longest > MAX_ID and max(map(len, names), default=0) > MAX_ID:
+        return None  # (a name; a value is shorter than its text, and so than MAX_TEXT)
+    return EventColumns(cast(list[str | None], ids), leads, types, ticks, properties)
 
 
 def parse_event(obj: Any, now: int) -> EventInput:

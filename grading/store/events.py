@@ -8,12 +8,14 @@ instead of parsing properties, and a class is classified once however many event
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import orjson
 import sqlite_utils
 
-from grading.core.records import EventInput
+from grading.core.records import EventColumns
 from grading.core.scoring import Event
 from grading.core.times import from_epoch
 
@@ -21,6 +23,9 @@ from .db import get_meta, set_meta, transaction
 
 SIGNATURE_KEY = "class_signature"
 ERASED_KEY = "class_erasures"  # counts erasures that deleted classes: kept ids are then reread
+
+
+_TEXT_OR_NONE = {str, type(None)}
 
 
 def class_key(event_type: str, properties: dict[str, Any], signature: Sequence[str]) -> bytes:
@@ -41,7 +46,9 @@ class EventClasses:
         self.forget_unsaved()
 
     def id_of(self, event_type: str, properties: dict[str, Any]) -> int:
-        key = class_key(event_type, properties, self.signature)
+        return self._id_of_key(class_key(event_type, properties, self.signature), event_type)
+
+    def _id_of_key(self, key: bytes, event_type: str) -> int:
         class_id = self.ids.get(key)
         if class_id is None:
             # Another process may have added the same class since we read them: take its id.
@@ -52,8 +59,23 @@ class EventClasses:
             self.ids[key] = class_id
         return class_id
 
+    def ids_of(self, events: EventColumns, stored: StoredEvents) -> list[int]:
+        """id_of for many events: without a class key per event when their class values are
+        known (see StoredEvents), remembered by them."""
+        if stored.class_values is None:
+            return list(map(self.id_of, events.types, events.properties))
+        ids = list(map(self.by_values.get, stored.class_values))
+        if None in ids:
+            for i, values in enumerate(stored.class_values):
+                if ids[i] is None:
+                    ids[i] = self.by_values[values] = self._id_of_key(
+                        orjson.dumps(values), values[0]
+                    )
+        return ids  # type: ignore[return-value]  # (no None left)
+
     def forget_unsaved(self) -> None:
         """Read the ids from the database (again after a rollback: drop ids it may not have)."""
+        self.by_values: dict[tuple[Any, ...], int] = {}
         self.erasures = get_meta(self.db, ERASED_KEY)
         self.ids = {
             key.encode(): i for i, key in self.db.execute("SELECT id, key FROM event_classes")
@@ -124,29 +146,55 @@ def ensure_signature(db: sqlite_utils.Database, signature: Sequence[str]) -> boo
     return True
 
 
+@dataclass
+class StoredEvents:
+    """What insert_events stores of events besides their columns, made ahead (by the process
+    that reads a file): the properties as JSON text, and each event's class values (its type
+    and the value of each signature key, as in its class key) when they are all texts or
+    absent, else None (1 == 1.0 == True: other values are told apart by their class key)."""
+
+    signature: tuple[str, ...]
+    properties: list[str]
+    class_values: list[tuple[Any, ...]] | None
+
+    @classmethod
+    def of(cls, events: EventColumns, signature: Sequence[str]) -> StoredEvents:
+        properties = [text.decode() for text in map(orjson.dumps, events.properties)]
+        columns = [list(map(dict.get, events.properties, repeat(key))) for key in signature]
+        if not all(set(map(type, column)) <= _TEXT_OR_NONE for column in columns):
+            return cls(tuple(signature), properties, None)
+        return cls(tuple(signature), properties, list(zip(events.types, *columns, strict=True)))
+
+
 def insert_events(
-    db: sqlite_utils.Database, classes: EventClasses, rows: Iterable[tuple[int, EventInput]]
+    db: sqlite_utils.Database,
+    classes: EventClasses,
+    lead_ids: list[int],
+    events: EventColumns,
+    stored: StoredEvents | None = None,
 ) -> tuple[int, int]:
-    """Insert (lead id, event) pairs; events whose id is already stored are skipped.
+    """Insert events (with the internal id of each one's lead) in one statement; events whose id
+    is already stored, or came earlier in the same call, are skipped.
 
     Returns (inserted, duplicates)."""
-    values = [
-        (
-            e.id,
-            lead_id,
-            e.type,
-            e.at,
-            orjson.dumps(e.properties).decode(),
-            classes.id_of(e.type, e.properties),
-        )
-        for lead_id, e in rows
-    ]
-    # rowcount, not total_changes: the rows the dirty-mark triggers write are not events
+    if stored is None or tuple(stored.signature) != classes.signature:
+        stored = StoredEvents.of(events, classes.signature)
+    class_ids = classes.ids_of(events, stored)
+    # rowcount, not total_changes: the rows a trigger writes (into another table) are no events
     inserted = db.conn.executemany(
-        "INSERT OR IGNORE INTO events (ext_id, lead_id, type, at, props, class_id) VALUES (?, ?, ?, ?, ?, ?)",
-        values,
+        "INSERT OR IGNORE INTO events (ext_id, lead_id, type, at, props, class_id)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        zip(
+            events.ids,
+            lead_ids,
+            events.types,
+            events.ats,
+            stored.properties,
+            class_ids,
+            strict=True,
+        ),
     ).rowcount
-    return inserted, len(values) - inserted
+    return inserted, len(lead_ids) - inserted
 
 
 def events_of(

@@ -68,6 +68,52 @@ class LeadWriter:
         self.changed_at = epoch(datetime.now(UTC))  # exact, for lead_changes / company_changes
         self.touched_companies: set[int] = set()
         self.audit_entries: list[tuple[str, dict[str, Any]]] = []
+        # what this writer read or wrote (all in the caller's transaction, so nobody else
+        # changes them meanwhile): a file's leads share companies, and a block of leads is
+        # looked up in one query
+        self.leads: dict[str, tuple[int, int | None, str] | None] = {}  # ext id -> row or none
+        self.company_attrs: dict[int, dict[str, Any]] = {}
+        self.company_by_domain: dict[str, int | None] = {}
+
+    def prefetch(self, ext_ids: Iterable[str]) -> None:
+        """Look the stored rows of these leads up in one query (a block of an import)."""
+        wanted = [i for i in set(ext_ids) if i not in self.leads]
+        if not wanted:
+            return
+        rows = self.db.execute(
+            "SELECT ext_id, id, company_id, attrs FROM leads"
+            " WHERE ext_id IN (SELECT value FROM json_each(?))",
+            [orjson.dumps(wanted).decode()],
+        )
+        found = {
+            ext_id: (lead_id, company_id, attrs) for ext_id, lead_id, company_id, attrs in rows
+        }
+        for ext_id in wanted:
+            self.leads[ext_id] = found.get(ext_id)
+
+    def _lead_row(self, ext_id: str) -> tuple[int, int | None, str] | None:
+        if ext_id not in self.leads:
+            self.leads[ext_id] = self.db.execute(
+                "SELECT id, company_id, attrs FROM leads WHERE ext_id = ?", [ext_id]
+            ).fetchone()
+        return self.leads[ext_id]
+
+    def _company_attrs(self, company_id: int) -> dict[str, Any]:
+        if company_id not in self.company_attrs:
+            (raw,) = self.db.execute(
+                "SELECT attrs FROM companies WHERE id = ?", [company_id]
+            ).fetchone()
+            self.company_attrs[company_id] = orjson.loads(raw)
+        return self.company_attrs[company_id]
+
+    def _company_written(
+        self, company_id: int, before: dict[str, Any] | None, attrs: dict[str, Any]
+    ) -> None:
+        if before is not None and _domain(before) != _domain(attrs):
+            self.company_by_domain.pop(_domain(before) or "", None)  # (an id may take it)
+        self.company_attrs[company_id] = attrs
+        if _domain(attrs):
+            self.company_by_domain[_domain(attrs) or ""] = company_id
 
     def flush(self) -> None:
         """Write the audit entries kept so far."""
@@ -78,8 +124,12 @@ class LeadWriter:
     def _find_company(self, changes: dict[str, Any], current_id: int | None) -> int | None:
         domain = _domain(changes)
         if domain:
-            row = self.db.execute("SELECT id FROM companies WHERE domain = ?", [domain]).fetchone()
-            return row[0] if row else None
+            if domain not in self.company_by_domain:
+                row = self.db.execute(
+                    "SELECT id FROM companies WHERE domain = ?", [domain]
+                ).fetchone()
+                self.company_by_domain[domain] = row[0] if row else None
+            return self.company_by_domain[domain]
         name = _name_key(changes)
         if name:
             row = self.db.execute(
@@ -99,12 +149,10 @@ class LeadWriter:
                 "INSERT INTO companies (domain, name_key, attrs, updated_at) VALUES (?, ?, ?, ?)",
                 [_domain(attrs), _name_key(attrs), orjson.dumps(attrs).decode(), self.now],
             )
-            company_id = cursor.lastrowid
+            company_id = cast(int, cursor.lastrowid)
+            self._company_written(company_id, None, attrs)
         elif changes:
-            (raw,) = self.db.execute(
-                "SELECT attrs FROM companies WHERE id = ?", [company_id]
-            ).fetchone()
-            current = orjson.loads(raw)
+            current = self._company_attrs(company_id)
             attrs = _merge(current, changes)
             if attrs != current:
                 self.db.execute(COMPANY_CHANGE_SQL, [self.changed_at, company_id])
@@ -118,26 +166,26 @@ class LeadWriter:
                         company_id,
                     ],
                 )
+                self._company_written(company_id, current, attrs)
                 self.touched_companies.add(company_id)
         return company_id
 
     def upsert(self, lead: LeadInput) -> tuple[int, bool]:
         """Store one lead; returns (lead id, whether anything changed)."""
-        row = self.db.execute(
-            "SELECT id, company_id, attrs FROM leads WHERE ext_id = ?", [lead.id]
-        ).fetchone()
+        row = self._lead_row(lead.id)
         current_company = row[1] if row else None
         company_id = self._upsert_company(lead.company, current_company)
         if row is None:
             attrs = _merge({"lifecycle": DEFAULT_LIFECYCLE}, lead.person)
             attrs.setdefault("lifecycle", DEFAULT_LIFECYCLE)
+            text = orjson.dumps(attrs).decode()
             cursor = self.db.execute(
                 "INSERT INTO leads (ext_id, company_id, attrs, lifecycle, owner, name, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     lead.id,
                     company_id,
-                    orjson.dumps(attrs).decode(),
+                    text,
                     attrs["lifecycle"],
                     _owner(attrs),
                     display_name(attrs),
@@ -146,7 +194,9 @@ class LeadWriter:
                 ],
             )
             # set by the INSERT just run; cast, not assert: ingest calls this once a lead
-            return cast(int, cursor.lastrowid), True
+            new_id = cast(int, cursor.lastrowid)
+            self.leads[lead.id] = (new_id, company_id, text)
+            return new_id, True
         lead_id, _, raw = row
         current = orjson.loads(raw)
         attrs = _merge(current, lead.person)
@@ -159,12 +209,13 @@ class LeadWriter:
             if len(self.audit_entries) >= AUDIT_BATCH:
                 self.flush()
         self.db.execute(LEAD_CHANGE_SQL, [self.changed_at, lead_id])
+        text = orjson.dumps(attrs).decode()
         self.db.execute(
             "UPDATE leads SET company_id = ?, attrs = ?, lifecycle = ?, owner = ?, name = ?, updated_at = ?"
             " WHERE id = ?",
             [
                 company_id,
-                orjson.dumps(attrs).decode(),
+                text,
                 attrs["lifecycle"],
                 _owner(attrs),
                 display_name(attrs),
@@ -172,6 +223,7 @@ class LeadWriter:
                 lead_id,
             ],
         )
+        self.leads[lead.id] = (lead_id, company_id, text)
         return lead_id, True
 
 

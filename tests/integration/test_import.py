@@ -2,8 +2,12 @@
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from grading.services.ingest import ImportFailed, import_file
+from grading.store.db import connect
+from tests.factories import make_config, spec_model
 
 
 def jsonl(*records):
@@ -15,6 +19,7 @@ ANA = {
     "person": {"email": "ana@acme.io", "title": "CEO", "phone": "+49 1"},
     "company": {"domain": "acme.io", "name": "Acme", "industry": "software", "employees": 250},
 }
+AT = "2026-10-02T09:14:00Z"
 BO = {"id": "L-2", "person": {"title": "Analyst"}, "company": {"domain": "ACME.IO "}}
 
 
@@ -173,3 +178,118 @@ def test_bad_outcomes_are_refused(db, config, write):
 def test_unknown_file_types_are_refused(db, config, write):
     with pytest.raises(ValueError, match="unknown file type"):
         import_file(db, config, "leads", write("l.xml", "<x/>"))
+
+
+@pytest.mark.parametrize("second_process", [False, True])
+def test_bad_lines_in_any_block_are_reported_by_their_line_and_duplicates_across_blocks_count(
+    db, config, write, monkeypatch, second_process
+):
+    from grading.services import ingest
+
+    monkeypatch.setattr(ingest, "BLOCK_BYTES", 300)  # a few lines a block
+    if second_process:  # (a large file is read and checked by a second process)
+        monkeypatch.setattr(ingest, "PARALLEL_BYTES", 0)
+    import_file(db, config, "leads", write("l.jsonl", jsonl(ANA)))
+    good = [
+        {"id": f"E-{i}", "lead": "L-1", "type": "download", "at": AT, "properties": {"n": i}}
+        for i in range(12)
+    ]
+    lines = jsonl(*good, good[0], good[11]).splitlines(keepends=True)
+    result = import_file(db, config, "events", write("e.jsonl", "".join(lines)))
+    assert (result.rows, result.stored, result.duplicates) == (14, 12, 2)
+    assert count(db, "events") == 12
+
+    again = {"id": "E-99", "lead": "L-1", "type": "download", "at": AT}
+    bad = lines[:3] + ["\n", '{"lead": "L-404", "type": "x", "at": "' + AT + '"}\n'] + lines[3:9]
+    bad += ['{"lead": "L-1", "type": "x", "at": "2026-10-02"}\n', "{oops\n", jsonl(again)]
+    path = write("bad.jsonl", "".join(bad))
+    with pytest.raises(ImportFailed) as failed:
+        import_file(db, config, "events", path)
+    problems = failed.value.result.problems
+    assert problems[:2] == [
+        f"{path}:5: lead: unknown lead 'L-404'",
+        f"{path}:12: at: needs a UTC offset, e.g. 2026-10-02T09:14:00Z",
+    ]
+    assert len(problems) == 3 and problems[2].startswith(f"{path}:13: invalid JSON")
+    assert count(db, "events") == 12
+
+
+def test_events_whose_read_properties_differ_only_in_type_get_their_own_class(db, config, write):
+    import_file(db, config, "leads", write("l.jsonl", jsonl(ANA)))
+    values = ["1", 1, True, 1.0, "1", None]
+    events = [
+        {"id": f"E-{i}", "lead": "L-1", "type": "page_view", "at": AT, "properties": {"url": v}}
+        for i, v in enumerate(values)
+    ]
+    for i, event in enumerate(events):  # (the classes already known are remembered)
+        import_file(db, config, "events", write(f"e{i}.jsonl", jsonl(event)), grade=False)
+    classes = db.execute(
+        "SELECT c.key FROM events e JOIN event_classes c ON c.id = e.class_id ORDER BY e.id"
+    ).fetchall()
+    keys = [orjson.loads(key) for (key,) in classes]
+    assert [key[2] for key in keys] == ["1", 1, True, 1.0, "1", None]  # [type, product, url]
+    assert len({key for (key,) in classes}) == 5
+
+
+company_changes = st.fixed_dictionaries(
+    {},
+    optional={
+        "domain": st.sampled_from(["acme.io", "ACME.io ", "globex.com", None]),
+        "name": st.sampled_from(["Acme", "Globex", "globex ", None]),
+        "employees": st.sampled_from([10, 500, None]),
+    },
+)
+lead_records = st.lists(
+    st.fixed_dictionaries(
+        {"id": st.sampled_from(["L-1", "L-2", "L-3"])},
+        optional={
+            "person": st.fixed_dictionaries(
+                {}, optional={"title": st.sampled_from(["CEO", None]), "owner": st.just("kim")}
+            ),
+            "company": company_changes,
+        },
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+def stored_rows(database):
+    leads = database.execute("SELECT id, ext_id, company_id, attrs FROM leads ORDER BY id")
+    companies = database.execute("SELECT id, domain, name_key, attrs FROM companies ORDER BY id")
+    return leads.fetchall(), companies.fetchall()
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(lead_records)
+def test_a_file_of_leads_stores_what_its_lines_store_one_file_each(tmp_path_factory, leads):
+    # one file has one writer, which remembers the leads and companies it read and wrote
+    config = make_config(spec_model())
+    folder = tmp_path_factory.mktemp("leads")
+    whole, one_by_one = connect(str(folder / "a.db")), connect(str(folder / "b.db"))
+    path = folder / "all.jsonl"
+    path.write_text(jsonl(*leads))
+    import_file(whole, config, "leads", str(path), grade=False)
+    for i, record in enumerate(leads):
+        (folder / f"{i}.jsonl").write_text(jsonl(record))
+        import_file(one_by_one, config, "leads", str(folder / f"{i}.jsonl"), grade=False)
+    assert stored_rows(whole) == stored_rows(one_by_one)
+
+
+def test_what_stops_the_reading_process_stops_the_import_and_stores_nothing(
+    db, config, write, monkeypatch
+):
+    from grading.services import ingest
+
+    monkeypatch.setattr(ingest, "PARALLEL_BYTES", 0)
+    import_file(db, config, "leads", write("l.jsonl", jsonl(ANA)))
+    event = {"id": "E-1", "lead": "L-1", "type": "download", "at": AT}
+    path = write("e.jsonl", jsonl(event))
+
+    def broken(*args):
+        raise OSError("the disk went away")
+
+    monkeypatch.setattr(ingest, "_block_events", broken)
+    with pytest.raises(OSError, match="the disk went away"):
+        import_file(db, config, "events", path)
+    assert count(db, "events") == 0

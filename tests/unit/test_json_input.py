@@ -1,6 +1,10 @@
 """json_input: the JSON every door reads (API bodies, .json/.jsonl imports, CSV list cells)."""
 
+import json
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from grading.core import json_input
 from grading.core.json_input import BEYOND_64_BITS, TOO_DEEP, JsonInputError, loads
@@ -76,3 +80,72 @@ def test_nul_and_plain_values_come_through_for_the_records_to_judge():
         "b": True,
         "c": None,
     }
+
+
+# loads_many: the lines of a block at once, as loads reads each -----------------------------
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+json_lines = st.lists(
+    st.builds(lambda v: json.dumps(v).encode(), json_values)
+    | st.sampled_from([b"[" * 70 + b"]" * 70, b"{", b"", b"  ", b'{"a": 1e400}', b'"\\ud800"']),
+    min_size=1,
+    max_size=6,
+)
+
+
+def read_one(text: bytes):
+    try:
+        return loads(text)
+    except JsonInputError as error:
+        return error.problems
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(json_lines)
+def test_loads_many_reads_each_line_as_loads_does_or_steps_aside(lines):
+    read = json_input.loads_many(lines)
+    if read is not None:
+        assert read[0] == [read_one(line) for line in lines]
+
+
+def test_a_block_of_plain_lines_is_read_at_once_and_knows_its_longest_line():
+    lines = [b'{"id":"E-1","properties":{"url":"/a"}}', b'{"id":"E-22","n":1.5,"ok":true}']
+    values, plain = json_input.loads_many(lines)
+    assert values == [loads(line) for line in lines]
+    assert plain == json_input.Plain(longest=len(lines[0]))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"a":"x\\u0000"}',  # an escape (a control character, NUL)
+        b'{"a":"x\\n"}',
+        '{"a":"caf\u00e9"}'.encode(),  # beyond ASCII (C1 controls, line separators)
+        b'{"a":"x\x7f"}',
+        b'{"a":[1]}',
+        b'{"a":null}',
+        b'{"a":""}',
+        b'{"a":{"b":{"c":1}}}',
+        b'{"a":{"b":1},"c":{"d":1}}',
+    ],
+)
+def test_what_could_hide_a_value_that_needs_a_check_is_not_plain(line):
+    values, plain = json_input.loads_many([b'{"a":"b"}', line])
+    assert values[1] == loads(line) and plain is None
+
+
+@pytest.mark.parametrize(
+    "line", [b"{", b"", b'{"a": 9223372036854775808}', b"[" * 65 + b"]" * 65, b'{"a":"\\ud800"}']
+)
+def test_a_block_with_a_line_loads_refuses_or_must_look_into_is_read_line_by_line(line):
+    assert json_input.loads_many([b'{"a":1}', line]) is None

@@ -5,11 +5,14 @@ that are not finite, CSV list cells that are JSON no importer can store. And par
 path for well-formed events gives exactly what the full checks give: the same event, or (having
 stepped aside) the same problems."""
 
+import json
+
+import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from grading.core import records
+from grading.core import json_input, records
 from grading.core.records import RecordError, from_dotted, parse_event, parse_lead, parse_outcome
 
 NOW = 1_800_000_000_000_000
@@ -187,3 +190,93 @@ def test_the_fast_path_agrees_with_the_full_checks(obj):
 def test_the_fast_path_is_taken_for_a_well_formed_event():
     obj = {"id": "E-1", "lead": "L-1", "type": "download", "at": "2026-11-30T10:00:00Z"}
     assert records._fast_event(obj, NOW) == records.parse_event(NotPlain(obj), NOW)
+
+
+# parse_event_block: a block of well-formed events at once, the same events as parse_event -------
+
+z_time = st.builds(
+    "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format,
+    st.sampled_from([1, 1970, 2000, 2024, 2026, 2027, 2100]),
+    st.integers(0, 13),
+    st.integers(0, 32),
+    st.integers(0, 24),
+    st.integers(0, 60),
+    st.integers(0, 60),
+)
+well_formed = st.fixed_dictionaries(
+    {
+        "lead": st.sampled_from(["L-1", " L-2", "L-3 "]),
+        "type": st.sampled_from(["download", "page_view"]),
+        "at": st.one_of(z_time, st.sampled_from(["2026-11-30T10:00:00+02:00", AT])),
+    },
+    optional={
+        "id": st.one_of(st.none(), st.sampled_from(["E-1", " E-2 "])),
+        "properties": st.one_of(
+            st.none(),
+            st.dictionaries(
+                st.sampled_from(["url", "product", "session_id"]),
+                st.one_of(st.text(max_size=4), st.integers(), st.booleans(), st.floats()),
+                max_size=3,
+            ),
+        ),
+    },
+)
+
+
+def as_events(columns: records.EventColumns) -> list[records.EventInput]:
+    fields = (columns.ids, columns.leads, columns.types, columns.ats, columns.properties)
+    return [records.EventInput(*event) for event in zip(*fields, strict=True)]
+
+
+# texts as exports write them, and with what makes a text not plain (escapes, lists, null, ...)
+def text_of(obj, ascii_only: bool) -> bytes:
+    text = json.dumps(obj, ensure_ascii=ascii_only, separators=(",", ":"))
+    return text.encode("utf-8", "surrogatepass")
+
+
+line = st.one_of(
+    st.builds(text_of, st.one_of(well_formed, nearly_right, record), st.booleans()),
+    st.sampled_from(
+        [
+            b'{"id":"E-1","lead":"L-1","type":"t","at":"2026-11-30T10:00:00Z","properties":{}}',
+            b'{"id":"E-1","lead":"L-1","type":"t\\u0000","at":"2026-11-30T10:00:00Z","properties":{}}',
+            b'{"id":"E-1","lead":"L-1","type":"t","at":"2026-11-30T10:00:00Z","properties":[]}',
+            b'{"id":"E-1","lead":"L-1","type":"t","at":"2026-11-30T10:00:00Z","properties":{"":1}}',
+            b'{"id":"E-1","lead":"L-1","type":" ","at":"2026-11-30T10:00:00Z","properties":{"a":1}}',
+            b'{"id":"E-1","lead":"L-1","type":"t","at":"2026-11-30T10:00:00Z","properties":{"a":1.5e300}}',
+            b'{"id":"E-1","lead":"L-1","type":"t","at":"2026-11-30T10:00:00Z","properties":"{}"}',
+            b'{"id":"E-1","lead":{"a":1},"type":"t","at":"2026-11-30T10:00:00Z"}',
+            b'{"id":"E-1","lead":"L-1","type":"t","at":"2026-11-30T10:00:00Z","properties":{},"x":1}',
+        ]
+    ),
+)
+
+
+def as_read(lines: list[bytes]):
+    read = json_input.loads_many(lines)
+    assume(read is not None and read[1] is not None)
+    return read
+
+
+@settings(max_examples=600, deadline=None, derandomize=True)
+@given(st.lists(line, min_size=1, max_size=5))
+def test_a_block_gives_the_events_parse_event_gives_or_steps_aside(lines):
+    values, plain = as_read(lines)
+    columns = records.parse_event_block(values, NOW, plain)
+    if columns is not None:  # (else the importer checks them one by one)
+        assert repr(as_events(columns)) == repr([parse_event(obj, NOW) for obj in values])
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.lists(well_formed, min_size=1, max_size=5))
+def test_a_plain_block_of_events_parse_event_takes_is_taken_whole(block):
+    block = [{"id": "E-0", "properties": {}} | obj for obj in block]
+    block = [obj | {"properties": obj["properties"] or {}} for obj in block]
+    try:
+        expected = [parse_event(obj, NOW) for obj in block]
+    except RecordError:
+        return
+    values, plain = as_read([orjson.dumps(obj) for obj in block])
+    columns = records.parse_event_block(values, NOW, plain)
+    assert columns is not None
+    assert repr(as_events(columns)) == repr(expected)

@@ -3,6 +3,8 @@
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from grading.core.times import (
     DAY,
@@ -17,6 +19,7 @@ from grading.core.times import (
     parse_time,
     unix_text,
     valid_time,
+    valid_times,
 )
 
 MOMENT = datetime(2026, 10, 2, 9, 14, tzinfo=UTC)
@@ -187,3 +190,40 @@ def test_unix_text_writes_a_clock_reading_as_iso_text(seconds, text):
 )
 def test_display_text_shows_the_minute_in_utc(moment, text):
     assert display_text(epoch(moment)) == text
+
+
+# valid_times reads a block of texts at once, each as valid_time reads it
+
+z_form = st.builds(
+    "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format,
+    st.one_of(st.integers(0, 9999), st.sampled_from([1900, 2000, 2023, 2024, 2100, 2400])),
+    st.integers(0, 13),
+    st.integers(0, 32),
+    st.integers(0, 24),
+    st.integers(0, 60),
+    st.integers(0, 60),
+)
+near_z_form = st.builds(
+    lambda text, at, char: text[:at] + char + text[at + 1 :],
+    z_form,
+    st.integers(0, 19),
+    st.sampled_from(list("0123456789-T:Zt z/+\u0660")),  # (U+0660: an Arabic-Indic zero)
+)
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(st.lists(st.one_of(z_form, near_z_form), min_size=1, max_size=8))
+def test_valid_times_reads_a_block_as_valid_time_reads_each_text(texts):
+    assert valid_times(texts) == [valid_time(text) for text in texts]
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["2024-02-29T23:59:59Z", "2023-02-29T00:00:00Z", "0000-01-01T00:00:00Z"],
+        ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "2026-10-02T09:14:00+02:00"],
+        ["2026-10-02T09:14:00.5Z", "", "x" * 20, "2026-10-02 09:14:00Z"],
+    ],
+)
+def test_valid_times_reads_the_edges_and_other_forms_as_valid_time(texts):
+    assert valid_times(texts) == [valid_time(text) for text in texts]
