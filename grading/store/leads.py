@@ -53,6 +53,17 @@ def _name_key(attrs: dict[str, Any]) -> str | None:
     return " ".join(value.split()).lower() or None if isinstance(value, str) else None
 
 
+CACHE_LIMIT = 50_000  # rows a lead writer keeps at most of each kind (a file of millions)
+
+
+def _bounded(*caches: dict) -> None:
+    """Forget what a writer remembers once it holds too much: the database has it all (in the
+    writer's transaction), remembering only saves reading it again."""
+    for cache in caches:
+        if len(cache) > CACHE_LIMIT:
+            cache.clear()
+
+
 class LeadWriter:
     """Upserts leads and companies inside the caller's transaction.
 
@@ -77,6 +88,7 @@ class LeadWriter:
 
     def prefetch(self, ext_ids: Iterable[str]) -> None:
         """Look the stored rows of these leads up in one query (a block of an import)."""
+        _bounded(self.leads, self.company_attrs, self.company_by_domain)
         wanted = [i for i in set(ext_ids) if i not in self.leads]
         if not wanted:
             return

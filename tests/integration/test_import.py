@@ -293,3 +293,36 @@ def test_what_stops_the_reading_process_stops_the_import_and_stores_nothing(
     with pytest.raises(OSError, match="the disk went away"):
         import_file(db, config, "events", path)
     assert count(db, "events") == 0
+
+
+def test_a_file_of_more_leads_than_the_writer_remembers_stores_the_same(
+    tmp_path, config, write, monkeypatch
+):
+    """The lead writer remembers the leads and companies it read and wrote, a bounded number:
+    past the bound it forgets them (a million leads took 1.6 GiB), and reads them again."""
+    from grading.store import leads as lead_store
+
+    people = [
+        {
+            "id": f"L-{i % 230}",  # leads come again, with other values
+            "person": {"title": f"Title {i} " + "x" * 80},
+            # the first line of each company names its industry; the later ones keep it
+            "company": {"domain": f"c{i % 70}.io", "employees": i}
+            | ({"industry": f"i{i}"} if i < 70 else {}),
+        }
+        for i in range(2000)  # a few blocks of the reader: the writer forgets between them
+    ]
+    path = write("leads.jsonl", "\n".join(orjson.dumps(p).decode() for p in people))
+
+    def stored(limit):
+        monkeypatch.setattr(lead_store, "CACHE_LIMIT", limit)
+        db = connect(str(tmp_path / f"{limit}.db"))
+        import_file(db, config, "leads", path, grade=False)
+        rows = db.execute(
+            "SELECT l.ext_id, l.attrs, c.domain, c.attrs FROM leads l JOIN companies c"
+            " ON c.id = l.company_id ORDER BY l.ext_id"
+        ).fetchall()
+        db.conn.close()
+        return rows
+
+    assert stored(2) == stored(10**6)
