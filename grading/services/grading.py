@@ -89,8 +89,9 @@ def regrade(
     """Re-grade every lead (or the given ones) in the given models (default: all).
 
     A re-grade of everyone in every model reads only the leads whose grades can have changed
-    since the last one (services/sweep.py), unless `full`. A full re-grade of a large file database runs in `workers` processes (default: one per
-    core), each grading its own slices of lead ids; SQLite serialises their short writes."""
+    since the last one (services/sweep.py), unless `full`. On a large file database it runs in
+    `workers` processes (default: one per core), each grading its own slices of lead ids;
+    SQLite serialises their short writes."""
     if reason not in REASONS:
         raise ValueError(f"unknown reason {reason!r}")
     if lead_ids is not None:
