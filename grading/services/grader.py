@@ -248,7 +248,11 @@ class Grader:
             handed = sorted(changes.hand_overs)
             lead_store.hand_over(self.db, handed, stamp)
             result = RegradeResult(len(facts), len(changes.history), len(changes))
-            moved = sweep_store.dirty_marks(self.db, lead_ids=handed) if self.clears_marks else {}
+            moved = (
+                sweep_store.dirty_marks(self.db, lead_ids=handed)
+                if handed and self.clears_marks
+                else {}
+            )
             if moved:
                 # A hand-over moves a lead to lifecycle mql, which audiences and rules may read:
                 # its grades are made again from that at once, not by the next re-grade (a lead

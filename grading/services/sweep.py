@@ -18,10 +18,10 @@ from grading.store.db import transaction
 
 def note_graded(db: sqlite_utils.Database, moment: int) -> None:
     """Grades as of `moment` were written (in the caller's transaction)."""
-    state = store.read_state(db)
-    if state is not None:
-        store.write_state(db, state.widened(moment))
-    store.write_since(db, widen(store.read_since(db), moment))
+    state, since = store.read_state(db)
+    wider = (None if state is None else state.widened(moment), widen(since, moment))
+    if wider != (state, since):
+        store.write_state(db, *wider)
 
 
 def begin(
@@ -31,14 +31,13 @@ def begin(
     when it must grade all of them (no sweep finished under this config yet, or `full`)."""
     moment, wanted = epoch(as_of), fingerprint(config.source)
     with transaction(db):
-        state = store.read_state(db)
-        store.write_since(db, None)
+        state, _ = store.read_state(db)  # the gradings since the last sweep began are in it
         if full or wanted is None or state is None or state.fingerprint != wanted:
-            store.write_state(db, None)  # stored grades are of mixed configs until it ends
+            store.write_state(db, None, None)  # stored grades are of mixed configs until it ends
             return None
         first, last = events_that_can_change(state.span, moment, config.longest_window)
         # the leads it grades hold grades as of `moment` before it ends
-        store.write_state(db, state.widened(moment))
+        store.write_state(db, state.widened(moment), None)
         candidates = set(store.dirty_leads(db))
         candidates.update(store.leads_with_events_between(db, first, last))
     return sorted(candidates)
@@ -51,5 +50,6 @@ def finish(db: sqlite_utils.Database, config: Config, as_of: datetime) -> None:
     if wanted is None:
         return
     with transaction(db):
-        low, high = widen(store.read_since(db), epoch(as_of))
-        store.write_state(db, SweepState(wanted, low, high))
+        _, since = store.read_state(db)
+        low, high = widen(since, epoch(as_of))
+        store.write_state(db, SweepState(wanted, low, high), since)

@@ -4,7 +4,7 @@ of, and the leads with events in a span of time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import orjson
 import sqlite_utils
@@ -13,40 +13,27 @@ from grading.core.sweep import Span, SweepState
 
 from .db import get_meta, set_meta
 
-STATE_KEY = "sweep_state"  # JSON: the config fingerprint and the span of the stored grades
-SINCE_KEY = "sweep_since"  # JSON: the span of the gradings since the current sweep began
+STATE_KEY = "sweeps"  # JSON [the sweep state or null, the span of gradings since a sweep began]
 
 Marks = dict[int, int]  # lead id -> the generation of its dirty mark
 
 
-def read_state(db: sqlite_utils.Database) -> SweepState | None:
+def read_state(db: sqlite_utils.Database) -> tuple[SweepState | None, Span | None]:
+    """The sweep state (None while no sweep of everyone has finished under one config) and the
+    span of the moments graded as of since the current sweep began (None: none yet)."""
     raw = get_meta(db, STATE_KEY)
     if raw is None:
-        return None
-    fingerprint, low, high = orjson.loads(raw)
-    return SweepState(fingerprint, low, high)
+        return None, None
+    state, since = orjson.loads(raw)
+    return (
+        None if state is None else SweepState(*state),
+        None if since is None else (since[0], since[1]),
+    )
 
 
-def write_state(db: sqlite_utils.Database, state: SweepState | None) -> None:
-    if state is None:
-        db.execute("DELETE FROM meta WHERE key = ?", [STATE_KEY])
-    elif state != read_state(db):
-        set_meta(db, STATE_KEY, orjson.dumps(list(state)).decode())
-
-
-def read_since(db: sqlite_utils.Database) -> Span | None:
-    raw = get_meta(db, SINCE_KEY)
-    if raw is None:
-        return None
-    low, high = orjson.loads(raw)
-    return (low, high)
-
-
-def write_since(db: sqlite_utils.Database, span: Span | None) -> None:
-    if span is None:
-        db.execute("DELETE FROM meta WHERE key = ?", [SINCE_KEY])
-    elif span != read_since(db):
-        set_meta(db, SINCE_KEY, orjson.dumps(list(span)).decode())
+def write_state(db: sqlite_utils.Database, state: SweepState | None, since: Span | None) -> None:
+    saved = [None if state is None else list(state), since]
+    set_meta(db, STATE_KEY, orjson.dumps(saved).decode())
 
 
 def dirty_marks(
@@ -107,12 +94,3 @@ def leads_with_events_between(db: sqlite_utils.Database, since: int, until: int)
             [since, until],
         )
     ]
-
-
-def mark_dirty(db: sqlite_utils.Database, lead_ids: Iterable[int]) -> None:
-    """Mark leads dirty by hand (what the triggers do on a write)."""
-    db.conn.executemany(
-        "INSERT INTO grade_dirty (lead_id) VALUES (?)"
-        " ON CONFLICT (lead_id) DO UPDATE SET gen = gen + 1",
-        [(lead_id,) for lead_id in lead_ids],
-    )

@@ -215,7 +215,7 @@ def test_gradings_made_during_a_sweep_stay_in_the_span_it_leaves(tmp_path, shipp
         as_of=T + timedelta(days=1),
     )
     sweep.finish(db, shipped, T)
-    state = sweep_store.read_state(db)
+    state, _ = sweep_store.read_state(db)
     assert (state.low, state.high) == (
         int(T.timestamp() * 1_000_000),
         int((T + timedelta(days=1)).timestamp() * 1_000_000),
